@@ -1,0 +1,46 @@
+// Dashboard entry: sign-in form, then the signed-in view.
+import { currentSession, signIn, showUser } from './session.js';
+
+const loginView = document.getElementById('login-view');
+const homeView = document.getElementById('home-view');
+const form = document.getElementById('login-form');
+const error = document.getElementById('login-error');
+
+function showLogin() {
+  homeView.hidden = true;
+  loginView.hidden = false;
+  for (const id of ['who', 'logout', 'nav']) document.getElementById(id).hidden = true;
+  document.getElementById('username').focus();
+}
+
+function showHome(session) {
+  loginView.hidden = true;
+  homeView.hidden = false;
+  document.getElementById('welcome').textContent = `Signed in as ${session.user.display_name}.`;
+  document.getElementById('must-change').hidden = !session.user.must_change_password;
+  showUser(session, () => window.location.assign('/'));
+  document.getElementById('main').focus();
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  error.hidden = true;
+  const username = form.username.value.trim();
+  const password = form.password.value;
+  if (!username || !password) {
+    error.textContent = 'Enter your user name and password.';
+    error.hidden = false;
+    return;
+  }
+  try {
+    const session = await signIn(username, password);
+    form.password.value = '';
+    showHome(session);
+  } catch (e) {
+    error.textContent = e.message;
+    error.hidden = false;
+    form.password.focus();
+  }
+});
+
+currentSession().then((session) => (session ? showHome(session) : showLogin())).catch(showLogin);

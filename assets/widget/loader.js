@@ -1,0 +1,37 @@
+// Parley widget loader, embedded on the organisation's pages with
+//   <script src="https://APPLIANCE/widget.js" data-site="SITE_KEY" async></script>
+// Adds a launcher button and an iframe served by the appliance. It sets no cookies and uses no
+// storage on the host page's origin: everything else lives inside the iframe.
+(function () {
+  'use strict';
+  var script = document.currentScript;
+  if (!script || window.__parleyWidget) return;
+  window.__parleyWidget = true;
+  var base = new URL(script.src).origin;
+  var site = script.getAttribute('data-site') || '';
+  var lang = script.getAttribute('data-lang') || document.documentElement.lang || 'en';
+  lang = lang.toLowerCase().indexOf('cy') === 0 ? 'cy' : 'en';
+  var label = lang === 'cy' ? 'Sgwrsio â ni' : 'Chat with us';
+
+  var button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = label;
+  button.setAttribute('aria-expanded', 'false');
+  button.style.cssText = 'position:fixed;right:1rem;bottom:1rem;z-index:2147483646;padding:.75rem 1.25rem;' +
+    'font:600 1rem system-ui,sans-serif;color:#fff;background:#005ea5;border:2px solid #fff;border-radius:2rem;cursor:pointer';
+
+  var frame = document.createElement('iframe');
+  frame.title = label;
+  frame.src = base + '/widget/?site=' + encodeURIComponent(site) + '&lang=' + lang;
+  frame.hidden = true;
+  frame.style.cssText = 'position:fixed;right:1rem;bottom:4.5rem;z-index:2147483646;width:min(22rem,calc(100vw - 2rem));' +
+    'height:min(34rem,calc(100vh - 6rem));border:1px solid #0b0c0c;border-radius:.5rem;background:#fff';
+
+  button.addEventListener('click', function () {
+    frame.hidden = !frame.hidden;
+    button.setAttribute('aria-expanded', String(!frame.hidden));
+    if (!frame.hidden) frame.focus();
+  });
+  document.body.appendChild(frame);
+  document.body.appendChild(button);
+})();

@@ -1,0 +1,203 @@
+//! `Application::build(config)`: opens storage, loads TLS, binds both listeners (port 0 works,
+//! for tests), starts serving, and returns a handle with the bound addresses. `stop` shuts down
+//! gracefully: stop accepting, close websockets with 1001, drain connections, flush the writer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::Config;
+use crate::http::assets::Assets;
+use crate::ratelimit::KeyedLimiter;
+use crate::service::accounts::Accounts;
+use crate::store::Store;
+use crate::telemetry::{Metrics, Surface};
+use crate::tls::CertResolver;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Hash(#[from] crate::auth::password::HashError),
+    #[error(
+        "cannot listen on {addr} ({which} listener): {source}. Is another program using the port, or does binding a port below 1024 need CAP_NET_BIND_SERVICE?"
+    )]
+    Bind { which: &'static str, addr: SocketAddr, source: std::io::Error },
+}
+
+/// Everything a request handler may use; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<StateInner>);
+
+pub struct StateInner {
+    pub config: Config,
+    pub store: Store,
+    pub accounts: Accounts,
+    pub metrics: Metrics,
+    pub assets: Assets,
+    pub tls: Arc<CertResolver>,
+    pub login_limiter: KeyedLimiter,
+    /// `frame-ancestors` value for the widget iframe: the configured site origins.
+    pub frame_ancestors: String,
+    /// Flips to true when the server starts shutting down.
+    pub shutdown: watch::Receiver<bool>,
+    /// Long-lived tasks (websockets) that shutdown waits for.
+    pub tasks: TaskCounter,
+}
+
+/// Counts running tasks so shutdown can wait for them to finish their goodbyes.
+#[derive(Clone, Default)]
+pub struct TaskCounter(Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>);
+
+/// Held by a running task; dropping it marks the task finished.
+pub struct TaskGuard(TaskCounter);
+
+impl TaskCounter {
+    pub fn enter(&self) -> TaskGuard {
+        self.0.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        TaskGuard(self.clone())
+    }
+
+    /// Resolves when no task is running.
+    pub async fn idle(&self) {
+        loop {
+            let notified = self.0.1.notified();
+            if self.0.0.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        if self.0.0.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.0.0.1.notify_waiters();
+        }
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = StateInner;
+    fn deref(&self) -> &StateInner {
+        &self.0
+    }
+}
+
+/// Resolves once shutdown has been requested (or the sender is gone).
+pub async fn wait_for_shutdown(rx: &mut watch::Receiver<bool>) {
+    loop {
+        let stopping = *rx.borrow_and_update();
+        if stopping || rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+pub struct Application {
+    state: AppState,
+    public_addr: SocketAddr,
+    staff_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, AppError> {
+        crate::tls::install_crypto_provider();
+        let data_dir = config.server.data_dir.clone();
+        crate::store::prepare_data_dir(&data_dir)?;
+        let metrics = Metrics::default();
+        let store = Store::open(&data_dir, &config.database, metrics.clone()).await?;
+        let accounts = Accounts::new(store.clone(), &config.auth)?;
+        let tls = CertResolver::new(crate::tls::CertSource::from_config(&config.tls, &data_dir))?;
+        let acceptor = TlsAcceptor::from(crate::tls::server_config(Arc::clone(&tls))?);
+        let bind = |which, addr| async move {
+            TcpListener::bind(addr).await.map_err(|source| AppError::Bind { which, addr, source })
+        };
+        let public = bind("public", config.server.public_addr).await?;
+        let staff = bind("staff", config.server.staff_addr).await?;
+        let local =
+            |l: &TcpListener, which, addr| l.local_addr().map_err(|source| AppError::Bind { which, addr, source });
+        let public_addr = local(&public, "public", config.server.public_addr)?;
+        let staff_addr = local(&staff, "staff", config.server.staff_addr)?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let frame_ancestors = match config.widget.site_origins.is_empty() {
+            true => "'none'".to_owned(),
+            false => config.widget.site_origins.join(" "),
+        };
+        let login_limiter = KeyedLimiter::per_minute(config.auth.login_attempts_per_minute);
+        let state = AppState(Arc::new(StateInner {
+            config,
+            store,
+            accounts,
+            metrics,
+            assets: Assets::load(),
+            tls,
+            login_limiter,
+            frame_ancestors,
+            shutdown: shutdown_rx.clone(),
+            tasks: TaskCounter::default(),
+        }));
+        let mut tasks = JoinSet::new();
+        let public_routes = crate::http::public_routes(state.clone());
+        let staff_routes = crate::http::staff_routes(state.clone());
+        tasks.spawn(crate::http::serve::serve(
+            public,
+            acceptor.clone(),
+            public_routes,
+            Surface::Public,
+            state.clone(),
+            shutdown_rx.clone(),
+        ));
+        tasks.spawn(crate::http::serve::serve(
+            staff,
+            acceptor,
+            staff_routes,
+            Surface::Staff,
+            state.clone(),
+            shutdown_rx,
+        ));
+        tracing::info!(%public_addr, %staff_addr, "listening");
+        Ok(Application { state, public_addr, staff_addr, shutdown, tasks })
+    }
+
+    pub fn public_addr(&self) -> SocketAddr {
+        self.public_addr
+    }
+
+    pub fn staff_addr(&self) -> SocketAddr {
+        self.staff_addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Re-reads the TLS certificate and key; open connections keep theirs.
+    pub fn reload_tls(&self) -> Result<(), AppError> {
+        self.state.tls.reload()?;
+        tracing::info!("TLS certificate reloaded");
+        Ok(())
+    }
+
+    /// Graceful shutdown; returns when connections are drained and the database is flushed.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+        let grace = std::time::Duration::from_secs(self.state.config.server.shutdown_grace_seconds);
+        if tokio::time::timeout(grace, self.state.tasks.idle()).await.is_err() {
+            tracing::warn!("websockets still open after the grace period");
+        }
+        self.state.store.close().await;
+        tracing::info!("stopped");
+    }
+}

@@ -1,0 +1,6 @@
+//! Staff authentication: password hashing, session tokens and cookies.
+
+pub mod password;
+pub mod session;
+
+pub use password::PasswordHasher;

@@ -1,0 +1,131 @@
+//! Argon2id password hashing. Hashing is CPU- and memory-heavy, so it runs on the blocking pool
+//! behind a semaphore: a flood of logins waits in line instead of starving live chats.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::Rng;
+use tokio::sync::Semaphore;
+
+use crate::config::AuthConfig;
+
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("invalid argon2 parameters: {0}")]
+    Params(String),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    /// Verified against when the user does not exist, so both cases take the same time.
+    dummy_hash: Arc<String>,
+}
+
+impl PasswordHasher {
+    pub fn new(config: &AuthConfig) -> Result<PasswordHasher, HashError> {
+        let params = Params::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism, None)
+            .map_err(|e| HashError::Params(e.to_string()))?;
+        let permits = Arc::new(Semaphore::new(config.max_concurrent_hashes));
+        let dummy = hash_with(&params, &generate_password())?;
+        Ok(PasswordHasher { params, permits, dummy_hash: Arc::new(dummy) })
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        let params = self.params.clone();
+        self.limited(move || hash_with(&params, &password)).await?
+    }
+
+    /// Checks `password` against `hash`, or against a dummy hash when `hash` is `None`
+    /// (unknown user), returning false in that case after the same amount of work.
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, HashError> {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
+        let matches = self.limited(move || verify_with(&password, &hash)).await?;
+        Ok(known && matches)
+    }
+
+    async fn limited<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|e| HashError::Hash(e.to_string()))?;
+        tokio::task::spawn_blocking(work).await.map_err(|e| HashError::Hash(e.to_string()))
+    }
+}
+
+fn hash_with(params: &Params, password: &str) -> Result<String, HashError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| HashError::Hash(e.to_string()))?;
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HashError::Hash(e.to_string()))
+}
+
+fn verify_with(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        // Verification uses the parameters stored in the hash itself.
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A random 20-character password from an alphabet without look-alike characters.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// The local password rules. Returns the problem in words a user can act on.
+pub fn check_policy(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("a password needs at least {MIN_PASSWORD_CHARS} characters"));
+    }
+    if password.chars().count() > 1024 {
+        return Err("a password may have at most 1024 characters".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> AuthConfig {
+        AuthConfig {
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            argon2_memory_kib: 64,
+            argon2_iterations: 1,
+            argon2_parallelism: 1,
+            max_concurrent_hashes: 1,
+            login_attempts_per_minute: 10,
+        }
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_reject() {
+        let hasher = PasswordHasher::new(&cheap()).expect("hasher");
+        let hash = hasher.hash("correct horse battery".into()).await.expect("hash");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(hasher.verify("correct horse battery".into(), Some(hash.clone())).await.expect("verify"));
+        assert!(!hasher.verify("wrong horse battery".into(), Some(hash)).await.expect("verify"));
+        assert!(!hasher.verify("anything at all".into(), None).await.expect("verify"));
+    }
+
+    #[test]
+    fn policy_and_generator() {
+        assert!(check_policy("short").is_err());
+        assert!(check_policy("twelve chars").is_ok());
+        let generated = generate_password();
+        assert_eq!(generated.len(), 20);
+        assert!(check_policy(&generated).is_ok());
+        assert_ne!(generated, generate_password());
+    }
+}

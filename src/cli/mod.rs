@@ -1,0 +1,119 @@
+//! Command line: `parley serve | configtest | user … | healthcheck`. Each command loads the
+//! configuration the same way the server does, so they agree on the data directory.
+
+mod healthcheck;
+mod serve;
+mod user;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, CliOverrides, Config};
+
+/// Where packaged installs keep the configuration; used when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "/etc/parley/config.toml";
+
+#[derive(Parser, Debug)]
+#[command(name = "parley", version, about = "Self-hosted live chat for public-sector websites", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the appliance: public and staff HTTPS listeners.
+    #[command(
+        after_help = "Examples:\n  parley serve --config /etc/parley/config.toml\n  parley serve --demo   # local demo on https://127.0.0.1:8443 and :9443"
+    )]
+    Serve(ServeArgs),
+    /// Check a configuration file and print the first problem found.
+    #[command(after_help = "Example:\n  parley configtest --config /etc/parley/config.toml")]
+    Configtest(ConfigArgs),
+    /// Manage local staff accounts.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Exit 0 when the running instance answers /readyz on the staff listener, 1 otherwise.
+    #[command(
+        after_help = "Example (e.g. in a monitoring check):\n  parley healthcheck --config /etc/parley/config.toml"
+    )]
+    Healthcheck(ConfigArgs),
+}
+
+/// How to find the configuration (shared by every command).
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// Configuration file (default: /etc/parley/config.toml if it exists, else built-in defaults).
+    #[arg(long, env = "PARLEY_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Directory for the database, keys and certificates (overrides server.data_dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use the demo settings (./parley-demo-data, ports 8443 and 9443).
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Public listener address (overrides server.public_addr).
+    #[arg(long, value_name = "IP:PORT")]
+    pub public_addr: Option<String>,
+    /// Staff listener address (overrides server.staff_addr).
+    #[arg(long, value_name = "IP:PORT")]
+    pub staff_addr: Option<String>,
+}
+
+impl ConfigArgs {
+    pub fn load(&self, public_addr: Option<String>, staff_addr: Option<String>) -> Result<Config, config::ConfigError> {
+        let overrides = CliOverrides { data_dir: self.data_dir.clone(), public_addr, staff_addr, demo: self.demo };
+        let default = Path::new(DEFAULT_CONFIG);
+        let path = match &self.config {
+            Some(path) => Some(path.as_path()),
+            None if !self.demo && default.exists() => Some(default),
+            None => None,
+        };
+        config::load(path, &overrides)
+    }
+}
+
+/// Runs the parsed command; errors are printed with what to do about them.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Configtest(args) => configtest(&args),
+            Command::User(command) => user::run(command).await,
+            Command::Healthcheck(args) => healthcheck::run(&args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn configtest(args: &ConfigArgs) -> Result<(), String> {
+    let config = args.load(None, None).map_err(|e| e.to_string())?;
+    println!(
+        "configuration OK: data in {}, public listener {}, staff listener {}",
+        config.server.data_dir.display(),
+        config.server.public_addr,
+        config.server.staff_addr
+    );
+    Ok(())
+}

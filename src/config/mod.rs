@@ -1,0 +1,180 @@
+//! Typed configuration: the embedded `config.example.toml` is the default, then the operator's
+//! file, then `PARLEY_*` environment variables, then command-line flags (see `load`).
+
+mod load;
+mod secret;
+
+pub use load::{CliOverrides, ConfigError, load, load_from_text};
+pub use secret::Secret;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The embedded default configuration (also shipped as `/etc/parley/config.toml`).
+pub const EXAMPLE: &str = include_str!("../../config.example.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub tls: TlsConfig,
+    pub widget: WidgetConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub smtp: SmtpConfig,
+    pub log: LogConfig,
+    /// Set by `serve --demo`; never read from a file.
+    #[serde(skip)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub public_addr: SocketAddr,
+    pub staff_addr: SocketAddr,
+    pub max_body_bytes: u64,
+    pub shutdown_grace_seconds: u64,
+    pub organisation: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    pub generated_names: Vec<String>,
+    pub hsts_max_age_seconds: u64,
+}
+
+impl TlsConfig {
+    /// True when the operator supplied their own certificate.
+    pub fn has_own_certificate(&self) -> bool {
+        !self.cert_file.as_os_str().is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetConfig {
+    pub site_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub read_connections: u32,
+    pub busy_timeout_ms: u64,
+    pub commit_max_batch: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub session_idle_minutes: u64,
+    pub session_absolute_hours: u64,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub max_concurrent_hashes: usize,
+    pub login_attempts_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: String,
+    pub password: Secret,
+    pub password_file: PathBuf,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Config {
+    /// The embedded defaults alone.
+    pub fn embedded() -> Result<Config, ConfigError> {
+        load_from_text(None, &[], &CliOverrides::default())
+    }
+
+    /// Checks that go beyond types. Returns (dotted key, problem) for the first failure.
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        let positive = [
+            ("server.max_body_bytes", self.server.max_body_bytes),
+            ("database.read_connections", u64::from(self.database.read_connections)),
+            ("database.commit_max_batch", self.database.commit_max_batch as u64),
+            ("auth.session_idle_minutes", self.auth.session_idle_minutes),
+            ("auth.session_absolute_hours", self.auth.session_absolute_hours),
+            ("auth.argon2_iterations", u64::from(self.auth.argon2_iterations)),
+            ("auth.argon2_parallelism", u64::from(self.auth.argon2_parallelism)),
+            ("auth.max_concurrent_hashes", self.auth.max_concurrent_hashes as u64),
+            ("auth.login_attempts_per_minute", u64::from(self.auth.login_attempts_per_minute)),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err((key, "must be greater than 0".into()));
+            }
+        }
+        if self.auth.argon2_memory_kib < 8 * self.auth.argon2_parallelism {
+            return Err(("auth.argon2_memory_kib", "must be at least 8 × argon2_parallelism".into()));
+        }
+        if self.server.public_addr == self.server.staff_addr && self.server.public_addr.port() != 0 {
+            return Err(("server.staff_addr", "must differ from server.public_addr".into()));
+        }
+        if self.server.data_dir.as_os_str().is_empty() {
+            return Err(("server.data_dir", "must not be empty".into()));
+        }
+        if self.tls.cert_file.as_os_str().is_empty() != self.tls.key_file.as_os_str().is_empty() {
+            return Err(("tls.key_file", "set both tls.cert_file and tls.key_file, or neither".into()));
+        }
+        for origin in &self.widget.site_origins {
+            if let Err(problem) = crate::domain::Origin::parse(origin) {
+                return Err(("widget.site_origins", problem));
+            }
+        }
+        if !self.smtp.password.is_empty() && !self.smtp.password_file.as_os_str().is_empty() {
+            return Err(("smtp.password_file", "set smtp.password or smtp.password_file, not both".into()));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(("log.level", format!("`{}` is not a log level or filter", self.log.level)));
+        }
+        Ok(())
+    }
+
+    /// Reads `*_file` secrets into their values.
+    fn read_secret_files(&mut self) -> Result<(), (&'static str, String)> {
+        if !self.smtp.password_file.as_os_str().is_empty() {
+            let text = std::fs::read_to_string(&self.smtp.password_file).map_err(|e| {
+                ("smtp.password_file", format!("cannot read {}: {e}", self.smtp.password_file.display()))
+            })?;
+            self.smtp.password = Secret::new(text.trim_end_matches(['\r', '\n']).to_owned());
+        }
+        Ok(())
+    }
+}

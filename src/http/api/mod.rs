@@ -1,0 +1,24 @@
+//! `/api/v1`: JSON API of the staff listener, described by `/api/v1/openapi.json`.
+
+mod session;
+
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use crate::app::AppState;
+
+/// The OpenAPI document; `tests/it` checks it against the routes.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let v1 = warp::path("api").and(warp::path("v1"));
+    let openapi = v1.and(warp::path("openapi.json")).and(warp::path::end()).and(warp::get()).map(|| {
+        let mut response = OPENAPI.into_response();
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        response
+    });
+    v1.and(session::routes(state)).or(openapi).unify().boxed()
+}

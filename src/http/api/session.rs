@@ -1,0 +1,121 @@
+//! Sign-in, sign-out and "who am I".
+
+use std::net::SocketAddr;
+
+use http::StatusCode;
+use http::header::{CACHE_CONTROL, HeaderValue, SET_COOKIE};
+use serde::{Deserialize, Serialize};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::app::AppState;
+use crate::auth::session::{clear_cookie, set_cookie};
+use crate::http::filters::{Authed, json_body, peer, staff, staff_mutation, with_state};
+use crate::http::rejection::ApiError;
+use crate::service::accounts::StaffSession;
+use crate::util::rfc3339;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct UserView<'a> {
+    username: &'a str,
+    display_name: &'a str,
+    role: &'a str,
+    must_change_password: bool,
+}
+
+#[derive(Serialize)]
+struct SessionView<'a> {
+    csrf_token: &'a str,
+    expires_at: String,
+    user: UserView<'a>,
+}
+
+impl<'a> SessionView<'a> {
+    fn of(session: &'a StaffSession) -> SessionView<'a> {
+        SessionView {
+            csrf_token: &session.csrf_token,
+            expires_at: rfc3339(session.expires_at),
+            user: UserView {
+                username: &session.username,
+                display_name: &session.display_name,
+                role: &session.role,
+                must_change_password: session.must_change_password,
+            },
+        }
+    }
+}
+
+/// Routes under `/api/v1`.
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let login = warp::path("session")
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(json_body::<LoginBody>(state.config.server.max_body_bytes))
+        .and(peer())
+        .and(with_state(state.clone()))
+        .and_then(login);
+    let logout = warp::path("session")
+        .and(warp::path::end())
+        .and(warp::delete())
+        .and(staff_mutation(state.clone()))
+        .and(with_state(state.clone()))
+        .and_then(logout);
+    let me = warp::path("me")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(staff(state))
+        .map(|authed: Authed| no_store(warp::reply::json(&SessionView::of(&authed.session)).into_response()));
+    login.or(logout).unify().or(me).unify().boxed()
+}
+
+const MAX_FIELD: usize = 1024;
+
+async fn login(body: LoginBody, peer: SocketAddr, state: AppState) -> Result<Response, Rejection> {
+    if let Err(retry_after) = state.login_limiter.check(&peer.ip()) {
+        return Err(warp::reject::custom(ApiError::rate_limited(retry_after)));
+    }
+    if body.username.len() > MAX_FIELD || body.password.len() > MAX_FIELD {
+        return Err(warp::reject::custom(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "too_long",
+            format!("user name and password may have at most {MAX_FIELD} bytes"),
+        )));
+    }
+    match state.accounts.login(&body.username, &body.password).await {
+        Ok(outcome) => {
+            tracing::info!(user_id = outcome.session.user_id, "staff login");
+            let mut response = warp::reply::json(&SessionView::of(&outcome.session)).into_response();
+            if let Ok(cookie) = HeaderValue::from_str(&set_cookie(&outcome.token, outcome.max_age_seconds)) {
+                response.headers_mut().insert(SET_COOKIE, cookie);
+            }
+            Ok(no_store(response))
+        }
+        Err(err) => {
+            state.metrics.login_failed();
+            Err(warp::reject::custom(ApiError::from(err)))
+        }
+    }
+}
+
+async fn logout(authed: Authed, state: AppState) -> Result<Response, Rejection> {
+    state.accounts.logout(&authed.token).await.map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    tracing::info!(user_id = authed.session.user_id, "staff logout");
+    let mut response = warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response();
+    if let Ok(cookie) = HeaderValue::from_str(&clear_cookie()) {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,74 @@
+//! Filters shared by several routes: state, peer address, body limits, staff authentication
+//! and CSRF checks.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+use warp::{Filter, Rejection};
+
+use super::rejection::ApiError;
+use super::serve::PeerAddr;
+use crate::app::AppState;
+use crate::auth::session::{self, constant_time_eq};
+use crate::service::accounts::StaffSession;
+
+pub fn with_state(state: AppState) -> impl Filter<Extract = (AppState,), Error = Infallible> + Clone {
+    warp::any().map(move || state.clone())
+}
+
+/// The client's socket address, set by the accept loop.
+pub fn peer() -> impl Filter<Extract = (SocketAddr,), Error = Infallible> + Clone {
+    warp::ext::optional::<PeerAddr>()
+        .map(|peer: Option<PeerAddr>| peer.map(|p| p.0).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))))
+}
+
+/// A JSON body no larger than `max_body_bytes` (`server.max_body_bytes`).
+pub fn json_body<T: DeserializeOwned + Send>(
+    max_body_bytes: u64,
+) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+    warp::body::content_length_limit(max_body_bytes).and(warp::body::json())
+}
+
+/// A signed-in staff member and their cookie token.
+#[derive(Debug, Clone)]
+pub struct Authed {
+    pub session: StaffSession,
+    pub token: String,
+}
+
+/// Requires a live staff session cookie.
+pub fn staff(state: AppState) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone {
+    warp::header::headers_cloned().and(with_state(state)).and_then(|headers: HeaderMap, state: AppState| async move {
+        let token = cookie_token(&headers).ok_or_else(|| warp::reject::custom(ApiError::unauthenticated()))?;
+        let session = state.accounts.authenticate(&token).await.map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+        Ok::<_, Rejection>(Authed { session, token })
+    })
+}
+
+/// Requires a live session and, as every state-changing request must, its CSRF token in the
+/// `X-CSRF-Token` header.
+pub fn staff_mutation(state: AppState) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone {
+    staff(state).and(warp::header::optional::<String>(session::CSRF_HEADER)).and_then(
+        |authed: Authed, csrf: Option<String>| async move {
+            match csrf {
+                Some(token) if constant_time_eq(token.as_bytes(), authed.session.csrf_token.as_bytes()) => Ok(authed),
+                _ => Err(warp::reject::custom(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf_failed",
+                    "missing or wrong X-CSRF-Token header; reload the page and try again",
+                ))),
+            }
+        },
+    )
+}
+
+/// The session token from all `Cookie` headers (HTTP/2 may send several).
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| session::token_from_cookie_header(v).map(str::to_owned))
+}

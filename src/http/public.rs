@@ -1,0 +1,87 @@
+//! The public listener's pages: the widget loader and iframe app, the privacy notice, the demo
+//! host page (with `--demo` only) and the visitor websocket.
+
+use http::HeaderMap;
+use warp::filters::BoxedFilter;
+use warp::path::Tail;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::assets::html;
+use super::filters::with_state;
+use crate::app::AppState;
+
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let loader = warp::path("widget.js")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(with_state(state.clone()))
+        .and_then(|headers: HeaderMap, state: AppState| async move { asset(&state, "widget/loader.js", &headers) });
+    let widget = warp::path("widget")
+        .and(warp::path::tail())
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(with_state(state.clone()))
+        .and_then(|tail: Tail, headers: HeaderMap, state: AppState| async move {
+            let file = match tail.as_str() {
+                "" => "index.html",
+                other => other,
+            };
+            asset(&state, &format!("widget/{file}"), &headers)
+        });
+    let privacy = warp::path("privacy")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .map(|state: AppState| html(privacy_page(&state)));
+    let demo = warp::path("demo")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(warp::header::optional::<String>("host"))
+        .and(with_state(state.clone()))
+        .and_then(|host: Option<String>, state: AppState| async move {
+            if !state.config.demo {
+                return Err(warp::reject::not_found());
+            }
+            Ok::<_, Rejection>(html(demo_page(&state, host.as_deref())))
+        });
+    let visitor_ws = warp::path("ws").and(warp::path("visitor")).and(warp::path::end()).and(crate::ws::visitor(state));
+    loader.or(widget).unify().or(privacy).unify().or(demo).unify().or(visitor_ws).unify().boxed()
+}
+
+pub(super) fn asset(state: &AppState, path: &str, headers: &HeaderMap) -> Result<Response, Rejection> {
+    state.assets.respond(path, headers).ok_or_else(warp::reject::not_found)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn privacy_page(state: &AppState) -> String {
+    let org = escape(&state.config.server.organisation);
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Privacy notice – {org} web chat</title><link rel=\"stylesheet\" href=\"/widget/page.css\"></head>\
+         <body><main><h1>Privacy notice for the {org} web chat</h1>\
+         <p>{org} runs this chat service on its own servers. What you type in the chat, and the details you give in the \
+         form before a chat, are stored encrypted and used only to answer your enquiry.</p>\
+         <p>No tracking cookies are set by this service without your consent, and nothing is loaded from other websites.</p>\
+         </main></body></html>\n"
+    )
+}
+
+fn demo_page(state: &AppState, host: Option<&str>) -> String {
+    let host = escape(host.unwrap_or("127.0.0.1:8443"));
+    let org = escape(&state.config.server.organisation);
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{org} – demo site</title><link rel=\"stylesheet\" href=\"/widget/page.css\"></head>\
+         <body><main><h1>{org}: demo web page</h1>\
+         <p>This page stands in for your organisation's website. The chat launcher in the corner comes from the \
+         snippet below, which you paste into your own pages:</p>\
+         <pre><code>&lt;script src=\"https://{host}/widget.js\" data-site=\"demo\" async&gt;&lt;/script&gt;</code></pre>\
+         <p><a href=\"/privacy\">Privacy notice</a></p></main>\
+         <script src=\"/widget.js\" data-site=\"demo\" async></script></body></html>\n"
+    )
+}

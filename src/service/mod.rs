@@ -1,0 +1,3 @@
+//! Business rules. HTTP handlers and CLI commands call these; SQL stays in `store`.
+
+pub mod accounts;

@@ -1,0 +1,154 @@
+//! The single writer task. Jobs queue on a bounded channel; the task takes every job waiting (up
+//! to `commit_max_batch`), runs each inside a savepoint of one transaction, commits once, and
+//! only then answers each caller — group commit with ack-after-commit.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use sqlx::sqlite::SqliteConnection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::StoreError;
+use crate::telemetry::Metrics;
+
+/// What a write job returns: a future borrowing the writer connection.
+pub type WriteFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'c>>;
+
+/// Called once the batch's fate is known: `Ok` after a durable commit, `Err` if it failed.
+type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<
+    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = (bool, Deliver)> + Send + 'c>> + Send,
+>;
+
+enum Msg {
+    Job(Job),
+    Shutdown(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub(super) struct WriterHandle {
+    tx: mpsc::Sender<Msg>,
+}
+
+const QUEUE: usize = 4096;
+
+pub(super) fn spawn(conn: SqliteConnection, max_batch: usize, metrics: Metrics) -> WriterHandle {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    tokio::spawn(run(conn, rx, max_batch.max(1), metrics));
+    WriterHandle { tx }
+}
+
+impl WriterHandle {
+    pub(super) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
+        let job: Job = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = job(conn).await;
+                let ok = result.is_ok();
+                let deliver: Deliver = Box::new(move |commit| {
+                    let answer = match (result, commit) {
+                        (Err(e), _) => Err(StoreError::Sql(e)),
+                        (Ok(_), Err(msg)) => Err(StoreError::Commit(msg)),
+                        (Ok(value), Ok(())) => Ok(value),
+                    };
+                    // The caller may have gone away; the write stands either way.
+                    let _ = tx.send(answer);
+                });
+                (ok, deliver)
+            })
+        });
+        self.tx.send(Msg::Job(job)).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Runs every job already queued, then stops the writer and closes its connection.
+    pub(super) async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Msg>, max_batch: usize, metrics: Metrics) {
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut stop: Option<oneshot::Sender<()>> = None;
+    while stop.is_none() {
+        match rx.recv().await {
+            Some(Msg::Job(job)) => batch.push(job),
+            Some(Msg::Shutdown(done)) => stop = Some(done),
+            None => break,
+        }
+        while batch.len() < max_batch && stop.is_none() {
+            match rx.try_recv() {
+                Ok(Msg::Job(job)) => batch.push(job),
+                Ok(Msg::Shutdown(done)) => stop = Some(done),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(&mut conn, &mut batch, &metrics).await;
+        }
+    }
+    // Jobs that raced with the shutdown request still get written.
+    rx.close();
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Msg::Job(job) => batch.push(job),
+            Msg::Shutdown(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+    if !batch.is_empty() {
+        commit_batch(&mut conn, &mut batch, &metrics).await;
+    }
+    if let Err(err) = sqlx::Connection::close(conn).await {
+        tracing::warn!(error = %err, "closing the writer connection failed");
+    }
+    if let Some(done) = stop {
+        let _ = done.send(());
+    }
+}
+
+async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>, metrics: &Metrics) {
+    let started = Instant::now();
+    let size = batch.len();
+    let mut delivers: Vec<Deliver> = Vec::with_capacity(size);
+    let outcome = async {
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        for job in batch.drain(..) {
+            sqlx::query("SAVEPOINT job").execute(&mut *conn).await?;
+            let (ok, deliver) = job(conn).await;
+            if !ok {
+                sqlx::query("ROLLBACK TO job").execute(&mut *conn).await?;
+            }
+            sqlx::query("RELEASE job").execute(&mut *conn).await?;
+            delivers.push(deliver);
+        }
+        sqlx::query("COMMIT").execute(&mut *conn).await?;
+        Ok::<(), sqlx::Error>(())
+    }
+    .await;
+    let commit = match outcome {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            tracing::error!(error = %err, jobs = size, "database commit failed");
+            if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                tracing::debug!(error = %rollback, "rollback after failed commit");
+            }
+            Err(err.to_string())
+        }
+    };
+    // Jobs that never ran (the batch failed early) are dropped: their callers see WriterGone.
+    batch.clear();
+    metrics.record_commit(started.elapsed(), size, commit.is_ok());
+    for deliver in delivers {
+        deliver(commit.clone());
+    }
+}

@@ -1,0 +1,195 @@
+//! Logging setup and the Prometheus metrics served at `/metrics` on the staff listener.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::config::{LogConfig, LogFormat};
+
+/// Installs the global tracing subscriber. `RUST_LOG`, when set, wins over the config.
+pub fn init_logging(config: &LogConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
+    let result = match config.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    // A second init (tests, or a subcommand after serve) keeps the first subscriber.
+    drop(result);
+}
+
+/// Commit latency buckets, in seconds.
+const BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0];
+
+#[derive(Default)]
+struct Inner {
+    connections_open: [AtomicI64; 2],
+    connections_total: [AtomicU64; 2],
+    websockets_open: [AtomicI64; 2],
+    requests: Mutex<BTreeMap<(usize, u16), u64>>,
+    chats_active: AtomicI64,
+    commit_buckets: [AtomicU64; BUCKETS.len()],
+    commit_count: AtomicU64,
+    commit_sum_micros: AtomicU64,
+    commit_failures: AtomicU64,
+    committed_writes: AtomicU64,
+    logins_failed: AtomicU64,
+}
+
+/// Which listener a figure belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Public = 0,
+    Staff = 1,
+}
+
+impl Surface {
+    pub fn name(self) -> &'static str {
+        match self {
+            Surface::Public => "public",
+            Surface::Staff => "staff",
+        }
+    }
+}
+
+const SURFACES: [Surface; 2] = [Surface::Public, Surface::Staff];
+
+#[derive(Clone, Default)]
+pub struct Metrics(Arc<Inner>);
+
+impl Metrics {
+    pub fn connection_opened(&self, surface: Surface) {
+        self.0.connections_open[surface as usize].fetch_add(1, Ordering::Relaxed);
+        self.0.connections_total[surface as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_closed(&self, surface: Surface) {
+        self.0.connections_open[surface as usize].fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn websocket_opened(&self, surface: Surface) {
+        self.0.websockets_open[surface as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn websocket_closed(&self, surface: Surface) {
+        self.0.websockets_open[surface as usize].fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn request(&self, surface: Surface, status: u16) {
+        if let Ok(mut map) = self.0.requests.lock() {
+            *map.entry((surface as usize, status)).or_default() += 1;
+        }
+    }
+
+    pub fn login_failed(&self) {
+        self.0.logins_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn set_chats_active(&self, count: i64) {
+        self.0.chats_active.store(count, Ordering::Relaxed);
+    }
+
+    pub fn record_commit(&self, elapsed: Duration, writes: usize, ok: bool) {
+        let inner = &self.0;
+        if !ok {
+            inner.commit_failures.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let seconds = elapsed.as_secs_f64();
+        for (bucket, limit) in inner.commit_buckets.iter().zip(BUCKETS) {
+            if seconds <= limit {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        inner.commit_count.fetch_add(1, Ordering::Relaxed);
+        inner.commit_sum_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        inner.committed_writes.fetch_add(writes as u64, Ordering::Relaxed);
+    }
+
+    /// Prometheus text exposition format, version 0.0.4: each family's HELP and TYPE lines
+    /// directly followed by its samples.
+    pub fn render(&self) -> String {
+        let inner = &self.0;
+        let load = |a: &AtomicI64| a.load(Ordering::Relaxed);
+        let loadu = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut out = String::with_capacity(2048);
+        let per_listener = |out: &mut String, name: &str, kind: &str, help: &str, value: &dyn Fn(usize) -> i64| {
+            family(out, name, kind, help);
+            for surface in SURFACES {
+                let _ = writeln!(out, "{name}{{listener=\"{}\"}} {}", surface.name(), value(surface as usize));
+            }
+        };
+        per_listener(&mut out, "parley_connections_open", "gauge", "Open TLS connections per listener.", &|i| {
+            load(&inner.connections_open[i])
+        });
+        per_listener(&mut out, "parley_connections_total", "counter", "TLS connections accepted per listener.", &|i| {
+            loadu(&inner.connections_total[i]) as i64
+        });
+        per_listener(&mut out, "parley_websockets_open", "gauge", "Open websockets per listener.", &|i| {
+            load(&inner.websockets_open[i])
+        });
+        family(&mut out, "parley_http_requests_total", "counter", "HTTP responses by listener and status code.");
+        if let Ok(map) = inner.requests.lock() {
+            for ((surface, status), count) in map.iter() {
+                let l = SURFACES[*surface].name();
+                let _ = writeln!(out, "parley_http_requests_total{{listener=\"{l}\",status=\"{status}\"}} {count}");
+            }
+        }
+        let mut single = |name: &str, kind: &str, help: &str, value: i64| {
+            family(&mut out, name, kind, help);
+            let _ = writeln!(out, "{name} {value}");
+        };
+        single("parley_chats_active", "gauge", "Conversations currently open.", load(&inner.chats_active));
+        single("parley_logins_failed_total", "counter", "Refused staff logins.", loadu(&inner.logins_failed) as i64);
+        single(
+            "parley_db_commit_failures_total",
+            "counter",
+            "Database commits that failed.",
+            loadu(&inner.commit_failures) as i64,
+        );
+        single(
+            "parley_db_writes_total",
+            "counter",
+            "Writes committed by the writer task.",
+            loadu(&inner.committed_writes) as i64,
+        );
+        family(&mut out, "parley_db_commit_seconds", "histogram", "Time to commit one group of database writes.");
+        for (bucket, limit) in inner.commit_buckets.iter().zip(BUCKETS) {
+            let _ = writeln!(out, "parley_db_commit_seconds_bucket{{le=\"{limit}\"}} {}", loadu(bucket));
+        }
+        let count = loadu(&inner.commit_count);
+        let sum = loadu(&inner.commit_sum_micros) as f64 / 1e6;
+        let _ = writeln!(out, "parley_db_commit_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "parley_db_commit_seconds_sum {sum}");
+        let _ = writeln!(out, "parley_db_commit_seconds_count {count}");
+        out
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_counts_requests_and_commits() {
+        let m = Metrics::default();
+        m.request(Surface::Staff, 404);
+        m.request(Surface::Staff, 404);
+        m.record_commit(Duration::from_millis(3), 5, true);
+        let text = m.render();
+        assert!(text.contains("parley_http_requests_total{listener=\"staff\",status=\"404\"} 2"), "{text}");
+        assert!(text.contains("parley_db_commit_seconds_count 1"), "{text}");
+        assert!(text.contains("parley_db_commit_seconds_bucket{le=\"0.005\"} 1"), "{text}");
+        assert!(text.contains("parley_db_commit_seconds_bucket{le=\"0.001\"} 0"), "{text}");
+        assert!(text.contains("parley_db_writes_total 5"), "{text}");
+    }
+}

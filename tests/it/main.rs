@@ -1,0 +1,14 @@
+//! The one integration-test binary: every test starts a real parley in-process (or as a child
+//! process) and talks to it over real TLS.
+
+mod harness;
+
+mod api_errors;
+mod assets;
+mod auth;
+mod cli;
+mod process;
+mod routes;
+mod storage;
+mod tls;
+mod websocket;
