@@ -130,10 +130,17 @@ impl Application {
         let public_addr = local(&public, "public", config.server.public_addr)?;
         let staff_addr = local(&staff, "staff", config.server.staff_addr)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let frame_ancestors = match config.widget.site_origins.is_empty() {
-            true => "'none'".to_owned(),
-            false => config.widget.site_origins.join(" "),
-        };
+        let origins: Vec<String> = config
+            .widget
+            .site_origins
+            .iter()
+            .filter_map(|o| crate::domain::Origin::parse(o).ok())
+            .map(|o| o.as_str().to_owned())
+            .collect();
+        // The demo page frames the widget from the appliance itself.
+        let own = if config.demo { vec!["'self'".to_owned()] } else { Vec::new() };
+        let ancestors: Vec<String> = own.into_iter().chain(origins).collect();
+        let frame_ancestors = if ancestors.is_empty() { "'none'".to_owned() } else { ancestors.join(" ") };
         let login_limiter = KeyedLimiter::per_minute(config.auth.login_attempts_per_minute);
         let state = AppState(Arc::new(StateInner {
             config,

@@ -84,11 +84,21 @@ fn generate(names: &[String], cert_file: &Path, key_file: &Path) -> Result<(), T
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(|source| TlsError::Write { path: dir.to_owned(), source })?;
     }
-    let write_err = |source| TlsError::Write { path: key_file.to_owned(), source };
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(key_file).map_err(write_err)?;
-    file.write_all(key.serialize_pem().as_bytes()).map_err(write_err)?;
-    std::fs::write(cert_file, cert.pem()).map_err(|source| TlsError::Write { path: cert_file.to_owned(), source })?;
+    // Key first, certificate last, each through a temporary file and a rename: an interrupted
+    // start leaves no certificate, so the next start generates a fresh pair over the old key.
+    for (path, contents) in [(key_file, key.serialize_pem()), (cert_file, cert.pem())] {
+        let write_err = |source| TlsError::Write { path: path.to_owned(), source };
+        let temporary = path.with_extension("pem.tmp");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)
+            .map_err(write_err)?;
+        file.write_all(contents.as_bytes()).and_then(|()| file.sync_all()).map_err(write_err)?;
+        std::fs::rename(&temporary, path).map_err(write_err)?;
+    }
     tracing::info!(path = %cert_file.display(), "generated a self-signed TLS certificate");
     Ok(())
 }

@@ -38,13 +38,13 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let demo = warp::path("demo")
         .and(warp::path::end())
         .and(warp::get())
-        .and(warp::header::optional::<String>("host"))
+        .and(warp::host::optional())
         .and(with_state(state.clone()))
-        .and_then(|host: Option<String>, state: AppState| async move {
+        .and_then(|host: Option<warp::host::Authority>, state: AppState| async move {
             if !state.config.demo {
                 return Err(warp::reject::not_found());
             }
-            Ok::<_, Rejection>(html(demo_page(&state, host.as_deref())))
+            Ok::<_, Rejection>(html(demo_page(&state, host.as_ref().map(|h| h.as_str()))))
         });
     let visitor_ws = warp::path("ws").and(warp::path("visitor")).and(warp::path::end()).and(crate::ws::visitor(state));
     loader.or(widget).unify().or(privacy).unify().or(demo).unify().or(visitor_ws).unify().boxed()
@@ -65,7 +65,7 @@ fn privacy_page(state: &AppState) -> String {
          <title>Privacy notice – {org} web chat</title><link rel=\"stylesheet\" href=\"/widget/page.css\"></head>\
          <body><main><h1>Privacy notice for the {org} web chat</h1>\
          <p>{org} runs this chat service on its own servers. What you type in the chat, and the details you give in the \
-         form before a chat, are stored encrypted and used only to answer your enquiry.</p>\
+         form before a chat, are kept on {org}'s own servers and used only to answer your enquiry.</p>\
          <p>No tracking cookies are set by this service without your consent, and nothing is loaded from other websites.</p>\
          </main></body></html>\n"
     )

@@ -120,12 +120,15 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>, metrics
     let started = Instant::now();
     let size = batch.len();
     let mut delivers: Vec<Deliver> = Vec::with_capacity(size);
+    let mut succeeded = 0;
     let outcome = async {
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         for job in batch.drain(..) {
             sqlx::query("SAVEPOINT job").execute(&mut *conn).await?;
             let (ok, deliver) = job(conn).await;
-            if !ok {
+            if ok {
+                succeeded += 1;
+            } else {
                 sqlx::query("ROLLBACK TO job").execute(&mut *conn).await?;
             }
             sqlx::query("RELEASE job").execute(&mut *conn).await?;
@@ -147,7 +150,7 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>, metrics
     };
     // Jobs that never ran (the batch failed early) are dropped: their callers see WriterGone.
     batch.clear();
-    metrics.record_commit(started.elapsed(), size, commit.is_ok());
+    metrics.record_commit(started.elapsed(), succeeded, commit.is_ok());
     for deliver in delivers {
         deliver(commit.clone());
     }

@@ -1,9 +1,9 @@
 //! One websocket connection: greet, answer frames, close with 1001 when the server stops.
 
 use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::protocol::{self, ClientFrame, ServerFrame, VERSION};
 use super::{MAX_FRAME_BYTES, Socket};
@@ -53,7 +53,11 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
                 Some(Ok(_)) => continue,
                 Some(Err(err)) => {
                     tracing::debug!(error = %err, role = peer.role(), "websocket closed on error");
-                    let frame = CloseFrame { code: CloseCode::Size, reason: "frame too large or malformed".into() };
+                    let frame = match err {
+                        WsError::Capacity(_) => CloseFrame { code: CloseCode::Size, reason: "frame too large".into() },
+                        WsError::Utf8(_) => CloseFrame { code: CloseCode::Invalid, reason: "text is not UTF-8".into() },
+                        _ => CloseFrame { code: CloseCode::Protocol, reason: "protocol error".into() },
+                    };
                     let _ = socket.close(Some(frame)).await;
                     break;
                 }

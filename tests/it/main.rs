@@ -6,6 +6,7 @@ mod harness;
 mod api_errors;
 mod assets;
 mod auth;
+mod browser;
 mod cli;
 mod process;
 mod routes;

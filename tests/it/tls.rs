@@ -23,6 +23,11 @@ async fn generated_certificate_is_private_and_reused() {
     let ok = client.get(format!("https://{}/healthz", again.staff_addr())).send().await.expect("request");
     assert_eq!(ok.status(), 200);
     again.stop().await;
+    // A key left without its certificate (interrupted first start) gets a fresh pair.
+    std::fs::remove_file(dir.path().join("tls/cert.pem")).expect("remove cert");
+    let third = parley::Application::build(test_config(dir.path())).await.expect("regenerates");
+    assert_ne!(std::fs::read(dir.path().join("tls/cert.pem")).expect("cert"), cert, "a new certificate");
+    third.stop().await;
 }
 
 async fn handshake(
