@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::http::assets::Assets;
 use crate::ratelimit::KeyedLimiter;
 use crate::service::accounts::Accounts;
+use crate::service::chat::Chat;
 use crate::store::Store;
 use crate::telemetry::{Metrics, Surface};
 use crate::tls::CertResolver;
@@ -40,6 +41,7 @@ pub struct StateInner {
     pub config: Config,
     pub store: Store,
     pub accounts: Accounts,
+    pub chat: Chat,
     pub metrics: Metrics,
     pub assets: Assets,
     pub tls: Arc<CertResolver>,
@@ -118,6 +120,8 @@ impl Application {
         let metrics = Metrics::default();
         let store = Store::open(&data_dir, &config.database, metrics.clone()).await?;
         let accounts = Accounts::new(store.clone(), &config.auth)?;
+        let token_key = store.secret("chat_token_key").await?;
+        let chat = Chat::new(store.clone(), Arc::new(crate::ws::hub::Hub::default()), metrics.clone(), token_key);
         let tls = CertResolver::new(crate::tls::CertSource::from_config(&config.tls, &data_dir))?;
         let acceptor = TlsAcceptor::from(crate::tls::server_config(Arc::clone(&tls))?);
         let bind = |which, addr| async move {
@@ -146,6 +150,7 @@ impl Application {
             config,
             store,
             accounts,
+            chat,
             metrics,
             assets: Assets::load(),
             tls,

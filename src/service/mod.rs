@@ -1,3 +1,4 @@
 //! Business rules. HTTP handlers and CLI commands call these; SQL stays in `store`.
 
 pub mod accounts;
+pub mod chat;

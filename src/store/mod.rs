@@ -1,10 +1,12 @@
 //! SQLite storage: one writer task that owns every write (group commit), a read-only pool for
 //! reads, embedded forward-only migrations. SQL lives in this module's files only.
 
+mod chats;
 mod sessions;
 mod users;
 mod writer;
 
+pub use chats::{Appended, ConversationRow, MessageRow, NewConversation, NewMessage};
 pub use sessions::{SessionRecord, SessionRow};
 pub use users::{NewUser, UserRow};
 pub use writer::WriteFuture;
@@ -107,6 +109,27 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// A 32-byte server secret kept in `meta`, created on first use.
+    pub async fn secret(&self, name: &'static str) -> Result<[u8; 32], StoreError> {
+        let fresh: [u8; 32] = rand::random();
+        let stored: String = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING")
+                        .bind(name)
+                        .bind(hex::encode(fresh))
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query_scalar("SELECT value FROM meta WHERE key = ?1").bind(name).fetch_one(&mut *conn).await
+                })
+            })
+            .await?;
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(stored.trim(), &mut key)
+            .map_err(|e| StoreError::Commit(format!("meta secret {name} is damaged: {e}")))?;
+        Ok(key)
     }
 
     /// Highest migration applied.

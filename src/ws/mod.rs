@@ -1,8 +1,11 @@
 //! Websockets on our own tokio-tungstenite config (4 KiB buffers, 16 KiB frames) instead of
 //! warp's built-in upgrade, which allocates ~128 KiB per connection.
 
+pub mod hub;
 pub mod protocol;
 mod session;
+mod staff;
+mod visitor;
 
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
@@ -58,7 +61,13 @@ pub fn staff(state: AppState) -> BoxedFilter<(Response,)> {
         .and(with_state(state))
         .and_then(|headers: HeaderMap, slot: Option<UpgradeSlot>, authed: Authed, state: AppState| async move {
             check_same_origin(&headers)?;
-            upgrade(&headers, slot, state, Surface::Staff, Peer::Staff { user_id: authed.session.user_id })
+            upgrade(
+                &headers,
+                slot,
+                state,
+                Surface::Staff,
+                Peer::Staff { user_id: authed.session.user_id, name: authed.session.display_name },
+            )
         })
         .boxed()
 }

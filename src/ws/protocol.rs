@@ -1,11 +1,15 @@
 //! Websocket frames (protocol version 1): JSON objects carrying `"v": 1` and `"type"`.
-//! See docs/protocol.md. The chat messages proper arrive with the live-chat work.
+//! docs/protocol.md describes every frame with an example.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::store::MessageRow;
+use crate::util::rfc3339;
 
 pub const VERSION: u32 = 1;
 
-/// What a client may send.
+/// Everything a client may send (visitor and staff share the envelope; each side accepts its own).
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
@@ -13,36 +17,95 @@ pub enum ClientFrame {
         #[serde(default)]
         id: Option<String>,
     },
+    Start {
+        id: String,
+        site: String,
+        name: String,
+        question: String,
+    },
+    Resume {
+        conversation: String,
+        token: String,
+        last_seq: i64,
+    },
+    Message {
+        id: String,
+        #[serde(default)]
+        conversation: Option<String>,
+        text: String,
+    },
+    Typing {
+        #[serde(default)]
+        conversation: Option<String>,
+        active: bool,
+    },
+    End {},
+    Accept {
+        id: String,
+        conversation: String,
+    },
+    Join {
+        conversation: String,
+        last_seq: i64,
+    },
+    Close {
+        conversation: String,
+    },
 }
+
+const KNOWN: [&str; 9] = ["ping", "start", "resume", "message", "typing", "end", "accept", "join", "close"];
 
 /// Just the envelope, read first so unknown types and versions get a precise error.
 #[derive(Debug, Deserialize)]
-pub struct Envelope {
-    pub v: Option<u32>,
+struct Envelope {
+    v: Option<Value>,
     #[serde(rename = "type")]
-    pub kind: Option<String>,
+    kind: Option<Value>,
 }
 
-/// What the server sends.
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame<'a> {
-    Hello { v: u32, role: &'a str, max_frame_bytes: usize },
-    Pong { v: u32, id: Option<String> },
-    Error { v: u32, code: &'a str, message: &'a str },
-}
-
-/// Parses one text frame into a client frame, or the error frame to answer with.
+/// Parses one text frame into a client frame, or the error to answer with.
 pub fn parse(text: &str) -> Result<ClientFrame, (&'static str, &'static str)> {
     let envelope: Envelope = serde_json::from_str(text).map_err(|_| ("bad_json", "the frame is not a JSON object"))?;
-    if envelope.v != Some(VERSION) {
+    if envelope.v != Some(json!(VERSION)) {
         return Err(("unsupported_version", "send \"v\": 1"));
     }
-    let kind = envelope.kind.ok_or(("missing_type", "every frame needs a \"type\""))?;
-    serde_json::from_str(text).map_err(|_| match kind.as_str() {
-        "ping" => ("bad_frame", "the frame's fields are not valid for its type"),
-        _ => ("unknown_type", "this message type is not known"),
-    })
+    let kind = match envelope.kind {
+        Some(Value::String(kind)) => kind,
+        Some(_) => return Err(("bad_frame", "\"type\" must be a string")),
+        None => return Err(("missing_type", "every frame needs a \"type\"")),
+    };
+    if !KNOWN.contains(&kind.as_str()) {
+        return Err(("unknown_type", "this message type is not known"));
+    }
+    serde_json::from_str(text).map_err(|_| ("bad_frame", "the frame's fields are missing or not valid for its type"))
+}
+
+/// A frame as JSON text with the version added.
+pub fn frame(kind: &str, mut body: Value) -> String {
+    if let Value::Object(map) = &mut body {
+        map.insert("v".into(), json!(VERSION));
+        map.insert("type".into(), json!(kind));
+    }
+    body.to_string()
+}
+
+pub fn error(code: &str, message: &str) -> String {
+    frame("error", json!({ "code": code, "message": message }))
+}
+
+pub fn message(conversation: &str, row: &MessageRow) -> String {
+    frame(
+        "message",
+        json!({
+            "conversation": conversation,
+            "seq": row.seq,
+            "id": row.client_id,
+            "author": row.author,
+            "name": row.author_name,
+            "text": row.body,
+            "at": rfc3339(row.created_at),
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -52,9 +115,22 @@ mod tests {
     #[test]
     fn frames_parse_or_explain() {
         assert!(matches!(parse(r#"{"v":1,"type":"ping","id":"a"}"#), Ok(ClientFrame::Ping { id: Some(_) })));
+        assert!(matches!(parse(r#"{"v":1,"type":"end"}"#), Ok(ClientFrame::End {})));
         assert_eq!(parse("nope").err().map(|e| e.0), Some("bad_json"));
         assert_eq!(parse(r#"{"type":"ping"}"#).err().map(|e| e.0), Some("unsupported_version"));
+        assert_eq!(parse(r#"{"v":"1","type":"ping"}"#).err().map(|e| e.0), Some("unsupported_version"));
         assert_eq!(parse(r#"{"v":1}"#).err().map(|e| e.0), Some("missing_type"));
+        assert_eq!(parse(r#"{"v":1,"type":7}"#).err().map(|e| e.0), Some("bad_frame"));
         assert_eq!(parse(r#"{"v":1,"type":"launch"}"#).err().map(|e| e.0), Some("unknown_type"));
+        assert_eq!(parse(r#"{"v":1,"type":"message","id":"x"}"#).err().map(|e| e.0), Some("bad_frame"));
+    }
+
+    #[test]
+    fn frames_carry_version_and_type() {
+        let text = frame("ack", json!({ "id": "a", "seq": 3 }));
+        let value: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(value["v"], 1);
+        assert_eq!(value["type"], "ack");
+        assert_eq!(value["seq"], 3);
     }
 }

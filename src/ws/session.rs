@@ -1,76 +1,157 @@
-//! One websocket connection: greet, answer frames, close with 1001 when the server stops.
+//! One websocket connection: greet, then loop over incoming frames, the hub outbox, the
+//! slow-consumer kick and shutdown. Message frames are de-duplicated per connection by `seq`,
+//! so a replay racing with live fan-out never shows a message twice.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
 
 use futures_util::{SinkExt, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::protocol::{self, ClientFrame, ServerFrame, VERSION};
-use super::{MAX_FRAME_BYTES, Socket};
+use super::hub::OutFrame;
+use super::protocol::{self, VERSION};
+use super::{MAX_FRAME_BYTES, Socket, staff, visitor};
 use crate::app::{AppState, wait_for_shutdown};
 use crate::telemetry::Surface;
 
+/// Frames per second a client may send, and the burst allowed above that.
+const FRAMES_PER_SECOND: u32 = 10;
+const BURST: u32 = 20;
+/// Rate-limited frames tolerated before the connection is closed.
+const MAX_STRIKES: u32 = 20;
+
 /// Who is on the other end.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Peer {
     Visitor,
-    Staff { user_id: i64 },
+    Staff { user_id: i64, name: String },
 }
 
-impl Peer {
-    fn role(self) -> &'static str {
-        match self {
-            Peer::Visitor => "visitor",
-            Peer::Staff { .. } => "staff",
-        }
-    }
+enum Handler {
+    Visitor(visitor::VisitorConn),
+    Staff(staff::StaffConn),
+}
+
+/// A frame for this connection only (not a message event).
+pub fn direct(text: String) -> OutFrame {
+    OutFrame { conversation: 0, seq: None, text: text.into() }
 }
 
 pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Peer) {
     let _running = state.tasks.enter();
     state.metrics.websocket_opened(surface);
+    let (outbox, mut inbox) = state.chat.hub().connect();
+    let role = match peer {
+        Peer::Visitor => "visitor",
+        Peer::Staff { .. } => "staff",
+    };
+    let mut handler = match peer {
+        Peer::Visitor => Handler::Visitor(visitor::VisitorConn::default()),
+        Peer::Staff { user_id, name } => Handler::Staff(staff::StaffConn::new(user_id, name)),
+    };
+    let limiter = DefaultDirectRateLimiter::direct(
+        Quota::per_second(NonZeroU32::new(FRAMES_PER_SECOND).unwrap_or(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(BURST).unwrap_or(NonZeroU32::MIN)),
+    );
+    let mut strikes = 0;
+    let mut delivered: HashMap<i64, i64> = HashMap::new();
     let mut shutdown = state.shutdown.clone();
-    let hello = ServerFrame::Hello { v: VERSION, role: peer.role(), max_frame_bytes: MAX_FRAME_BYTES };
-    if send(&mut socket, &hello).await.is_ok() {
-        loop {
-            let message = tokio::select! {
-                message = socket.next() => message,
-                _ = wait_for_shutdown(&mut shutdown) => {
-                    let frame = CloseFrame { code: CloseCode::Away, reason: "server shutting down".into() };
-                    let _ = socket.close(Some(frame)).await;
-                    break;
-                }
-            };
-            let reply = match message {
-                Some(Ok(Message::Text(text))) => match protocol::parse(&text) {
-                    Ok(ClientFrame::Ping { id }) => ServerFrame::Pong { v: VERSION, id },
-                    Err((code, message)) => ServerFrame::Error { v: VERSION, code, message },
-                },
-                Some(Ok(Message::Binary(_))) => {
-                    ServerFrame::Error { v: VERSION, code: "text_only", message: "send JSON text frames" }
-                }
-                Some(Ok(Message::Close(_))) | None => break,
-                Some(Ok(_)) => continue,
-                Some(Err(err)) => {
-                    tracing::debug!(error = %err, role = peer.role(), "websocket closed on error");
-                    let frame = match err {
-                        WsError::Capacity(_) => CloseFrame { code: CloseCode::Size, reason: "frame too large".into() },
-                        WsError::Utf8(_) => CloseFrame { code: CloseCode::Invalid, reason: "text is not UTF-8".into() },
-                        _ => CloseFrame { code: CloseCode::Protocol, reason: "protocol error".into() },
-                    };
-                    let _ = socket.close(Some(frame)).await;
-                    break;
-                }
-            };
-            if send(&mut socket, &reply).await.is_err() {
+    let hello =
+        protocol::frame("hello", json!({ "role": role, "max_frame_bytes": MAX_FRAME_BYTES, "protocol": VERSION }));
+    let mut greeting = vec![direct(hello)];
+    if let Handler::Staff(conn) = &mut handler {
+        greeting.extend(conn.greet(&state, &outbox).await);
+    }
+    let mut open = send_all(&mut socket, greeting, &mut delivered).await;
+    while open {
+        tokio::select! {
+            _ = wait_for_shutdown(&mut shutdown) => {
+                close(&mut socket, CloseCode::Away, "server shutting down").await;
                 break;
+            }
+            _ = inbox.kicked.notified() => {
+                close(&mut socket, CloseCode::Policy, "slow_consumer").await;
+                break;
+            }
+            out = inbox.rx.recv() => match out {
+                Some(frame) => open = send_all(&mut socket, vec![frame], &mut delivered).await,
+                None => break,
+            },
+            incoming = socket.next() => {
+                let replies = match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        if limiter.check().is_err() {
+                            strikes += 1;
+                            if strikes > MAX_STRIKES {
+                                close(&mut socket, CloseCode::Policy, "rate limit exceeded").await;
+                                break;
+                            }
+                            vec![direct(protocol::error("rate_limited", "slow down: at most 10 frames a second"))]
+                        } else {
+                            match protocol::parse(&text) {
+                                Ok(frame) => match &mut handler {
+                                    Handler::Visitor(conn) => conn.handle(frame, &state, &outbox).await,
+                                    Handler::Staff(conn) => conn.handle(frame, &state, &outbox).await,
+                                },
+                                Err((code, message)) => vec![direct(protocol::error(code, message))],
+                            }
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => vec![direct(protocol::error("text_only", "send JSON text frames"))],
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Ok(_)) => continue,
+                    Some(Err(err)) => {
+                        tracing::debug!(error = %err, role, "websocket closed on error");
+                        let (code, reason) = match err {
+                            WsError::Capacity(_) => (CloseCode::Size, "frame too large"),
+                            WsError::Utf8(_) => (CloseCode::Invalid, "text is not UTF-8"),
+                            _ => (CloseCode::Protocol, "protocol error"),
+                        };
+                        close(&mut socket, code, reason).await;
+                        break;
+                    }
+                };
+                open = send_all(&mut socket, replies, &mut delivered).await;
             }
         }
     }
+    state.chat.hub().disconnect(outbox.conn);
     state.metrics.websocket_closed(surface);
 }
 
-async fn send(socket: &mut Socket, frame: &ServerFrame<'_>) -> Result<(), ()> {
-    let text = serde_json::to_string(frame).map_err(|_| ())?;
-    socket.send(Message::Text(text.into())).await.map_err(|_| ())
+/// Sends frames in order, skipping message events this connection already has.
+async fn send_all(socket: &mut Socket, frames: Vec<OutFrame>, delivered: &mut HashMap<i64, i64>) -> bool {
+    for frame in frames {
+        if let Some(seq) = frame.seq {
+            let highest = delivered.entry(frame.conversation).or_insert(0);
+            if seq <= *highest {
+                continue;
+            }
+            *highest = seq;
+        }
+        if socket.send(Message::Text(frame.text.as_ref().into())).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Sends a close frame, then reads (and discards) until the client answers or 2 s pass, so the
+/// close frame is not lost to a TCP reset over unread data.
+async fn close(socket: &mut Socket, code: CloseCode, reason: &str) {
+    if socket.close(Some(CloseFrame { code, reason: reason.to_owned().into() })).await.is_err() {
+        return;
+    }
+    let drain = async {
+        while let Some(Ok(message)) = socket.next().await {
+            if message.is_close() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
 }

@@ -7,6 +7,7 @@ mod api_errors;
 mod assets;
 mod auth;
 mod browser;
+mod chat;
 mod cli;
 mod process;
 mod routes;

@@ -15,9 +15,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::harness::{TestApp, tls_connector};
 
-type Client = WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>;
+pub type Client = WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>;
 
-async fn connect(
+pub async fn connect(
     addr: SocketAddr,
     cert: &Path,
     path: &str,
@@ -37,7 +37,7 @@ async fn connect(
     tokio_tungstenite::client_async(request, tls).await.map(|(ws, _)| ws).map_err(|e| e.to_string())
 }
 
-async fn next_json(ws: &mut Client) -> Value {
+pub async fn next_json(ws: &mut Client) -> Value {
     loop {
         match ws.next().await.expect("frame").expect("ok frame") {
             Message::Text(text) => return serde_json::from_str(&text).expect("json frame"),
@@ -47,7 +47,7 @@ async fn next_json(ws: &mut Client) -> Value {
     }
 }
 
-async fn close_code(ws: &mut Client) -> Option<CloseCode> {
+pub async fn close_code(ws: &mut Client) -> Option<CloseCode> {
     while let Some(frame) = ws.next().await {
         match frame {
             Ok(Message::Close(frame)) => return frame.map(|f| f.code),

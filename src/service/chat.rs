@@ -1,0 +1,340 @@
+//! Live-chat rules: starting and resuming conversations, appending messages (ack after commit,
+//! idempotent by client id), the waiting queue, accepting and closing. Fans results out through
+//! the hub; the websocket layer only parses frames and calls these.
+
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::auth::session::{constant_time_eq, token_hash};
+use crate::store::{ConversationRow, MessageRow, NewConversation, NewMessage, Store, StoreError};
+use crate::telemetry::Metrics;
+use crate::util::rfc3339;
+use crate::ws::hub::{Hub, OutFrame, Outbox};
+use crate::ws::protocol;
+
+pub const MAX_TEXT_CHARS: usize = 4000;
+pub const MAX_NAME_CHARS: usize = 100;
+/// Messages replayed per database read while catching a client up.
+const REPLAY_PAGE: i64 = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("{0} is empty")]
+    Empty(&'static str),
+    #[error("{0} is too long")]
+    TooLong(&'static str),
+    #[error("{0} is not valid")]
+    BadId(&'static str),
+    #[error("start or resume a conversation first")]
+    NoConversation,
+    #[error("no such conversation, or it is not yours")]
+    UnknownConversation,
+    #[error("the conversation has ended")]
+    Closed,
+    #[error("another operator accepted this conversation first")]
+    AlreadyTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ChatError {
+    /// The stable `code` sent in error frames.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ChatError::Empty(_) => "empty",
+            ChatError::TooLong(_) => "too_long",
+            ChatError::BadId(_) => "bad_id",
+            ChatError::NoConversation => "no_conversation",
+            ChatError::UnknownConversation => "unknown_conversation",
+            ChatError::Closed => "conversation_closed",
+            ChatError::AlreadyTaken => "already_taken",
+            ChatError::Store(_) => "internal",
+        }
+    }
+}
+
+/// Who is writing.
+#[derive(Debug, Clone)]
+pub enum Author {
+    Visitor { name: String },
+    Operator { user_id: i64, name: String },
+}
+
+/// The result of `start`.
+pub struct Started {
+    pub conversation: ConversationRow,
+    pub token: String,
+}
+
+#[derive(Clone)]
+pub struct Chat {
+    store: Store,
+    hub: Arc<Hub>,
+    metrics: Metrics,
+    token_key: Arc<[u8; 32]>,
+}
+
+/// Text fields: trimmed, non-empty, bounded in characters.
+pub fn check_text(field: &'static str, text: &str, max: usize) -> Result<String, ChatError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(ChatError::Empty(field));
+    }
+    if trimmed.chars().count() > max {
+        return Err(ChatError::TooLong(field));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Client ids and conversation ids are UUIDs.
+pub fn check_uuid(field: &'static str, raw: &str) -> Result<String, ChatError> {
+    uuid::Uuid::parse_str(raw).map(|u| u.hyphenated().to_string()).map_err(|_| ChatError::BadId(field))
+}
+
+fn check_site(raw: &str) -> Result<String, ChatError> {
+    let ok =
+        !raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(raw.to_owned()) } else { Err(ChatError::BadId("site")) }
+}
+
+impl Chat {
+    pub fn new(store: Store, hub: Arc<Hub>, metrics: Metrics, token_key: [u8; 32]) -> Chat {
+        Chat { store, hub, metrics, token_key: Arc::new(token_key) }
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// The resume token for a conversation: an HMAC of its start id, so a resent `start` gets
+    /// the same token back. Only its hash is stored.
+    fn token_for(&self, start_client_id: &str) -> String {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(self.token_key.as_ref()) {
+            Ok(mac) => mac,
+            Err(_) => return String::new(),
+        };
+        mac.update(start_client_id.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    pub async fn start(&self, client_id: &str, site: &str, name: &str, question: &str) -> Result<Started, ChatError> {
+        let client_id = check_uuid("id", client_id)?;
+        let site = check_site(site)?;
+        let name = check_text("name", name, MAX_NAME_CHARS)?;
+        let question = check_text("question", question, MAX_TEXT_CHARS)?;
+        let token = self.token_for(&client_id);
+        let new = NewConversation {
+            public_id: uuid::Uuid::new_v4().to_string(),
+            start_client_id: client_id,
+            visitor_token_hash: token_hash(&token),
+            site,
+            visitor_name: name,
+            question,
+        };
+        let (id, created) = self.store.start_conversation(new).await?;
+        let conversation = self.store.conversation(id).await?.ok_or(ChatError::UnknownConversation)?;
+        if created {
+            tracing::info!(conversation = %conversation.public_id, "conversation started");
+            self.queue_changed().await?;
+        }
+        Ok(Started { conversation, token })
+    }
+
+    pub async fn resume(&self, public_id: &str, token: &str) -> Result<ConversationRow, ChatError> {
+        let public_id = check_uuid("conversation", public_id)?;
+        let conversation =
+            self.store.conversation_by_public_id(&public_id).await?.ok_or(ChatError::UnknownConversation)?;
+        if !constant_time_eq(&conversation.visitor_token_hash, &token_hash(token)) {
+            return Err(ChatError::UnknownConversation);
+        }
+        if conversation.status == "closed" {
+            return Err(ChatError::Closed);
+        }
+        Ok(conversation)
+    }
+
+    /// A conversation a staff member may work on (assigned to them, still open).
+    pub async fn for_operator(&self, public_id: &str, user_id: i64) -> Result<ConversationRow, ChatError> {
+        let public_id = check_uuid("conversation", public_id)?;
+        let conversation =
+            self.store.conversation_by_public_id(&public_id).await?.ok_or(ChatError::UnknownConversation)?;
+        if conversation.operator_id != Some(user_id) {
+            return Err(ChatError::UnknownConversation);
+        }
+        if conversation.status == "closed" {
+            return Err(ChatError::Closed);
+        }
+        Ok(conversation)
+    }
+
+    /// Stores a message (once per client id) and fans it out; returns its seq after the commit.
+    pub async fn post(
+        &self,
+        conversation: &ConversationRow,
+        author: Author,
+        client_id: &str,
+        text: &str,
+        from: &Outbox,
+    ) -> Result<i64, ChatError> {
+        let client_id = check_uuid("id", client_id)?;
+        let text = check_text("text", text, MAX_TEXT_CHARS)?;
+        let current = self.store.conversation(conversation.id).await?.ok_or(ChatError::UnknownConversation)?;
+        if current.status == "closed" {
+            return Err(ChatError::Closed);
+        }
+        let (kind, user_id, name) = match author {
+            Author::Visitor { name } => ("visitor", None, name),
+            Author::Operator { user_id, name } => ("operator", Some(user_id), name),
+        };
+        let appended = self
+            .store
+            .append_message(NewMessage {
+                conversation_id: conversation.id,
+                client_id: client_id.clone(),
+                author: kind,
+                author_user_id: user_id,
+                author_name: name.clone(),
+                body: text.clone(),
+            })
+            .await?;
+        if !appended.duplicate {
+            let row = MessageRow {
+                seq: appended.seq,
+                client_id,
+                author: kind.into(),
+                author_name: name,
+                body: text,
+                created_at: appended.created_at,
+            };
+            let frame = protocol::message(&conversation.public_id, &row);
+            self.hub.publish(
+                conversation.id,
+                OutFrame { conversation: conversation.id, seq: Some(row.seq), text: frame.into() },
+                Some(from.conn),
+            );
+        }
+        Ok(appended.seq)
+    }
+
+    /// Subscribes `outbox` to the conversation, then returns the messages after `last_seq`
+    /// (joining first means nothing committed in between is missed).
+    pub async fn subscribe(
+        &self,
+        conversation: &ConversationRow,
+        outbox: &Outbox,
+        last_seq: i64,
+    ) -> Result<Vec<OutFrame>, ChatError> {
+        self.hub.join(conversation.id, outbox);
+        let mut frames = Vec::new();
+        let mut after = last_seq.max(0);
+        loop {
+            let page = self.store.messages_after(conversation.id, after, REPLAY_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            frames.extend(page.iter().map(|row| OutFrame {
+                conversation: conversation.id,
+                seq: Some(row.seq),
+                text: protocol::message(&conversation.public_id, row).into(),
+            }));
+            if (page.len() as i64) < REPLAY_PAGE {
+                break;
+            }
+        }
+        Ok(frames)
+    }
+
+    /// Relays a typing indicator (never stored).
+    pub fn typing(&self, conversation: &ConversationRow, who: &str, active: bool, from: &Outbox) {
+        let frame =
+            protocol::frame("typing", json!({ "conversation": conversation.public_id, "who": who, "active": active }));
+        self.hub.publish(
+            conversation.id,
+            OutFrame { conversation: conversation.id, seq: None, text: frame.into() },
+            Some(from.conn),
+        );
+    }
+
+    /// Assigns a waiting conversation to the operator and tells everyone.
+    pub async fn accept(&self, public_id: &str, user_id: i64, outbox: &Outbox) -> Result<ConversationRow, ChatError> {
+        let public_id = check_uuid("conversation", public_id)?;
+        let conversation =
+            self.store.conversation_by_public_id(&public_id).await?.ok_or(ChatError::UnknownConversation)?;
+        if conversation.status == "closed" {
+            return Err(ChatError::Closed);
+        }
+        if !self.store.accept_conversation(conversation.id, user_id).await? {
+            return Err(ChatError::AlreadyTaken);
+        }
+        let conversation = self.store.conversation(conversation.id).await?.ok_or(ChatError::UnknownConversation)?;
+        tracing::info!(conversation = %conversation.public_id, user_id, "conversation accepted");
+        let frame = protocol::frame(
+            "accepted",
+            json!({ "conversation": conversation.public_id, "operator": conversation.operator_name }),
+        );
+        self.hub.publish(
+            conversation.id,
+            OutFrame { conversation: conversation.id, seq: None, text: frame.into() },
+            Some(outbox.conn),
+        );
+        self.queue_changed().await?;
+        Ok(conversation)
+    }
+
+    /// Ends a conversation and tells both sides.
+    pub async fn close(&self, conversation: &ConversationRow, by: &'static str) -> Result<(), ChatError> {
+        if !self.store.close_conversation(conversation.id, by).await? {
+            return Err(ChatError::Closed);
+        }
+        tracing::info!(conversation = %conversation.public_id, by, "conversation closed");
+        let frame = protocol::frame("closed", json!({ "conversation": conversation.public_id, "by": by }));
+        self.hub.publish(
+            conversation.id,
+            OutFrame { conversation: conversation.id, seq: None, text: frame.into() },
+            None,
+        );
+        self.hub.close_room(conversation.id);
+        self.queue_changed().await
+    }
+
+    /// The `queue` frame for staff.
+    pub async fn queue_frame(&self) -> Result<String, ChatError> {
+        let waiting = self.store.queued_conversations().await?;
+        let list: Vec<_> = waiting
+            .iter()
+            .map(|c| json!({ "conversation": c.public_id, "site": c.site, "name": c.visitor_name, "since": rfc3339(c.created_at) }))
+            .collect();
+        Ok(protocol::frame("queue", json!({ "waiting": list })))
+    }
+
+    /// The `mine` frame: conversations assigned to this operator and still open.
+    pub async fn mine_frame(&self, user_id: i64) -> Result<String, ChatError> {
+        let open = self.store.open_conversations_of(user_id).await?;
+        let list: Vec<_> = open
+            .iter()
+            .map(|c| json!({ "conversation": c.public_id, "site": c.site, "name": c.visitor_name, "since": rfc3339(c.created_at) }))
+            .collect();
+        Ok(protocol::frame("mine", json!({ "conversations": list })))
+    }
+
+    /// After the queue changed: staff get the new queue, each waiting visitor their position.
+    async fn queue_changed(&self) -> Result<(), ChatError> {
+        let waiting = self.store.queued_conversations().await?;
+        let frame = self.queue_frame().await?;
+        self.hub.publish_lobby(OutFrame { conversation: 0, seq: None, text: frame.into() });
+        for (index, c) in waiting.iter().enumerate() {
+            let position = protocol::frame("queue", json!({ "conversation": c.public_id, "position": index + 1 }));
+            self.hub.publish(c.id, OutFrame { conversation: c.id, seq: None, text: position.into() }, None);
+        }
+        self.metrics.set_chats_active(self.store.count_open_conversations().await?);
+        Ok(())
+    }
+
+    /// The waiting position of one conversation (1 = next), if it is queued.
+    pub async fn position(&self, conversation: &ConversationRow) -> Result<Option<usize>, ChatError> {
+        let waiting = self.store.queued_conversations().await?;
+        Ok(waiting.iter().position(|c| c.id == conversation.id).map(|i| i + 1))
+    }
+}

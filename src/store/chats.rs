@@ -1,0 +1,241 @@
+//! Conversations and messages. Sequence numbers are assigned here, inside the single writer, so
+//! they are gap-free per conversation; a resent client id returns the stored message's seq.
+
+use sqlx::FromRow;
+use sqlx::sqlite::SqliteConnection;
+
+use super::{Store, StoreError};
+use crate::util::now;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ConversationRow {
+    pub id: i64,
+    pub public_id: String,
+    pub visitor_token_hash: Vec<u8>,
+    pub site: String,
+    pub visitor_name: String,
+    pub status: String,
+    pub operator_id: Option<i64>,
+    pub operator_name: Option<String>,
+    pub last_seq: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct MessageRow {
+    pub seq: i64,
+    pub client_id: String,
+    pub author: String,
+    pub author_name: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// A new conversation with the visitor's first message.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub public_id: String,
+    pub start_client_id: String,
+    pub visitor_token_hash: Vec<u8>,
+    pub site: String,
+    pub visitor_name: String,
+    pub question: String,
+}
+
+/// A message to append.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub conversation_id: i64,
+    pub client_id: String,
+    pub author: &'static str,
+    pub author_user_id: Option<i64>,
+    pub author_name: String,
+    pub body: String,
+}
+
+/// Where an appended message landed; `duplicate` when the client id was already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: i64,
+    pub created_at: i64,
+    pub duplicate: bool,
+}
+
+macro_rules! select_conversations {
+    ($tail:literal) => {
+        concat!(
+            "SELECT c.id, c.public_id, c.visitor_token_hash, c.site, c.visitor_name, c.status, c.operator_id,
+                    u.display_name AS operator_name, c.last_seq, c.created_at
+             FROM conversations c LEFT JOIN staff_users u ON u.id = c.operator_id ",
+            $tail
+        )
+    };
+}
+
+/// Appends inside an open writer transaction (also used by `start`).
+async fn append(conn: &mut SqliteConnection, message: NewMessage) -> Result<Appended, sqlx::Error> {
+    let existing: Option<(i64, i64)> =
+        sqlx::query_as("SELECT seq, created_at FROM messages WHERE conversation_id = ?1 AND client_id = ?2")
+            .bind(message.conversation_id)
+            .bind(&message.client_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((seq, created_at)) = existing {
+        return Ok(Appended { seq, created_at, duplicate: true });
+    }
+    let seq: i64 =
+        sqlx::query_scalar("UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")
+            .bind(message.conversation_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let created_at = now();
+    sqlx::query(
+        "INSERT INTO messages (conversation_id, seq, client_id, author, author_user_id, author_name, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .bind(message.conversation_id)
+    .bind(seq)
+    .bind(message.client_id)
+    .bind(message.author)
+    .bind(message.author_user_id)
+    .bind(message.author_name)
+    .bind(message.body)
+    .bind(created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Appended { seq, created_at, duplicate: false })
+}
+
+impl Store {
+    /// Creates the conversation and its first message in one transaction. A resent `start`
+    /// (same client id) returns the existing conversation's id and `false`.
+    pub async fn start_conversation(&self, new: NewConversation) -> Result<(i64, bool), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE start_client_id = ?1")
+                    .bind(&new.start_client_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if let Some(id) = existing {
+                    return Ok((id, false));
+                }
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO conversations (public_id, start_client_id, visitor_token_hash, site, visitor_name, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                )
+                .bind(&new.public_id)
+                .bind(&new.start_client_id)
+                .bind(&new.visitor_token_hash)
+                .bind(&new.site)
+                .bind(&new.visitor_name)
+                .bind(now())
+                .fetch_one(&mut *conn)
+                .await?;
+                let first = NewMessage {
+                    conversation_id: id,
+                    client_id: new.start_client_id,
+                    author: "visitor",
+                    author_user_id: None,
+                    author_name: new.visitor_name,
+                    body: new.question,
+                };
+                append(conn, first).await?;
+                Ok((id, true))
+            })
+        })
+        .await
+    }
+
+    pub async fn append_message(&self, message: NewMessage) -> Result<Appended, StoreError> {
+        self.write(move |conn| Box::pin(append(conn, message))).await
+    }
+
+    pub async fn conversation_by_public_id(&self, public_id: &str) -> Result<Option<ConversationRow>, StoreError> {
+        Ok(sqlx::query_as(select_conversations!("WHERE c.public_id = ?1"))
+            .bind(public_id)
+            .fetch_optional(self.reader())
+            .await?)
+    }
+
+    pub async fn conversation(&self, id: i64) -> Result<Option<ConversationRow>, StoreError> {
+        Ok(sqlx::query_as(select_conversations!("WHERE c.id = ?1")).bind(id).fetch_optional(self.reader()).await?)
+    }
+
+    /// Waiting conversations, oldest first.
+    pub async fn queued_conversations(&self) -> Result<Vec<ConversationRow>, StoreError> {
+        Ok(sqlx::query_as(select_conversations!("WHERE c.status = 'queued' ORDER BY c.created_at, c.id"))
+            .fetch_all(self.reader())
+            .await?)
+    }
+
+    pub async fn open_conversations_of(&self, operator_id: i64) -> Result<Vec<ConversationRow>, StoreError> {
+        Ok(sqlx::query_as(select_conversations!(
+            "WHERE c.operator_id = ?1 AND c.status = 'active' ORDER BY c.accepted_at, c.id"
+        ))
+        .bind(operator_id)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    pub async fn count_open_conversations(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE status != 'closed'")
+            .fetch_one(self.reader())
+            .await?)
+    }
+
+    /// Messages after `after_seq`, in order, at most `limit`.
+    pub async fn messages_after(
+        &self,
+        conversation_id: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT seq, client_id, author, author_name, body, created_at FROM messages
+             WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )
+        .bind(conversation_id)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// Assigns a queued conversation; false when it was no longer queued.
+    pub async fn accept_conversation(&self, id: i64, operator_id: i64) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE conversations SET status = 'active', operator_id = ?2, accepted_at = ?3
+                     WHERE id = ?1 AND status = 'queued'",
+                )
+                .bind(id)
+                .bind(operator_id)
+                .bind(now())
+                .execute(&mut *conn)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            })
+        })
+        .await
+    }
+
+    /// Closes an open conversation; false when it was already closed.
+    pub async fn close_conversation(&self, id: i64, by: &'static str) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE conversations SET status = 'closed', closed_at = ?2, closed_by = ?3
+                     WHERE id = ?1 AND status != 'closed'",
+                )
+                .bind(id)
+                .bind(now())
+                .bind(by)
+                .execute(&mut *conn)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,155 @@
+//! In-memory fan-out: rooms (one per conversation) and the staff lobby. Each connection has one
+//! bounded outbox; a connection that falls behind is kicked, never buffered without limit.
+//! Kept behind this small API so a cross-node transport (NATS) can replace it later.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{Notify, mpsc};
+
+/// Frames a connection may have queued before it counts as a slow consumer.
+pub const OUTBOX_FRAMES: usize = 256;
+
+/// A serialized server frame, with the message position it carries (for de-duplication).
+#[derive(Debug, Clone)]
+pub struct OutFrame {
+    pub conversation: i64,
+    pub seq: Option<i64>,
+    pub text: Arc<str>,
+}
+
+/// The sending side of one connection's outbox.
+#[derive(Clone)]
+pub struct Outbox {
+    pub conn: u64,
+    tx: mpsc::Sender<OutFrame>,
+    kicked: Arc<Notify>,
+}
+
+impl Outbox {
+    /// Queues a frame; false when the connection is gone or was just kicked for being slow.
+    fn push(&self, frame: OutFrame) -> bool {
+        match self.tx.try_send(frame) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.kicked.notify_one();
+                false
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// The receiving side, owned by the connection's task.
+pub struct Inbox {
+    pub rx: mpsc::Receiver<OutFrame>,
+    pub kicked: Arc<Notify>,
+}
+
+#[derive(Default)]
+struct Rooms {
+    rooms: HashMap<i64, Vec<Outbox>>,
+    lobby: Vec<Outbox>,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    inner: Mutex<Rooms>,
+    next_conn: AtomicU64,
+}
+
+impl Hub {
+    pub fn connect(&self) -> (Outbox, Inbox) {
+        let (tx, rx) = mpsc::channel(OUTBOX_FRAMES);
+        let kicked = Arc::new(Notify::new());
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        (Outbox { conn, tx, kicked: Arc::clone(&kicked) }, Inbox { rx, kicked })
+    }
+
+    pub fn join(&self, room: i64, outbox: &Outbox) {
+        if let Ok(mut inner) = self.inner.lock() {
+            let members = inner.rooms.entry(room).or_default();
+            if !members.iter().any(|m| m.conn == outbox.conn) {
+                members.push(outbox.clone());
+            }
+        }
+    }
+
+    pub fn join_lobby(&self, outbox: &Outbox) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.lobby.push(outbox.clone());
+        }
+    }
+
+    /// Removes a connection from every room and the lobby.
+    pub fn disconnect(&self, conn: u64) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.lobby.retain(|m| m.conn != conn);
+            inner.rooms.retain(|_, members| {
+                members.retain(|m| m.conn != conn);
+                !members.is_empty()
+            });
+        }
+    }
+
+    pub fn close_room(&self, room: i64) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.rooms.remove(&room);
+        }
+    }
+
+    /// Sends to every member of `room` except connection `except`; drops dead members.
+    pub fn publish(&self, room: i64, frame: OutFrame, except: Option<u64>) {
+        if let Ok(mut inner) = self.inner.lock()
+            && let Some(members) = inner.rooms.get_mut(&room)
+        {
+            members.retain(|m| Some(m.conn) == except || m.push(frame.clone()));
+        }
+    }
+
+    /// Sends to every connected staff member.
+    pub fn publish_lobby(&self, frame: OutFrame) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.lobby.retain(|m| m.push(frame.clone()));
+        }
+    }
+
+    pub fn room_size(&self, room: i64) -> usize {
+        self.inner.lock().map(|inner| inner.rooms.get(&room).map_or(0, Vec::len)).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(seq: i64) -> OutFrame {
+        OutFrame { conversation: 1, seq: Some(seq), text: Arc::from("{}") }
+    }
+
+    #[tokio::test]
+    async fn publish_skips_the_sender_and_kicks_slow_consumers() {
+        let hub = Hub::default();
+        let (a, mut a_in) = hub.connect();
+        let (b, mut b_in) = hub.connect();
+        hub.join(1, &a);
+        hub.join(1, &a);
+        hub.join(1, &b);
+        assert_eq!(hub.room_size(1), 2, "joining twice is one membership");
+        hub.publish(1, frame(1), Some(a.conn));
+        assert_eq!(b_in.rx.recv().await.and_then(|f| f.seq), Some(1));
+        assert!(a_in.rx.try_recv().is_err(), "the sender does not get its own frame");
+        for seq in 0..OUTBOX_FRAMES as i64 {
+            hub.publish(1, frame(seq), None);
+        }
+        // b keeps reading, a does not: a's outbox is full now and the next frame kicks it.
+        while b_in.rx.try_recv().is_ok() {}
+        hub.publish(1, frame(999), None);
+        tokio::time::timeout(std::time::Duration::from_secs(1), a_in.kicked.notified()).await.expect("a was kicked");
+        assert_eq!(hub.room_size(1), 1, "the slow consumer left the room");
+        hub.disconnect(b.conn);
+        assert_eq!(hub.room_size(1), 0);
+    }
+}

@@ -1,0 +1,97 @@
+//! Frames from an operator's dashboard: accept, join, message, typing, close.
+
+use serde_json::json;
+
+use super::hub::{OutFrame, Outbox};
+use super::protocol::{self, ClientFrame};
+use super::session::direct;
+use crate::app::AppState;
+use crate::service::chat::{Author, ChatError};
+
+/// Per-connection staff state.
+pub struct StaffConn {
+    user_id: i64,
+    name: String,
+}
+
+impl StaffConn {
+    pub fn new(user_id: i64, name: String) -> StaffConn {
+        StaffConn { user_id, name }
+    }
+
+    /// Joins the lobby and returns the current queue and this operator's open conversations.
+    pub async fn greet(&mut self, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
+        state.chat.hub().join_lobby(outbox);
+        let frames = async {
+            Ok::<_, ChatError>(vec![state.chat.queue_frame().await?, state.chat.mine_frame(self.user_id).await?])
+        };
+        match frames.await {
+            Ok(frames) => frames.into_iter().map(direct).collect(),
+            Err(err) => vec![direct(protocol::error(err.code(), &err.to_string()))],
+        }
+    }
+
+    pub async fn handle(&mut self, frame: ClientFrame, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
+        match self.dispatch(frame, state, outbox).await {
+            Ok(frames) => frames,
+            Err(err) => {
+                if let ChatError::Store(store) = &err {
+                    tracing::error!(error = %store, "chat storage error");
+                }
+                vec![direct(protocol::error(err.code(), &err.to_string()))]
+            }
+        }
+    }
+
+    async fn dispatch(
+        &mut self,
+        frame: ClientFrame,
+        state: &AppState,
+        outbox: &Outbox,
+    ) -> Result<Vec<OutFrame>, ChatError> {
+        let chat = &state.chat;
+        match frame {
+            ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
+            ClientFrame::Accept { id, conversation } => {
+                let conversation = chat.accept(&conversation, self.user_id, outbox).await?;
+                let mut frames = vec![direct(protocol::frame(
+                    "accepted",
+                    json!({
+                        "id": id,
+                        "conversation": conversation.public_id,
+                        "name": conversation.visitor_name,
+                        "site": conversation.site,
+                        "operator": conversation.operator_name,
+                    }),
+                ))];
+                frames.extend(chat.subscribe(&conversation, outbox, 0).await?);
+                Ok(frames)
+            }
+            ClientFrame::Join { conversation, last_seq } => {
+                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                chat.subscribe(&conversation, outbox, last_seq).await
+            }
+            ClientFrame::Message { id, conversation, text } => {
+                let conversation = conversation.ok_or(ChatError::BadId("conversation"))?;
+                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                let author = Author::Operator { user_id: self.user_id, name: self.name.clone() };
+                let seq = chat.post(&conversation, author, &id, &text, outbox).await?;
+                Ok(vec![direct(protocol::frame("ack", json!({ "id": id, "seq": seq })))])
+            }
+            ClientFrame::Typing { conversation, active } => {
+                let conversation = conversation.ok_or(ChatError::BadId("conversation"))?;
+                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                chat.typing(&conversation, "operator", active, outbox);
+                Ok(Vec::new())
+            }
+            ClientFrame::Close { conversation } => {
+                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                chat.close(&conversation, "operator").await?;
+                Ok(Vec::new())
+            }
+            ClientFrame::Start { .. } | ClientFrame::Resume { .. } | ClientFrame::End {} => {
+                Ok(vec![direct(protocol::error("not_allowed", "this frame is for visitors"))])
+            }
+        }
+    }
+}

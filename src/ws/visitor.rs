@@ -1,0 +1,99 @@
+//! Frames from a visitor's widget: start, resume, message, typing, end.
+
+use serde_json::json;
+
+use super::hub::{OutFrame, Outbox};
+use super::protocol::{self, ClientFrame};
+use super::session::direct;
+use crate::app::AppState;
+use crate::service::chat::{Author, ChatError};
+use crate::store::ConversationRow;
+
+/// Per-connection visitor state: the conversation once started or resumed.
+#[derive(Default)]
+pub struct VisitorConn {
+    conversation: Option<ConversationRow>,
+}
+
+impl VisitorConn {
+    pub async fn handle(&mut self, frame: ClientFrame, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
+        match self.dispatch(frame, state, outbox).await {
+            Ok(frames) => frames,
+            Err(err) => {
+                if let ChatError::Store(store) = &err {
+                    tracing::error!(error = %store, "chat storage error");
+                }
+                vec![direct(protocol::error(err.code(), &err.to_string()))]
+            }
+        }
+    }
+
+    async fn dispatch(
+        &mut self,
+        frame: ClientFrame,
+        state: &AppState,
+        outbox: &Outbox,
+    ) -> Result<Vec<OutFrame>, ChatError> {
+        let chat = &state.chat;
+        match frame {
+            ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
+            ClientFrame::Start { id, site, name, question } => {
+                let started = chat.start(&id, &site, &name, &question).await?;
+                let conversation = started.conversation;
+                let mut frames = vec![direct(protocol::frame(
+                    "started",
+                    json!({ "id": id, "conversation": conversation.public_id, "token": started.token, "seq": 1 }),
+                ))];
+                frames.extend(chat.subscribe(&conversation, outbox, 1).await?);
+                frames.extend(position(state, &conversation).await?);
+                self.conversation = Some(conversation);
+                Ok(frames)
+            }
+            ClientFrame::Resume { conversation, token, last_seq } => {
+                let conversation = chat.resume(&conversation, &token).await?;
+                let mut frames = vec![direct(protocol::frame(
+                    "resumed",
+                    json!({ "conversation": conversation.public_id, "status": conversation.status, "operator": conversation.operator_name }),
+                ))];
+                frames.extend(chat.subscribe(&conversation, outbox, last_seq).await?);
+                frames.extend(position(state, &conversation).await?);
+                self.conversation = Some(conversation);
+                Ok(frames)
+            }
+            ClientFrame::Message { id, text, .. } => {
+                let conversation = self.conversation.as_ref().ok_or(ChatError::NoConversation)?;
+                let author = Author::Visitor { name: conversation.visitor_name.clone() };
+                let seq = chat.post(conversation, author, &id, &text, outbox).await?;
+                Ok(vec![direct(protocol::frame("ack", json!({ "id": id, "seq": seq })))])
+            }
+            ClientFrame::Typing { active, .. } => {
+                if let Some(conversation) = &self.conversation {
+                    chat.typing(conversation, "visitor", active, outbox);
+                }
+                Ok(Vec::new())
+            }
+            ClientFrame::End {} => {
+                let conversation = self.conversation.take().ok_or(ChatError::NoConversation)?;
+                // `closed` reaches this connection through the conversation's room.
+                chat.close(&conversation, "visitor").await?;
+                Ok(Vec::new())
+            }
+            ClientFrame::Accept { .. } | ClientFrame::Join { .. } | ClientFrame::Close { .. } => {
+                Ok(vec![direct(protocol::error("not_allowed", "this frame is for staff"))])
+            }
+        }
+    }
+}
+
+/// The visitor's place in the queue, when waiting.
+pub async fn position(state: &AppState, conversation: &ConversationRow) -> Result<Vec<OutFrame>, ChatError> {
+    Ok(match state.chat.position(conversation).await? {
+        Some(position) => {
+            vec![direct(protocol::frame(
+                "queue",
+                json!({ "conversation": conversation.public_id, "position": position }),
+            ))]
+        }
+        None => Vec::new(),
+    })
+}

@@ -1,0 +1,323 @@
+//! Live chat over the real websockets: the whole conversation, idempotent resends, resume after
+//! a dropped socket and after a server restart, limits and floods.
+
+use std::collections::BTreeSet;
+
+use futures_util::SinkExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::harness::TestApp;
+use crate::websocket::{Client, connect, next_json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+async fn send(ws: &mut Client, frame: Value) {
+    ws.send(Message::text(frame.to_string())).await.expect("send frame");
+}
+
+/// Reads frames until one of `kind` arrives (others are returned too, for inspection).
+async fn until(ws: &mut Client, kind: &str) -> (Value, Vec<Value>) {
+    let mut skipped = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), next_json(ws))
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} frame; got {skipped:?}"));
+        if frame["type"] == kind {
+            return (frame, skipped);
+        }
+        skipped.push(frame);
+    }
+}
+
+async fn visitor(app: &TestApp) -> Client {
+    let addr = app.app.public_addr();
+    let mut ws =
+        connect(addr, &app.cert_path(), "/ws/visitor", &format!("https://{addr}"), None).await.expect("visitor");
+    until(&mut ws, "hello").await;
+    ws
+}
+
+async fn operator(app: &TestApp, name: &str) -> Client {
+    app.add_user(name, "operator", PASSWORD).await;
+    let (cookie, _) = app.login(name, PASSWORD).await;
+    let addr = app.app.staff_addr();
+    let mut ws =
+        connect(addr, &app.cert_path(), "/ws/staff", &format!("https://{addr}"), Some(&cookie)).await.expect("staff");
+    until(&mut ws, "hello").await;
+    until(&mut ws, "mine").await;
+    ws
+}
+
+/// Starts a chat; returns (conversation, token).
+async fn start(ws: &mut Client, name: &str) -> (String, String) {
+    send(ws, json!({ "v": 1, "type": "start", "id": uuid(), "site": "main", "name": name, "question": "Where do I pay my council tax?" })).await;
+    let (started, _) = until(ws, "started").await;
+    (
+        started["conversation"].as_str().expect("conversation").to_owned(),
+        started["token"].as_str().expect("token").to_owned(),
+    )
+}
+
+async fn stored_messages(app: &TestApp) -> Vec<(i64, String)> {
+    sqlx::query_as("SELECT seq, body FROM messages ORDER BY conversation_id, seq")
+        .fetch_all(app.app.state().store.reader())
+        .await
+        .expect("messages")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_conversation_between_visitor_and_operator() {
+    let app = TestApp::spawn().await;
+    let mut staff = operator(&app, "ola").await;
+    let mut visitor = visitor(&app).await;
+    let (conversation, _) = start(&mut visitor, "Ann").await;
+    let (position, _) = until(&mut visitor, "queue").await;
+    assert_eq!(position["position"], 1);
+
+    let (queue, _) = until(&mut staff, "queue").await;
+    assert_eq!(queue["waiting"][0]["conversation"], conversation.as_str());
+    assert_eq!(queue["waiting"][0]["name"], "Ann");
+
+    send(&mut staff, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
+    let (accepted, _) = until(&mut staff, "accepted").await;
+    assert_eq!(accepted["name"], "Ann");
+    let (question, _) = until(&mut staff, "message").await;
+    assert_eq!(
+        (question["seq"].as_i64(), question["text"].as_str()),
+        (Some(1), Some("Where do I pay my council tax?"))
+    );
+    let (told, _) = until(&mut visitor, "accepted").await;
+    assert_eq!(told["operator"], "ola");
+
+    send(&mut staff, json!({ "v": 1, "type": "typing", "conversation": conversation, "active": true })).await;
+    let (typing, _) = until(&mut visitor, "typing").await;
+    assert_eq!((typing["who"].as_str(), typing["active"].as_bool()), (Some("operator"), Some(true)));
+
+    let reply_id = uuid();
+    send(
+        &mut staff,
+        json!({ "v": 1, "type": "message", "id": reply_id, "conversation": conversation, "text": "Online, at /pay." }),
+    )
+    .await;
+    let (ack, _) = until(&mut staff, "ack").await;
+    assert_eq!((ack["id"].as_str(), ack["seq"].as_i64()), (Some(reply_id.as_str()), Some(2)));
+    let (reply, _) = until(&mut visitor, "message").await;
+    assert_eq!(
+        (reply["author"].as_str(), reply["text"].as_str(), reply["seq"].as_i64()),
+        (Some("operator"), Some("Online, at /pay."), Some(2))
+    );
+
+    send(&mut visitor, json!({ "v": 1, "type": "message", "id": uuid(), "text": "<img src=x onerror=alert(1)>" }))
+        .await;
+    let (ack, _) = until(&mut visitor, "ack").await;
+    assert_eq!(ack["seq"], 3);
+    let (echo, _) = until(&mut staff, "message").await;
+    assert_eq!(echo["text"], "<img src=x onerror=alert(1)>", "text travels as data, unchanged");
+
+    send(&mut staff, json!({ "v": 1, "type": "close", "conversation": conversation })).await;
+    let (closed, _) = until(&mut visitor, "closed").await;
+    assert_eq!(closed["by"], "operator");
+    until(&mut staff, "closed").await;
+    send(&mut visitor, json!({ "v": 1, "type": "message", "id": uuid(), "text": "still there?" })).await;
+    let (error, _) = until(&mut visitor, "error").await;
+    assert_eq!(error["code"], "conversation_closed");
+    assert_eq!(stored_messages(&app).await.len(), 3);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn resending_the_same_id_stores_once() {
+    let app = TestApp::spawn().await;
+    let mut ws = visitor(&app).await;
+    let start_id = uuid();
+    let frame = json!({ "v": 1, "type": "start", "id": start_id, "site": "main", "name": "Bea", "question": "Hello?" });
+    send(&mut ws, frame.clone()).await;
+    let (first, _) = until(&mut ws, "started").await;
+    send(&mut ws, frame).await;
+    let (second, _) = until(&mut ws, "started").await;
+    assert_eq!(first["conversation"], second["conversation"], "a resent start is the same conversation");
+    assert_eq!(first["token"], second["token"]);
+    let id = uuid();
+    for _ in 0..3 {
+        send(&mut ws, json!({ "v": 1, "type": "message", "id": id, "text": "only once please" })).await;
+        let (ack, _) = until(&mut ws, "ack").await;
+        assert_eq!(ack["seq"], 2, "every resend is acknowledged with the stored seq");
+    }
+    let stored = stored_messages(&app).await;
+    assert_eq!(stored, vec![(1, "Hello?".to_owned()), (2, "only once please".to_owned())]);
+    let conversations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations")
+        .fetch_one(app.app.state().store.reader())
+        .await
+        .expect("count");
+    assert_eq!(conversations, 1);
+    app.stop().await;
+}
+
+/// Collects message seqs from frames until `want` distinct ones arrived; fails on a duplicate.
+async fn collect_messages(ws: &mut Client, seen: &mut BTreeSet<i64>, want: usize) {
+    while seen.len() < want {
+        let (frame, _) = until(ws, "message").await;
+        let seq = frame["seq"].as_i64().expect("seq");
+        assert!(seen.insert(seq), "message {seq} delivered twice");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_socket_resumes_without_gap_or_duplicate() {
+    let app = TestApp::spawn().await;
+    let mut staff = operator(&app, "sam").await;
+    let mut ws = visitor(&app).await;
+    let (conversation, token) = start(&mut ws, "Cy").await;
+    send(&mut staff, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
+    until(&mut staff, "accepted").await;
+    until(&mut ws, "accepted").await;
+
+    let mut seen = BTreeSet::from([1]);
+    for i in 0..5 {
+        send(&mut staff, json!({ "v": 1, "type": "message", "id": uuid(), "conversation": conversation, "text": format!("before {i}") })).await;
+    }
+    collect_messages(&mut ws, &mut seen, 3).await; // seqs 2 and 3 arrive, then the socket drops
+    drop(ws);
+    for i in 0..5 {
+        send(&mut staff, json!({ "v": 1, "type": "message", "id": uuid(), "conversation": conversation, "text": format!("while away {i}") })).await;
+        until(&mut staff, "ack").await;
+    }
+    let last_seq = *seen.last().expect("seen");
+    let mut ws = visitor(&app).await;
+    send(
+        &mut ws,
+        json!({ "v": 1, "type": "resume", "conversation": conversation, "token": token, "last_seq": last_seq }),
+    )
+    .await;
+    let (resumed, _) = until(&mut ws, "resumed").await;
+    assert_eq!((resumed["status"].as_str(), resumed["operator"].as_str()), (Some("active"), Some("sam")));
+    collect_messages(&mut ws, &mut seen, 11).await;
+    assert_eq!(seen, (1..=11).collect::<BTreeSet<i64>>(), "no gap");
+    // And the connection is live again.
+    send(
+        &mut staff,
+        json!({ "v": 1, "type": "message", "id": uuid(), "conversation": conversation, "text": "welcome back" }),
+    )
+    .await;
+    collect_messages(&mut ws, &mut seen, 12).await;
+
+    // A wrong token resumes nothing.
+    let mut intruder = visitor(&app).await;
+    send(
+        &mut intruder,
+        json!({ "v": 1, "type": "resume", "conversation": conversation, "token": "guess", "last_seq": 0 }),
+    )
+    .await;
+    let (error, skipped) = until(&mut intruder, "error").await;
+    assert_eq!(error["code"], "unknown_conversation");
+    assert!(skipped.iter().all(|f| f["type"] != "message"), "nothing leaked: {skipped:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_survives_a_server_restart() {
+    let app = TestApp::spawn().await;
+    let mut ws = visitor(&app).await;
+    let (conversation, token) = start(&mut ws, "Dee").await;
+    for i in 0..3 {
+        send(&mut ws, json!({ "v": 1, "type": "message", "id": uuid(), "text": format!("message {i}") })).await;
+        until(&mut ws, "ack").await;
+    }
+    drop(ws);
+    let dir = app.stop().await;
+    let config = crate::harness::test_config(dir.path());
+    let again = parley::Application::build(config).await.expect("restart");
+    let restarted =
+        TestApp { app: again, client: crate::harness::client_trusting(&dir.path().join("tls/cert.pem")), dir };
+    let mut ws = visitor(&restarted).await;
+    send(&mut ws, json!({ "v": 1, "type": "resume", "conversation": conversation, "token": token, "last_seq": 0 }))
+        .await;
+    until(&mut ws, "resumed").await;
+    let mut seen = BTreeSet::new();
+    collect_messages(&mut ws, &mut seen, 4).await;
+    assert_eq!(seen, (1..=4).collect::<BTreeSet<i64>>());
+    send(&mut ws, json!({ "v": 1, "type": "message", "id": uuid(), "text": "after restart" })).await;
+    let (ack, _) = until(&mut ws, "ack").await;
+    assert_eq!(ack["seq"], 5, "numbering continues");
+    restarted.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_operators_race_for_one_chat() {
+    let app = TestApp::spawn().await;
+    let mut first = operator(&app, "una").await;
+    let mut second = operator(&app, "vic").await;
+    let mut ws = visitor(&app).await;
+    let (conversation, _) = start(&mut ws, "Eve").await;
+    send(&mut first, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
+    until(&mut first, "accepted").await;
+    send(&mut second, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
+    let (error, _) = until(&mut second, "error").await;
+    assert_eq!(error["code"], "already_taken");
+    // The loser cannot write into it either.
+    send(&mut second, json!({ "v": 1, "type": "message", "id": uuid(), "conversation": conversation, "text": "hi" }))
+        .await;
+    let (error, _) = until(&mut second, "error").await;
+    assert_eq!(error["code"], "unknown_conversation");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_and_floods_get_errors_and_spare_other_chats() {
+    let app = TestApp::spawn().await;
+    let mut calm = visitor(&app).await;
+    start(&mut calm, "Calm").await;
+    let mut ws = visitor(&app).await;
+    send(&mut ws, json!({ "v": 1, "type": "message", "id": uuid(), "text": "before start" })).await;
+    assert_eq!(until(&mut ws, "error").await.0["code"], "no_conversation");
+    start(&mut ws, "Flo").await;
+    let cases = [
+        (json!({ "v": 1, "type": "message", "id": uuid(), "text": "x".repeat(4001) }), "too_long"),
+        (json!({ "v": 1, "type": "message", "id": uuid(), "text": "   " }), "empty"),
+        (json!({ "v": 1, "type": "message", "id": "not-a-uuid", "text": "hi" }), "bad_id"),
+        (
+            json!({ "v": 1, "type": "start", "id": uuid(), "site": "main", "name": "n".repeat(101), "question": "q" }),
+            "too_long",
+        ),
+        (json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": uuid() }), "not_allowed"),
+    ];
+    for (frame, code) in cases {
+        send(&mut ws, frame.clone()).await;
+        let (error, _) = until(&mut ws, "error").await;
+        assert_eq!(error["code"], code, "{frame}");
+    }
+    let before = stored_messages(&app).await;
+    // A flood: rate-limit errors first, then the connection is closed with 1008.
+    let mut limited = false;
+    for _ in 0..200 {
+        if ws.send(Message::text(json!({ "v": 1, "type": "typing", "active": true }).to_string())).await.is_err() {
+            break;
+        }
+    }
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), futures_util::StreamExt::next(&mut ws))
+            .await
+            .expect("frame")
+        {
+            Some(Ok(Message::Text(text))) => limited |= text.contains("rate_limited"),
+            Some(Ok(Message::Close(frame))) => {
+                assert_eq!(frame.map(|f| f.code), Some(CloseCode::Policy));
+                break;
+            }
+            Some(Ok(_)) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+    assert!(limited, "rate_limited errors came before the close");
+    assert_eq!(stored_messages(&app).await, before, "nothing stored was changed");
+    // The calm visitor's chat still works.
+    send(&mut calm, json!({ "v": 1, "type": "message", "id": uuid(), "text": "all fine here" })).await;
+    assert_eq!(until(&mut calm, "ack").await.0["seq"], 2);
+    app.stop().await;
+}
