@@ -34,6 +34,31 @@ impl std::fmt::Display for Username {
     }
 }
 
+/// An e-mail address, checked for shape only (one `@`, a dotted domain, no spaces, ≤ 254 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, String> {
+        let email = raw.trim();
+        let problem = || format!("`{email}` is not an e-mail address like name@example.org");
+        let (local, domain) = email.split_once('@').ok_or_else(problem)?;
+        let valid = !local.is_empty()
+            && email.len() <= 254
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
+        if valid { Ok(Email(email.to_owned())) } else { Err(problem()) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A web origin `scheme://host[:port]` with scheme http or https and nothing after the authority.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -70,6 +95,16 @@ mod tests {
         assert!(Username::parse("a b").is_err());
         assert!(Username::parse("x*)(uid=*").is_err());
         assert!(Username::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn emails_are_checked() {
+        assert!(Email::parse("ann@example.gov.uk").is_ok());
+        for bad in
+            ["", "ann", "ann@", "@example.org", "ann@example", "a b@example.org", "a@b@c.org", "ann@example.org>"]
+        {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

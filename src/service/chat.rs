@@ -9,7 +9,8 @@ use serde_json::json;
 use sha2::Sha256;
 
 use crate::auth::session::{constant_time_eq, token_hash};
-use crate::store::{ConversationRow, MessageRow, NewConversation, NewMessage, Store, StoreError};
+use crate::domain::Email;
+use crate::store::{ConversationRow, MessageRow, NewConversation, NewMessage, NewOffline, Store, StoreError};
 use crate::telemetry::Metrics;
 use crate::util::rfc3339;
 use crate::ws::hub::{Hub, OutFrame, Outbox};
@@ -36,6 +37,10 @@ pub enum ChatError {
     Closed,
     #[error("another operator accepted this conversation first")]
     AlreadyTaken,
+    #[error("no operator is available; leave a message instead")]
+    Offline,
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -51,6 +56,8 @@ impl ChatError {
             ChatError::UnknownConversation => "unknown_conversation",
             ChatError::Closed => "conversation_closed",
             ChatError::AlreadyTaken => "already_taken",
+            ChatError::Offline => "offline",
+            ChatError::Invalid(_) => "invalid",
             ChatError::Store(_) => "internal",
         }
     }
@@ -126,6 +133,11 @@ impl Chat {
         let name = check_text("name", name, MAX_NAME_CHARS)?;
         let question = check_text("question", question, MAX_TEXT_CHARS)?;
         let token = self.token_for(&client_id);
+        // A resent start of an existing conversation is answered even if everyone went away.
+        let known = self.store.conversation_by_start_id(&client_id).await?;
+        if known.is_none() && self.hub.operators_available() == 0 {
+            return Err(ChatError::Offline);
+        }
         let new = NewConversation {
             public_id: uuid::Uuid::new_v4().to_string(),
             start_client_id: client_id,
@@ -330,6 +342,45 @@ impl Chat {
         }
         self.metrics.set_chats_active(self.store.count_open_conversations().await?);
         Ok(())
+    }
+
+    /// Stores a message left while nobody could chat (once per client id); returns its id.
+    pub async fn leave_message(
+        &self,
+        client_id: &str,
+        site: &str,
+        name: &str,
+        email: &str,
+        text: &str,
+    ) -> Result<i64, ChatError> {
+        let new = NewOffline {
+            client_id: check_uuid("id", client_id)?,
+            site: check_site(site)?,
+            name: check_text("name", name, MAX_NAME_CHARS)?,
+            email: Email::parse(email).map_err(ChatError::Invalid)?.as_str().to_owned(),
+            body: check_text("text", text, MAX_TEXT_CHARS)?,
+        };
+        let id = self.store.insert_offline(new).await?;
+        tracing::info!(offline_request = id, "offline request stored");
+        Ok(id)
+    }
+
+    /// The visitor's 1–5 rating of a conversation, with an optional comment.
+    pub async fn rate(&self, public_id: &str, token: &str, rating: u8, comment: Option<&str>) -> Result<(), ChatError> {
+        if !(1..=5).contains(&rating) {
+            return Err(ChatError::Invalid("rating must be 1 to 5".into()));
+        }
+        let comment = match comment.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(c) => Some(check_text("comment", c, MAX_TEXT_CHARS)?),
+            None => None,
+        };
+        let public_id = check_uuid("conversation", public_id)?;
+        let conversation =
+            self.store.conversation_by_public_id(&public_id).await?.ok_or(ChatError::UnknownConversation)?;
+        if !constant_time_eq(&conversation.visitor_token_hash, &token_hash(token)) {
+            return Err(ChatError::UnknownConversation);
+        }
+        Ok(self.store.rate_conversation(conversation.id, rating, comment).await?)
     }
 
     /// The waiting position of one conversation (1 = next), if it is queued.

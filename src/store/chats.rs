@@ -157,6 +157,13 @@ impl Store {
             .await?)
     }
 
+    pub async fn conversation_by_start_id(&self, start_client_id: &str) -> Result<Option<ConversationRow>, StoreError> {
+        Ok(sqlx::query_as(select_conversations!("WHERE c.start_client_id = ?1"))
+            .bind(start_client_id)
+            .fetch_optional(self.reader())
+            .await?)
+    }
+
     pub async fn conversation(&self, id: i64) -> Result<Option<ConversationRow>, StoreError> {
         Ok(sqlx::query_as(select_conversations!("WHERE c.id = ?1")).bind(id).fetch_optional(self.reader()).await?)
     }
@@ -237,5 +244,40 @@ impl Store {
             })
         })
         .await
+    }
+}
+
+/// One line of the stored-chats list.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct ConversationSummary {
+    pub public_id: String,
+    pub site: String,
+    pub visitor_name: String,
+    pub status: String,
+    pub operator_name: Option<String>,
+    pub messages: i64,
+    pub rating: Option<i64>,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+}
+
+impl Store {
+    /// Most recent conversations first, optionally only those with `status`.
+    pub async fn conversation_summaries(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT c.public_id, c.site, c.visitor_name, c.status, u.display_name AS operator_name,
+                    c.last_seq AS messages, c.rating, c.created_at, c.closed_at
+             FROM conversations c LEFT JOIN staff_users u ON u.id = c.operator_id
+             WHERE (?1 IS NULL OR c.status = ?1)
+             ORDER BY c.created_at DESC, c.id DESC LIMIT ?2",
+        )
+        .bind(status)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
     }
 }

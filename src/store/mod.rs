@@ -2,11 +2,13 @@
 //! reads, embedded forward-only migrations. SQL lives in this module's files only.
 
 mod chats;
+mod offline;
 mod sessions;
 mod users;
 mod writer;
 
-pub use chats::{Appended, ConversationRow, MessageRow, NewConversation, NewMessage};
+pub use chats::{Appended, ConversationRow, ConversationSummary, MessageRow, NewConversation, NewMessage};
+pub use offline::{NewOffline, OfflineRow};
 pub use sessions::{SessionRecord, SessionRow};
 pub use users::{NewUser, UserRow};
 pub use writer::WriteFuture;

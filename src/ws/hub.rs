@@ -52,6 +52,8 @@ pub struct Inbox {
 struct Rooms {
     rooms: HashMap<i64, Vec<Outbox>>,
     lobby: Vec<Outbox>,
+    /// Staff connections: connection → (user id, available to take chats).
+    presence: HashMap<u64, (i64, bool)>,
 }
 
 #[derive(Default)]
@@ -77,16 +79,41 @@ impl Hub {
         }
     }
 
-    pub fn join_lobby(&self, outbox: &Outbox) {
+    /// A staff connection joins the lobby, available for chats.
+    pub fn join_lobby(&self, outbox: &Outbox, user_id: i64) {
         if let Ok(mut inner) = self.inner.lock() {
             inner.lobby.push(outbox.clone());
+            inner.presence.insert(outbox.conn, (user_id, true));
         }
+    }
+
+    /// Marks a staff connection available (online) or not (away).
+    pub fn set_available(&self, conn: u64, available: bool) {
+        if let Ok(mut inner) = self.inner.lock()
+            && let Some(entry) = inner.presence.get_mut(&conn)
+        {
+            entry.1 = available;
+        }
+    }
+
+    /// Distinct staff members connected and available.
+    pub fn operators_available(&self) -> usize {
+        self.inner
+            .lock()
+            .map(|inner| {
+                let mut users: Vec<i64> = inner.presence.values().filter(|(_, on)| *on).map(|(u, _)| *u).collect();
+                users.sort_unstable();
+                users.dedup();
+                users.len()
+            })
+            .unwrap_or(0)
     }
 
     /// Removes a connection from every room and the lobby.
     pub fn disconnect(&self, conn: u64) {
         if let Ok(mut inner) = self.inner.lock() {
             inner.lobby.retain(|m| m.conn != conn);
+            inner.presence.remove(&conn);
             inner.rooms.retain(|_, members| {
                 members.retain(|m| m.conn != conn);
                 !members.is_empty()
@@ -112,7 +139,16 @@ impl Hub {
     /// Sends to every connected staff member.
     pub fn publish_lobby(&self, frame: OutFrame) {
         if let Ok(mut inner) = self.inner.lock() {
-            inner.lobby.retain(|m| m.push(frame.clone()));
+            let mut gone = Vec::new();
+            inner.lobby.retain(|m| {
+                m.push(frame.clone()) || {
+                    gone.push(m.conn);
+                    false
+                }
+            });
+            for conn in gone {
+                inner.presence.remove(&conn);
+            }
         }
     }
 

@@ -51,9 +51,39 @@ pub enum ClientFrame {
     Close {
         conversation: String,
     },
+    Status {
+        status: String,
+    },
+    LeaveMessage {
+        id: String,
+        site: String,
+        name: String,
+        email: String,
+        text: String,
+    },
+    Rate {
+        conversation: String,
+        token: String,
+        rating: u8,
+        #[serde(default)]
+        comment: Option<String>,
+    },
 }
 
-const KNOWN: [&str; 9] = ["ping", "start", "resume", "message", "typing", "end", "accept", "join", "close"];
+const KNOWN: [&str; 12] = [
+    "ping",
+    "start",
+    "resume",
+    "message",
+    "typing",
+    "end",
+    "accept",
+    "join",
+    "close",
+    "status",
+    "leave_message",
+    "rate",
+];
 
 /// Just the envelope, read first so unknown types and versions get a precise error.
 #[derive(Debug, Deserialize)]

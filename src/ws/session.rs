@@ -60,8 +60,11 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
     let mut strikes = 0;
     let mut delivered: HashMap<i64, i64> = HashMap::new();
     let mut shutdown = state.shutdown.clone();
-    let hello =
-        protocol::frame("hello", json!({ "role": role, "max_frame_bytes": MAX_FRAME_BYTES, "protocol": VERSION }));
+    let available = state.chat.hub().operators_available() > 0;
+    let hello = protocol::frame(
+        "hello",
+        json!({ "role": role, "max_frame_bytes": MAX_FRAME_BYTES, "protocol": VERSION, "available": available }),
+    );
     let mut greeting = vec![direct(hello)];
     if let Handler::Staff(conn) = &mut handler {
         greeting.extend(conn.greet(&state, &outbox).await);

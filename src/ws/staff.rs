@@ -21,7 +21,7 @@ impl StaffConn {
 
     /// Joins the lobby and returns the current queue and this operator's open conversations.
     pub async fn greet(&mut self, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
-        state.chat.hub().join_lobby(outbox);
+        state.chat.hub().join_lobby(outbox, self.user_id);
         let frames = async {
             Ok::<_, ChatError>(vec![state.chat.queue_frame().await?, state.chat.mine_frame(self.user_id).await?])
         };
@@ -89,7 +89,20 @@ impl StaffConn {
                 chat.close(&conversation, "operator").await?;
                 Ok(Vec::new())
             }
-            ClientFrame::Start { .. } | ClientFrame::Resume { .. } | ClientFrame::End {} => {
+            ClientFrame::Status { status } => {
+                let available = match status.as_str() {
+                    "online" => true,
+                    "away" => false,
+                    _ => return Err(ChatError::Invalid("status is \"online\" or \"away\"".into())),
+                };
+                chat.hub().set_available(outbox.conn, available);
+                Ok(vec![direct(protocol::frame("status", json!({ "status": status })))])
+            }
+            ClientFrame::Start { .. }
+            | ClientFrame::Resume { .. }
+            | ClientFrame::End {}
+            | ClientFrame::LeaveMessage { .. }
+            | ClientFrame::Rate { .. } => {
                 Ok(vec![direct(protocol::error("not_allowed", "this frame is for visitors"))])
             }
         }

@@ -78,9 +78,18 @@ impl VisitorConn {
                 chat.close(&conversation, "visitor").await?;
                 Ok(Vec::new())
             }
-            ClientFrame::Accept { .. } | ClientFrame::Join { .. } | ClientFrame::Close { .. } => {
-                Ok(vec![direct(protocol::error("not_allowed", "this frame is for staff"))])
+            ClientFrame::LeaveMessage { id, site, name, email, text } => {
+                chat.leave_message(&id, &site, &name, &email, &text).await?;
+                Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
             }
+            ClientFrame::Rate { conversation, token, rating, comment } => {
+                chat.rate(&conversation, &token, rating, comment.as_deref()).await?;
+                Ok(vec![direct(protocol::frame("rated", json!({ "conversation": conversation })))])
+            }
+            ClientFrame::Accept { .. }
+            | ClientFrame::Join { .. }
+            | ClientFrame::Close { .. }
+            | ClientFrame::Status { .. } => Ok(vec![direct(protocol::error("not_allowed", "this frame is for staff"))]),
         }
     }
 }

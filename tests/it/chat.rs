@@ -134,6 +134,7 @@ async fn a_whole_conversation_between_visitor_and_operator() {
 #[tokio::test]
 async fn resending_the_same_id_stores_once() {
     let app = TestApp::spawn().await;
+    let _staff = operator(&app, "rita").await;
     let mut ws = visitor(&app).await;
     let start_id = uuid();
     let frame = json!({ "v": 1, "type": "start", "id": start_id, "site": "main", "name": "Bea", "question": "Hello?" });
@@ -223,6 +224,7 @@ async fn a_dropped_socket_resumes_without_gap_or_duplicate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_survives_a_server_restart() {
     let app = TestApp::spawn().await;
+    let staff = operator(&app, "tom").await;
     let mut ws = visitor(&app).await;
     let (conversation, token) = start(&mut ws, "Dee").await;
     for i in 0..3 {
@@ -230,6 +232,7 @@ async fn history_survives_a_server_restart() {
         until(&mut ws, "ack").await;
     }
     drop(ws);
+    drop(staff);
     let dir = app.stop().await;
     let config = crate::harness::test_config(dir.path());
     let again = parley::Application::build(config).await.expect("restart");
@@ -271,6 +274,7 @@ async fn two_operators_race_for_one_chat() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_and_floods_get_errors_and_spare_other_chats() {
     let app = TestApp::spawn().await;
+    let _staff = operator(&app, "wes").await;
     let mut calm = visitor(&app).await;
     start(&mut calm, "Calm").await;
     let mut ws = visitor(&app).await;
@@ -319,5 +323,128 @@ async fn bad_input_and_floods_get_errors_and_spare_other_chats() {
     // The calm visitor's chat still works.
     send(&mut calm, json!({ "v": 1, "type": "message", "id": uuid(), "text": "all fine here" })).await;
     assert_eq!(until(&mut calm, "ack").await.0["seq"], 2);
+    app.stop().await;
+}
+
+async fn api_get(app: &TestApp, cookie: &str, path: &str) -> Value {
+    let response = app.client.get(app.staff(path)).header("cookie", cookie).send().await.expect("get");
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_nobody_available_visitors_leave_a_message() {
+    let app = TestApp::spawn().await;
+    let mut ws = visitor(&app).await;
+    send(
+        &mut ws,
+        json!({ "v": 1, "type": "start", "id": uuid(), "site": "main", "name": "Gil", "question": "Anyone?" }),
+    )
+    .await;
+    assert_eq!(until(&mut ws, "error").await.0["code"], "offline");
+
+    // An operator who is connected but away does not count either.
+    let mut staff = operator(&app, "xan").await;
+    send(&mut staff, json!({ "v": 1, "type": "status", "status": "away" })).await;
+    until(&mut staff, "status").await;
+    send(
+        &mut ws,
+        json!({ "v": 1, "type": "start", "id": uuid(), "site": "main", "name": "Gil", "question": "Anyone?" }),
+    )
+    .await;
+    assert_eq!(until(&mut ws, "error").await.0["code"], "offline");
+
+    let id = uuid();
+    let leave = json!({ "v": 1, "type": "leave_message", "id": id, "site": "main", "name": "Gil", "email": "gil@example.org", "text": "Please call me back about my bin collection." });
+    send(&mut ws, leave.clone()).await;
+    assert_eq!(until(&mut ws, "ack").await.0["id"], id.as_str());
+    send(&mut ws, leave).await;
+    until(&mut ws, "ack").await;
+    let bad = json!({ "v": 1, "type": "leave_message", "id": uuid(), "site": "main", "name": "Gil", "email": "not-an-email", "text": "x" });
+    send(&mut ws, bad).await;
+    assert_eq!(until(&mut ws, "error").await.0["code"], "invalid");
+
+    let (cookie, csrf) = app.login("xan", PASSWORD).await;
+    let open = api_get(&app, &cookie, "/api/v1/offline-requests").await;
+    let open = open.as_array().expect("list");
+    assert_eq!(open.len(), 1, "stored once: {open:?}");
+    assert_eq!(open[0]["email"], "gil@example.org");
+    assert_eq!(open[0]["text"], "Please call me back about my bin collection.");
+    let request_id = open[0]["id"].as_i64().expect("id");
+    let done = app
+        .client
+        .post(app.staff(&format!("/api/v1/offline-requests/{request_id}/done")))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .expect("done");
+    assert_eq!(done.status(), 204);
+    assert_eq!(api_get(&app, &cookie, "/api/v1/offline-requests").await, json!([]));
+    assert_eq!(api_get(&app, &cookie, "/api/v1/offline-requests?status=done").await.as_array().map(Vec::len), Some(1));
+    let again = app
+        .client
+        .post(app.staff(&format!("/api/v1/offline-requests/{request_id}/done")))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .expect("done");
+    assert_eq!(crate::harness::error_code(again, reqwest::StatusCode::NOT_FOUND).await, "unknown_request");
+
+    // Back online: chats can start again.
+    send(&mut staff, json!({ "v": 1, "type": "status", "status": "online" })).await;
+    until(&mut staff, "status").await;
+    start(&mut ws, "Gil").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_chats_have_transcripts_and_ratings() {
+    let app = TestApp::spawn().await;
+    let mut staff = operator(&app, "yas").await;
+    let mut ws = visitor(&app).await;
+    let (conversation, token) = start(&mut ws, "Hal").await;
+    send(&mut staff, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
+    until(&mut staff, "accepted").await;
+    send(
+        &mut staff,
+        json!({ "v": 1, "type": "message", "id": uuid(), "conversation": conversation, "text": "Sorted." }),
+    )
+    .await;
+    until(&mut staff, "ack").await;
+    send(&mut ws, json!({ "v": 1, "type": "end" })).await;
+    until(&mut ws, "closed").await;
+    send(&mut ws, json!({ "v": 1, "type": "rate", "conversation": conversation, "token": token, "rating": 6 })).await;
+    assert_eq!(until(&mut ws, "error").await.0["code"], "invalid");
+    send(&mut ws, json!({ "v": 1, "type": "rate", "conversation": conversation, "token": "wrong", "rating": 1 })).await;
+    assert_eq!(until(&mut ws, "error").await.0["code"], "unknown_conversation");
+    send(&mut ws, json!({ "v": 1, "type": "rate", "conversation": conversation, "token": token, "rating": 5, "comment": "Quick!" })).await;
+    until(&mut ws, "rated").await;
+
+    let (cookie, _) = app.login("yas", PASSWORD).await;
+    let list = api_get(&app, &cookie, "/api/v1/conversations?status=closed").await;
+    assert_eq!(list[0]["conversation"], conversation.as_str());
+    assert_eq!((list[0]["rating"].as_i64(), list[0]["messages"].as_i64()), (Some(5), Some(2)));
+    assert_eq!(list[0]["operator"], "yas");
+    let transcript = api_get(&app, &cookie, &format!("/api/v1/conversations/{conversation}/messages")).await;
+    let texts: Vec<&str> = transcript.as_array().expect("lines").iter().filter_map(|l| l["text"].as_str()).collect();
+    assert_eq!(texts, ["Where do I pay my council tax?", "Sorted."]);
+    let missing = app
+        .client
+        .get(app.staff(&format!("/api/v1/conversations/{}/messages", uuid())))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(crate::harness::error_code(missing, reqwest::StatusCode::NOT_FOUND).await, "unknown_conversation");
+    let bad = app
+        .client
+        .get(app.staff("/api/v1/conversations?status=lost"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(crate::harness::error_code(bad, reqwest::StatusCode::BAD_REQUEST).await, "bad_query");
     app.stop().await;
 }

@@ -1,5 +1,6 @@
 //! `/api/v1`: JSON API of the staff listener, described by `/api/v1/openapi.json`.
 
+mod chats;
 mod session;
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
@@ -20,5 +21,5 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response
     });
-    v1.and(session::routes(state)).or(openapi).unify().boxed()
+    v1.and(session::routes(state.clone()).or(chats::routes(state)).unify()).or(openapi).unify().boxed()
 }

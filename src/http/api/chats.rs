@@ -1,0 +1,192 @@
+//! Stored conversations and offline requests for the dashboard.
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::app::AppState;
+use crate::http::filters::{Authed, staff, staff_mutation, with_state};
+use crate::http::rejection::ApiError;
+use crate::util::rfc3339;
+
+const MAX_PAGE: i64 = 200;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Conversation {
+    conversation: String,
+    site: String,
+    name: String,
+    status: String,
+    operator: Option<String>,
+    messages: i64,
+    rating: Option<i64>,
+    started_at: String,
+    closed_at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TranscriptLine {
+    seq: i64,
+    author: String,
+    name: String,
+    text: String,
+    at: String,
+}
+
+#[derive(Serialize)]
+struct OfflineRequest {
+    id: i64,
+    site: String,
+    name: String,
+    email: String,
+    text: String,
+    status: String,
+    received_at: String,
+    done_at: Option<String>,
+}
+
+fn bad_status(allowed: &str) -> Rejection {
+    warp::reject::custom(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+        format!("status must be one of: {allowed}"),
+    ))
+}
+
+fn limit(query: &ListQuery) -> i64 {
+    query.limit.unwrap_or(50).clamp(1, MAX_PAGE)
+}
+
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let list = warp::path("conversations")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(staff(state.clone()))
+        .and(warp::query::<ListQuery>())
+        .and(with_state(state.clone()))
+        .and_then(list_conversations);
+    let transcript = warp::path!("conversations" / String / "messages")
+        .and(warp::get())
+        .and(staff(state.clone()))
+        .and(with_state(state.clone()))
+        .and_then(transcript);
+    let offline = warp::path("offline-requests")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(staff(state.clone()))
+        .and(warp::query::<ListQuery>())
+        .and(with_state(state.clone()))
+        .and_then(list_offline);
+    let done = warp::path!("offline-requests" / i64 / "done")
+        .and(warp::post())
+        .and(staff_mutation(state.clone()))
+        .and(with_state(state))
+        .and_then(finish_offline);
+    list.or(transcript).unify().or(offline).unify().or(done).unify().boxed()
+}
+
+async fn list_conversations(_: Authed, query: ListQuery, state: AppState) -> Result<Response, Rejection> {
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(s @ ("queued" | "active" | "closed")) => Some(s),
+        Some(_) => return Err(bad_status("queued, active, closed")),
+    };
+    let rows = state
+        .store
+        .conversation_summaries(status, limit(&query))
+        .await
+        .map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    let list: Vec<Conversation> = rows
+        .into_iter()
+        .map(|r| Conversation {
+            conversation: r.public_id,
+            site: r.site,
+            name: r.visitor_name,
+            status: r.status,
+            operator: r.operator_name,
+            messages: r.messages,
+            rating: r.rating,
+            started_at: rfc3339(r.created_at),
+            closed_at: r.closed_at.map(rfc3339),
+        })
+        .collect();
+    Ok(warp::reply::json(&list).into_response())
+}
+
+async fn transcript(public_id: String, _: Authed, state: AppState) -> Result<Response, Rejection> {
+    let not_found =
+        || warp::reject::custom(ApiError::new(StatusCode::NOT_FOUND, "unknown_conversation", "no such conversation"));
+    let Ok(id) = uuid::Uuid::parse_str(&public_id) else { return Err(not_found()) };
+    let store = &state.store;
+    let conversation = store
+        .conversation_by_public_id(&id.hyphenated().to_string())
+        .await
+        .map_err(|e| warp::reject::custom(ApiError::from(e)))?
+        .ok_or_else(not_found)?;
+    let rows = store
+        .messages_after(conversation.id, 0, i64::MAX)
+        .await
+        .map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    let lines: Vec<TranscriptLine> = rows
+        .into_iter()
+        .map(|m| TranscriptLine {
+            seq: m.seq,
+            author: m.author,
+            name: m.author_name,
+            text: m.body,
+            at: rfc3339(m.created_at),
+        })
+        .collect();
+    Ok(warp::reply::json(&lines).into_response())
+}
+
+async fn list_offline(_: Authed, query: ListQuery, state: AppState) -> Result<Response, Rejection> {
+    let status = match query.status.as_deref().unwrap_or("open") {
+        s @ ("open" | "done") => s.to_owned(),
+        _ => return Err(bad_status("open, done")),
+    };
+    let rows = state
+        .store
+        .offline_requests(&status, limit(&query))
+        .await
+        .map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    let list: Vec<OfflineRequest> = rows
+        .into_iter()
+        .map(|r| OfflineRequest {
+            id: r.id,
+            site: r.site,
+            name: r.name,
+            email: r.email,
+            text: r.body,
+            status: r.status,
+            received_at: rfc3339(r.created_at),
+            done_at: r.done_at.map(rfc3339),
+        })
+        .collect();
+    Ok(warp::reply::json(&list).into_response())
+}
+
+async fn finish_offline(id: i64, authed: Authed, state: AppState) -> Result<Response, Rejection> {
+    let done = state
+        .store
+        .finish_offline(id, authed.session.user_id)
+        .await
+        .map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    if !done {
+        return Err(warp::reject::custom(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_request",
+            "no open offline request with that id",
+        )));
+    }
+    Ok(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())
+}
