@@ -3,4 +3,5 @@ fn main() {
     println!("cargo:rerun-if-changed=assets");
     println!("cargo:rerun-if-changed=migrations");
     println!("cargo:rerun-if-changed=config.example.toml");
+    println!("cargo:rerun-if-changed=docs/protocol.md");
 }

@@ -21,6 +21,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub tls: TlsConfig,
     pub widget: WidgetConfig,
+    pub chat: ChatConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub smtp: SmtpConfig,
@@ -61,6 +62,12 @@ impl TlsConfig {
 #[serde(deny_unknown_fields)]
 pub struct WidgetConfig {
     pub site_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatConfig {
+    pub operator_grace_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,6 +2,7 @@
 //! files, and the staff websocket.
 
 use http::HeaderMap;
+use http::header::{CONTENT_TYPE, HeaderValue};
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::path::Tail;
@@ -10,6 +11,9 @@ use warp::reply::Response;
 use super::filters::with_state;
 use super::public::asset;
 use crate::app::AppState;
+
+/// The websocket protocol description, served to staff at `/docs/protocol`.
+const PROTOCOL_DOC: &str = include_str!("../../docs/protocol.md");
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let dashboard =
@@ -30,12 +34,19 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
                 asset(&state, &format!("{prefix}/{file}"), &headers)
             })
     };
+    let protocol = warp::path!("docs" / "protocol").and(warp::get()).map(|| {
+        let mut response = warp::reply::Response::new(PROTOCOL_DOC.into());
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        response
+    });
     let staff_ws =
         warp::path("ws").and(warp::path("staff")).and(warp::path::end()).and(crate::ws::staff(state.clone()));
     dashboard
         .or(files("dashboard", "index.html"))
         .unify()
         .or(files("admin", "index.html"))
+        .unify()
+        .or(protocol)
         .unify()
         .or(staff_ws)
         .unify()

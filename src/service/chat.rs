@@ -311,6 +311,47 @@ impl Chat {
         self.queue_changed().await
     }
 
+    /// An operator's last connection went away: after the grace period, unless they came back
+    /// (or the server is stopping), their open chats return to the queue.
+    pub fn operator_left(
+        &self,
+        user_id: i64,
+        grace: std::time::Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        if self.hub.user_connected(user_id) {
+            return;
+        }
+        let chat = self.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(grace) => {}
+                _ = crate::app::wait_for_shutdown(&mut shutdown) => return,
+            }
+            if chat.hub.user_connected(user_id) {
+                return;
+            }
+            if let Err(err) = chat.requeue(user_id).await {
+                tracing::error!(error = %err, user_id, "returning chats to the queue failed");
+            }
+        });
+    }
+
+    async fn requeue(&self, user_id: i64) -> Result<(), ChatError> {
+        let ids = self.store.requeue_operator(user_id).await?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(user_id, chats = ids.len(), "operator gone: chats returned to the queue");
+        for id in ids {
+            if let Some(c) = self.store.conversation(id).await? {
+                let frame = protocol::frame("requeued", json!({ "conversation": c.public_id }));
+                self.hub.publish(id, OutFrame { conversation: id, seq: None, text: frame.into() }, None);
+            }
+        }
+        self.queue_changed().await
+    }
+
     /// The `queue` frame for staff.
     pub async fn queue_frame(&self) -> Result<String, ChatError> {
         let waiting = self.store.queued_conversations().await?;

@@ -227,6 +227,22 @@ impl Store {
         .await
     }
 
+    /// Puts an operator's active conversations back in the queue; returns their ids.
+    pub async fn requeue_operator(&self, operator_id: i64) -> Result<Vec<i64>, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query_scalar(
+                    "UPDATE conversations SET status = 'queued', operator_id = NULL, accepted_at = NULL
+                     WHERE operator_id = ?1 AND status = 'active' RETURNING id",
+                )
+                .bind(operator_id)
+                .fetch_all(&mut *conn)
+                .await
+            })
+        })
+        .await
+    }
+
     /// Closes an open conversation; false when it was already closed.
     pub async fn close_conversation(&self, id: i64, by: &'static str) -> Result<bool, StoreError> {
         self.write(move |conn| {

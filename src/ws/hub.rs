@@ -96,6 +96,11 @@ impl Hub {
         }
     }
 
+    /// Whether the staff member has any connection open (available or away).
+    pub fn user_connected(&self, user_id: i64) -> bool {
+        self.inner.lock().map(|inner| inner.presence.values().any(|(u, _)| *u == user_id)).unwrap_or(false)
+    }
+
     /// Distinct staff members connected and available.
     pub fn operators_available(&self) -> usize {
         self.inner

@@ -123,6 +123,10 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
         }
     }
     state.chat.hub().disconnect(outbox.conn);
+    if let Handler::Staff(conn) = &handler {
+        let grace = std::time::Duration::from_secs(state.config.chat.operator_grace_seconds);
+        state.chat.operator_left(conn.user_id(), grace, state.shutdown.clone());
+    }
     state.metrics.websocket_closed(surface);
 }
 

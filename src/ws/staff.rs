@@ -19,6 +19,10 @@ impl StaffConn {
         StaffConn { user_id, name }
     }
 
+    pub fn user_id(&self) -> i64 {
+        self.user_id
+    }
+
     /// Joins the lobby and returns the current queue and this operator's open conversations.
     pub async fn greet(&mut self, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
         state.chat.hub().join_lobby(outbox, self.user_id);

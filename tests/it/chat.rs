@@ -448,3 +448,30 @@ async fn stored_chats_have_transcripts_and_ratings() {
     assert_eq!(crate::harness::error_code(bad, reqwest::StatusCode::BAD_REQUEST).await, "bad_query");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chats_of_a_vanished_operator_return_to_the_queue() {
+    let app = TestApp::spawn_with(|c| c.chat.operator_grace_seconds = 1).await;
+    let mut first = operator(&app, "zed").await;
+    let mut second = operator(&app, "amy").await;
+    let mut ws = visitor(&app).await;
+    let (conversation, _) = start(&mut ws, "Ian").await;
+    send(&mut first, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
+    until(&mut first, "accepted").await;
+    until(&mut ws, "accepted").await;
+    // The queue empties once the chat is taken (earlier queue frames may still be in flight).
+    while until(&mut second, "queue").await.0["waiting"] != json!([]) {}
+    drop(first);
+    let (requeued, _) = until(&mut ws, "requeued").await;
+    assert_eq!(requeued["conversation"], conversation.as_str());
+    let (position, _) = until(&mut ws, "queue").await;
+    assert_eq!(position["position"], 1);
+    let (queue, _) = until(&mut second, "queue").await;
+    assert_eq!(queue["waiting"][0]["conversation"], conversation.as_str());
+    send(&mut second, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
+    let (accepted, _) = until(&mut second, "accepted").await;
+    assert_eq!(accepted["operator"], "amy");
+    let (history, _) = until(&mut second, "message").await;
+    assert_eq!(history["seq"], 1, "the new operator sees the history");
+    app.stop().await;
+}

@@ -6,7 +6,8 @@ use serde_json::Value;
 use crate::harness::{TestApp, error_code};
 
 /// Every staff route outside the API (the API's routes come from the OpenAPI document).
-const STAFF_PAGES: [&str; 9] = [
+const STAFF_PAGES: [&str; 10] = [
+    "/docs/protocol",
     "/",
     "/dashboard/",
     "/dashboard/app.js",
