@@ -15,6 +15,7 @@ use crate::http::assets::Assets;
 use crate::ratelimit::KeyedLimiter;
 use crate::service::accounts::Accounts;
 use crate::service::chat::Chat;
+use crate::service::mail::Mailer;
 use crate::store::Store;
 use crate::telemetry::{Metrics, Surface};
 use crate::tls::CertResolver;
@@ -42,6 +43,7 @@ pub struct StateInner {
     pub store: Store,
     pub accounts: Accounts,
     pub chat: Chat,
+    pub mailer: Mailer,
     pub metrics: Metrics,
     pub assets: Assets,
     pub tls: Arc<CertResolver>,
@@ -121,6 +123,7 @@ impl Application {
         let store = Store::open(&data_dir, &config.database, metrics.clone()).await?;
         let accounts = Accounts::new(store.clone(), &config.auth)?;
         let token_key = store.secret("chat_token_key").await?;
+        let mailer = Mailer::new(store.clone(), &config);
         let chat = Chat::new(store.clone(), Arc::new(crate::ws::hub::Hub::default()), metrics.clone(), token_key);
         let tls = CertResolver::new(crate::tls::CertSource::from_config(&config.tls, &data_dir))?;
         let acceptor = TlsAcceptor::from(crate::tls::server_config(Arc::clone(&tls))?);
@@ -151,6 +154,7 @@ impl Application {
             store,
             accounts,
             chat,
+            mailer,
             metrics,
             assets: Assets::load(),
             tls,
@@ -160,6 +164,10 @@ impl Application {
             tasks: TaskCounter::default(),
         }));
         let mut tasks = JoinSet::new();
+        let sender = state.mailer.spawn_sender(shutdown_rx.clone());
+        tasks.spawn(async move {
+            let _ = sender.await;
+        });
         let public_routes = crate::http::public_routes(state.clone());
         let staff_routes = crate::http::staff_routes(state.clone());
         tasks.spawn(crate::http::serve::serve(

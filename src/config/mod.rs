@@ -40,6 +40,18 @@ pub struct ServerConfig {
     pub max_body_bytes: u64,
     pub shutdown_grace_seconds: u64,
     pub organisation: String,
+    pub public_url: String,
+}
+
+impl ServerConfig {
+    /// Base URL of the public listener for links in e-mails, without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("https://{}", self.public_addr)
+        } else {
+            self.public_url.trim_end_matches('/').to_owned()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +120,7 @@ pub struct SmtpConfig {
     pub password: Secret,
     pub password_file: PathBuf,
     pub from: String,
+    pub ca_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -164,6 +177,12 @@ impl Config {
             if let Err(problem) = crate::domain::Origin::parse(origin) {
                 return Err(("widget.site_origins", problem));
             }
+        }
+        if !self.server.public_url.is_empty() && crate::domain::Origin::parse(&self.server.public_url).is_err() {
+            return Err(("server.public_url", "must be https://host[:port] with no path, or empty".into()));
+        }
+        if !self.smtp.host.is_empty() && crate::domain::Email::parse(&self.smtp.from).is_err() {
+            return Err(("smtp.from", format!("`{}` is not an e-mail address", self.smtp.from)));
         }
         if !self.smtp.password.is_empty() && !self.smtp.password_file.as_os_str().is_empty() {
             return Err(("smtp.password_file", "set smtp.password or smtp.password_file, not both".into()));

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod assets;
+mod consent;
 pub mod filters;
 pub mod headers;
 mod ops;
@@ -19,7 +20,14 @@ use crate::app::AppState;
 
 /// Routes of the public (internet-facing) listener.
 pub fn public_routes(state: AppState) -> BoxedFilter<(Response,)> {
-    public::routes(state.clone()).or(ops::healthz()).unify().recover(rejection::handle_rejection).unify().boxed()
+    public::routes(state.clone())
+        .or(consent::routes(state))
+        .unify()
+        .or(ops::healthz())
+        .unify()
+        .recover(rejection::handle_rejection)
+        .unify()
+        .boxed()
 }
 
 /// Routes of the staff (intranet) listener.

@@ -30,6 +30,14 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
             };
             asset(&state, &format!("widget/{file}"), &headers)
         });
+    let common = warp::path("common")
+        .and(warp::path::tail())
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(with_state(state.clone()))
+        .and_then(|tail: Tail, headers: HeaderMap, state: AppState| async move {
+            asset(&state, &format!("common/{}", tail.as_str()), &headers)
+        });
     let privacy = warp::path("privacy")
         .and(warp::path::end())
         .and(warp::get())
@@ -47,7 +55,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
             Ok::<_, Rejection>(html(demo_page(&state, host.as_ref().map(|h| h.as_str()))))
         });
     let visitor_ws = warp::path("ws").and(warp::path("visitor")).and(warp::path::end()).and(crate::ws::visitor(state));
-    loader.or(widget).unify().or(privacy).unify().or(demo).unify().or(visitor_ws).unify().boxed()
+    loader.or(widget).unify().or(common).unify().or(privacy).unify().or(demo).unify().or(visitor_ws).unify().boxed()
 }
 
 pub(super) fn asset(state: &AppState, path: &str, headers: &HeaderMap) -> Result<Response, Rejection> {

@@ -46,6 +46,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(files("admin", "index.html"))
         .unify()
+        .or(files("common", "none"))
+        .unify()
         .or(protocol)
         .unify()
         .or(staff_ws)

@@ -155,13 +155,19 @@ impl Chat {
         Ok(Started { conversation, token })
     }
 
-    pub async fn resume(&self, public_id: &str, token: &str) -> Result<ConversationRow, ChatError> {
+    /// The conversation named by a visitor's id and token (open or closed).
+    pub async fn verify_token(&self, public_id: &str, token: &str) -> Result<ConversationRow, ChatError> {
         let public_id = check_uuid("conversation", public_id)?;
         let conversation =
             self.store.conversation_by_public_id(&public_id).await?.ok_or(ChatError::UnknownConversation)?;
         if !constant_time_eq(&conversation.visitor_token_hash, &token_hash(token)) {
             return Err(ChatError::UnknownConversation);
         }
+        Ok(conversation)
+    }
+
+    pub async fn resume(&self, public_id: &str, token: &str) -> Result<ConversationRow, ChatError> {
+        let conversation = self.verify_token(public_id, token).await?;
         if conversation.status == "closed" {
             return Err(ChatError::Closed);
         }
@@ -415,12 +421,7 @@ impl Chat {
             Some(c) => Some(check_text("comment", c, MAX_TEXT_CHARS)?),
             None => None,
         };
-        let public_id = check_uuid("conversation", public_id)?;
-        let conversation =
-            self.store.conversation_by_public_id(&public_id).await?.ok_or(ChatError::UnknownConversation)?;
-        if !constant_time_eq(&conversation.visitor_token_hash, &token_hash(token)) {
-            return Err(ChatError::UnknownConversation);
-        }
+        let conversation = self.verify_token(public_id, token).await?;
         Ok(self.store.rate_conversation(conversation.id, rating, comment).await?)
     }
 

@@ -2,12 +2,14 @@
 //! reads, embedded forward-only migrations. SQL lives in this module's files only.
 
 mod chats;
+mod mail;
 mod offline;
 mod sessions;
 mod users;
 mod writer;
 
 pub use chats::{Appended, ConversationRow, ConversationSummary, MessageRow, NewConversation, NewMessage};
+pub use mail::{MailRow, NewMail};
 pub use offline::{NewOffline, OfflineRow};
 pub use sessions::{SessionRecord, SessionRow};
 pub use users::{NewUser, UserRow};

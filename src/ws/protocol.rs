@@ -61,6 +61,12 @@ pub enum ClientFrame {
         email: String,
         text: String,
     },
+    EmailTranscript {
+        id: String,
+        conversation: String,
+        token: String,
+        email: String,
+    },
     Rate {
         conversation: String,
         token: String,
@@ -70,7 +76,8 @@ pub enum ClientFrame {
     },
 }
 
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 13] = [
+    "email_transcript",
     "ping",
     "start",
     "resume",

@@ -106,6 +106,7 @@ impl StaffConn {
             | ClientFrame::Resume { .. }
             | ClientFrame::End {}
             | ClientFrame::LeaveMessage { .. }
+            | ClientFrame::EmailTranscript { .. }
             | ClientFrame::Rate { .. } => {
                 Ok(vec![direct(protocol::error("not_allowed", "this frame is for visitors"))])
             }

@@ -82,6 +82,15 @@ impl VisitorConn {
                 chat.leave_message(&id, &site, &name, &email, &text).await?;
                 Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
             }
+            ClientFrame::EmailTranscript { id, conversation, token, email } => {
+                let id = crate::service::chat::check_uuid("id", &id)?;
+                let conversation = chat.verify_token(&conversation, &token).await?;
+                state.mailer.queue_transcript(&id, &conversation, &token, &email).await.map_err(|e| match e {
+                    crate::service::mail::MailError::Store(store) => ChatError::Store(store),
+                    other => ChatError::Invalid(other.to_string()),
+                })?;
+                Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
+            }
             ClientFrame::Rate { conversation, token, rating, comment } => {
                 chat.rate(&conversation, &token, rating, comment.as_deref()).await?;
                 Ok(vec![direct(protocol::frame("rated", json!({ "conversation": conversation })))])

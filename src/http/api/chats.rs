@@ -89,9 +89,15 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let done = warp::path!("offline-requests" / i64 / "done")
         .and(warp::post())
         .and(staff_mutation(state.clone()))
-        .and(with_state(state))
+        .and(with_state(state.clone()))
         .and_then(finish_offline);
-    list.or(transcript).unify().or(offline).unify().or(done).unify().boxed()
+    let mail = warp::path("mail-outbox")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(staff(state.clone()))
+        .and(with_state(state.clone()))
+        .and_then(list_mail);
+    list.or(transcript).unify().or(offline).unify().or(done).unify().or(mail).unify().boxed()
 }
 
 async fn list_conversations(_: Authed, query: ListQuery, state: AppState) -> Result<Response, Rejection> {
@@ -189,4 +195,36 @@ async fn finish_offline(id: i64, authed: Authed, state: AppState) -> Result<Resp
         )));
     }
     Ok(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())
+}
+
+#[derive(Serialize)]
+struct MailStatus {
+    id: i64,
+    kind: String,
+    to: String,
+    subject: String,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    queued_at: String,
+    sent_at: Option<String>,
+}
+
+async fn list_mail(_: Authed, state: AppState) -> Result<Response, Rejection> {
+    let rows = state.store.recent_mail(MAX_PAGE).await.map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    let list: Vec<MailStatus> = rows
+        .into_iter()
+        .map(|m| MailStatus {
+            id: m.id,
+            kind: m.kind,
+            to: m.to_addr,
+            subject: m.subject,
+            status: m.status,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            queued_at: rfc3339(m.created_at),
+            sent_at: m.sent_at.map(rfc3339),
+        })
+        .collect();
+    Ok(warp::reply::json(&list).into_response())
 }

@@ -1,0 +1,182 @@
+//! E-mail: transcripts queued in the durable outbox, and the sender task that delivers them over
+//! SMTP (STARTTLS, implicit TLS or plain for a local relay) with retries and back-off.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::sync::{Notify, watch};
+
+use crate::config::{Config, SmtpConfig, SmtpSecurity};
+use crate::domain::Email;
+use crate::store::{ConversationRow, MailRow, NewMail, Store, StoreError};
+
+/// Attempts before a mail is marked failed.
+const MAX_ATTEMPTS: i64 = 8;
+const BATCH: i64 = 20;
+const POLL: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("e-mail is not configured on this appliance (set [smtp] host)")]
+    Disabled,
+    #[error("{0}")]
+    Address(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct Mailer {
+    store: Store,
+    smtp: SmtpConfig,
+    organisation: String,
+    public_url: String,
+    wake: Arc<Notify>,
+}
+
+impl Mailer {
+    pub fn new(store: Store, config: &Config) -> Mailer {
+        Mailer {
+            store,
+            smtp: config.smtp.clone(),
+            organisation: config.server.organisation.clone(),
+            public_url: config.server.public_base_url(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        !self.smtp.host.is_empty()
+    }
+
+    /// Queues the conversation's transcript for `email`, with a link to withdraw consent.
+    /// A resent request (same `client_id`) queues one mail.
+    pub async fn queue_transcript(
+        &self,
+        client_id: &str,
+        conversation: &ConversationRow,
+        token: &str,
+        email: &str,
+    ) -> Result<i64, MailError> {
+        if !self.enabled() {
+            return Err(MailError::Disabled);
+        }
+        let to = Email::parse(email).map_err(MailError::Address)?;
+        let messages = self.store.messages_after(conversation.id, 0, i64::MAX).await?;
+        let mut body = format!("Here is the transcript of your chat with {}.\n\n", self.organisation);
+        for m in &messages {
+            let at = time::OffsetDateTime::from_unix_timestamp(m.created_at)
+                .ok()
+                .and_then(|t| t.format(&time::macros::format_description!("[hour]:[minute]")).ok())
+                .unwrap_or_default();
+            body.push_str(&format!("[{at}] {}: {}\n", m.author_name, m.body));
+        }
+        body.push_str(&format!(
+            "\nTo withdraw your consent to us keeping the details of this chat, open:\n{}/consent/withdraw?conversation={}&token={}\n\n\
+             Privacy notice: {}/privacy\n",
+            self.public_url, conversation.public_id, token, self.public_url
+        ));
+        let id = self
+            .store
+            .queue_mail(NewMail {
+                client_id: Some(client_id.to_owned()),
+                kind: "transcript",
+                to_addr: to.as_str().to_owned(),
+                subject: format!("Your chat with {}", self.organisation),
+                body,
+            })
+            .await?;
+        self.wake.notify_one();
+        Ok(id)
+    }
+
+    /// Delivers due mail until shutdown.
+    pub fn spawn_sender(&self, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let mailer = self.clone();
+        tokio::spawn(async move {
+            if !mailer.enabled() {
+                return;
+            }
+            loop {
+                if let Err(err) = mailer.deliver_due().await {
+                    tracing::error!(error = %err, "mail outbox");
+                }
+                tokio::select! {
+                    _ = mailer.wake.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = crate::app::wait_for_shutdown(&mut shutdown) => return,
+                }
+            }
+        })
+    }
+
+    async fn deliver_due(&self) -> Result<(), StoreError> {
+        let due = self.store.due_mail(BATCH).await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let transport = match self.transport() {
+            Ok(t) => t,
+            Err(problem) => {
+                for mail in due {
+                    self.failed(&mail, problem.clone()).await?;
+                }
+                return Ok(());
+            }
+        };
+        for mail in due {
+            match self.send(&transport, &mail).await {
+                Ok(()) => {
+                    self.store.mail_sent(mail.id).await?;
+                    tracing::info!(mail_id = mail.id, kind = %mail.kind, "mail sent");
+                }
+                Err(problem) => self.failed(&mail, problem).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn failed(&self, mail: &MailRow, problem: String) -> Result<(), StoreError> {
+        let attempts = mail.attempts + 1;
+        let retry_at = (attempts < MAX_ATTEMPTS).then(|| crate::util::now() + (30i64 << attempts.min(7)).min(3600));
+        // The reason may name the address, so it goes to the outbox table, not the log.
+        tracing::warn!(mail_id = mail.id, attempts, gave_up = retry_at.is_none(), "mail delivery failed");
+        self.store.mail_failed(mail.id, problem, retry_at).await
+    }
+
+    async fn send(&self, transport: &AsyncSmtpTransport<Tokio1Executor>, mail: &MailRow) -> Result<(), String> {
+        let message = Message::builder()
+            .from(self.smtp.from.parse().map_err(|e| format!("smtp.from: {e}"))?)
+            .to(mail.to_addr.parse().map_err(|e| format!("recipient: {e}"))?)
+            .subject(mail.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.body.clone())
+            .map_err(|e| e.to_string())?;
+        transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+        let smtp = &self.smtp;
+        let mut tls = TlsParameters::builder(smtp.host.clone());
+        if !smtp.ca_file.as_os_str().is_empty() {
+            let pem =
+                std::fs::read(&smtp.ca_file).map_err(|e| format!("smtp.ca_file {}: {e}", smtp.ca_file.display()))?;
+            tls = tls.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| format!("smtp.ca_file: {e}"))?);
+        }
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str()).port(smtp.port);
+        let builder = match smtp.security {
+            SmtpSecurity::None => builder,
+            SmtpSecurity::Starttls => builder.tls(Tls::Required(tls.build_rustls().map_err(|e| e.to_string())?)),
+            SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls.build_rustls().map_err(|e| e.to_string())?)),
+        };
+        let builder = match smtp.username.is_empty() {
+            true => builder,
+            false => builder.credentials(Credentials::new(smtp.username.clone(), smtp.password.expose().to_owned())),
+        };
+        Ok(builder.timeout(Some(Duration::from_secs(30))).build())
+    }
+}
