@@ -1,5 +1,6 @@
-// Dashboard entry: sign-in form, then the signed-in view.
+// Dashboard entry: sign-in form, then the signed-in view with the live-chat workspace.
 import { currentSession, signIn, showUser } from './session.js';
+import { startChat } from './chat.js';
 
 const loginView = document.getElementById('login-view');
 const homeView = document.getElementById('home-view');
@@ -20,6 +21,7 @@ function showHome(session) {
   document.getElementById('must-change').hidden = !session.user.must_change_password;
   showUser(session, () => window.location.assign('/'));
   document.getElementById('main').focus();
+  startChat(session);
 }
 
 form.addEventListener('submit', async (event) => {

@@ -1,20 +1,281 @@
-// Widget app inside the iframe: connects to the visitor websocket and reports the state.
-const STRINGS = {
-  en: { title: 'Chat with us', connecting: 'Connecting…', ready: 'Connected. Live chat is being set up on this site.', offline: 'Chat is not available right now.', privacy: 'Privacy notice' },
-  cy: { title: 'Sgwrsio â ni', connecting: 'Yn cysylltu…', ready: 'Wedi cysylltu. Mae sgwrsio byw yn cael ei baratoi ar y wefan hon.', offline: 'Nid yw sgwrsio ar gael ar hyn o bryd.', privacy: 'Hysbysiad preifatrwydd' },
-};
+// Widget app inside the iframe: pre-chat form → live chat → "ended" with a rating form. The
+// conversation's record lives in the iframe's own storage (store.js); after a reload or a lost
+// link the chat is resumed and unacknowledged messages are sent again with their first ids.
+import { STRINGS, format } from './strings.js';
+import { connect } from '/common/socket.js';
+import * as store from './store.js';
+import { prechat } from './prechat.js';
+import { chatView } from './chat.js';
+import { endedView } from './ended.js';
+import { offlineView } from './offline.js';
+import { mailForm } from './mailme.js';
+
 const params = new URLSearchParams(window.location.search);
 const lang = params.get('lang') === 'cy' ? 'cy' : 'en';
+const site = params.get('site') || '';
 const t = STRINGS[lang];
-document.documentElement.lang = lang;
-document.getElementById('title').textContent = t.title;
-document.getElementById('privacy').textContent = t.privacy;
-const status = document.getElementById('status');
-status.textContent = t.connecting;
+const RETRY_MS = 2000;
 
-const socket = new WebSocket(`wss://${window.location.host}/ws/visitor`);
-socket.addEventListener('message', (event) => {
-  const frame = JSON.parse(event.data);
-  if (frame.type === 'hello') status.textContent = t.ready;
-});
-socket.addEventListener('close', () => { status.textContent = t.offline; });
+document.documentElement.lang = lang;
+document.title = t.title;
+for (const element of document.querySelectorAll('[data-t]')) element.textContent = t[element.dataset.t];
+
+const status = document.getElementById('status');
+let record = store.load(site); // see store.js; null while no chat is open
+let phase = record ? 'chat' : 'form'; // 'form' | 'chat' | 'ended'
+let connected = false;
+let failedOnce = false;
+let operator = null;
+let position = null;
+let ending = false;
+let retry = null;
+let lastConversation = null;
+let lastToken = null;
+let available = true; // from the server's hello: is any adviser online?
+let offlineId = null; // id of the leave_message awaiting its ack
+let mailId = null; // id of the email_transcript awaiting its ack
+
+const form = prechat(t, startChat);
+const chat = chatView(t, lang, { onSend: sendMessage, onTyping: sendTyping, onEnd: endChat });
+const ended = endedView(t, { onNewChat: newChat, onRate: rate });
+const offline = offlineView(t, leaveMessage);
+const mail = mailForm(t, emailTranscript);
+const socket = connect(`wss://${window.location.host}/ws/visitor`, { onOpen, onFrame, onDown });
+
+if (record) {
+  chat.open();
+  if (record.start) chat.transcript.addPending(record.start.id, record.start.question, t.you);
+  for (const p of record.pending) chat.transcript.addPending(p.id, p.text, t.you);
+} else {
+  form.show();
+}
+renderStatus();
+
+function setStatus(text) {
+  if (status.textContent !== text) status.textContent = text;
+}
+
+function renderStatus() {
+  if (phase === 'ended' || phase === 'offline') return;
+  if (!connected) setStatus(!failedOnce ? t.connecting : phase === 'chat' ? t.reconnecting : t.offline);
+  else if (phase === 'form') setStatus(t.ready);
+  else if (!record.conversation) setStatus(t.starting);
+  else if (operator) setStatus(format(t.chattingWith, { name: operator }));
+  else if (position) setStatus(format(t.queue, { n: position }));
+  else setStatus(t.waiting);
+}
+
+function persist() {
+  if (record.conversation) record.lastSeq = chat.transcript.lastSeq;
+  store.save(site, record);
+}
+
+/** After every (re)connect: start or resume, then everything not yet acknowledged. */
+function onOpen(hello) {
+  connected = true;
+  available = hello.available !== false;
+  if (phase === 'form' && !available) showOffline({});
+  if (phase === 'chat' && record.conversation) {
+    socket.send({ type: 'resume', conversation: record.conversation, token: record.token, last_seq: chat.transcript.lastSeq });
+    flush();
+  } else if (phase === 'chat') {
+    socket.send({ type: 'start', site, ...record.start });
+  }
+  renderStatus();
+}
+
+function onDown() {
+  connected = false;
+  failedOnce = true;
+  chat.showTyping(null, false);
+  renderStatus();
+}
+
+function flush() {
+  clearTimeout(retry);
+  retry = null;
+  for (const p of record.pending) socket.send({ type: 'message', id: p.id, text: p.text });
+  if (ending) socket.send({ type: 'end', id: crypto.randomUUID() });
+}
+
+/** Whether a frame is about the open conversation (frames may omit the conversation). */
+function ours(frame) {
+  return phase === 'chat' && Boolean(record.conversation) && (!frame.conversation || frame.conversation === record.conversation);
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case 'started':
+      if (phase !== 'chat' || !record.start || typeof frame.conversation !== 'string') return;
+      chat.transcript.add({ seq: frame.seq, id: record.start.id, author: 'visitor', text: record.start.question, at: new Date().toISOString() });
+      record = { conversation: frame.conversation, token: frame.token, lastSeq: 0, pending: record.pending };
+      persist();
+      flush();
+      return renderStatus();
+    case 'resumed':
+      if (!ours(frame)) return;
+      operator = frame.operator || null;
+      if (frame.status === 'closed') return finish(true);
+      return renderStatus();
+    case 'queue':
+      if (!ours(frame)) return;
+      position = Number.isInteger(frame.position) ? frame.position : null;
+      return renderStatus();
+    case 'accepted':
+      if (!ours(frame)) return;
+      operator = frame.operator || t.adviser;
+      position = null;
+      return renderStatus();
+    case 'typing':
+      if (ours(frame) && frame.who !== 'visitor') chat.showTyping(operator, frame.active === true);
+      return;
+    case 'message':
+      if (!ours(frame) || frame.conversation !== record.conversation) return;
+      if (chat.transcript.add(frame) && frame.author === 'operator') chat.showTyping(null, false);
+      record.pending = record.pending.filter((p) => p.id !== frame.id);
+      return persist();
+    case 'ack':
+      if (frame.id && frame.id === offlineId) {
+        offlineId = null;
+        return offline.sent();
+      }
+      if (frame.id && frame.id === mailId) {
+        mailId = null;
+        return mail.done(true);
+      }
+      if (phase !== 'chat' || !record.conversation) return;
+      chat.transcript.ack(frame.id, frame.seq);
+      record.pending = record.pending.filter((p) => p.id !== frame.id);
+      return persist();
+    case 'closed':
+      if (ours(frame)) finish(true);
+      return;
+    case 'error':
+      return onError(frame.code, frame.message);
+    default:
+  }
+}
+
+function onError(code, message) {
+  if (offlineId) {
+    offlineId = null;
+    return offline.failed(code === 'invalid' ? message : t.failed);
+  }
+  if (mailId) {
+    mailId = null;
+    return mail.done(false, code === 'invalid' ? message : '');
+  }
+  if (phase === 'chat' && !record.conversation && code === 'offline') {
+    // Nobody can chat after all: keep what was typed and offer the message form instead.
+    const typed = record.start || {};
+    store.clear(site);
+    record = null;
+    chat.close();
+    return showOffline({ name: typed.name, text: typed.question });
+  }
+  if (phase !== 'chat') return; // e.g. a late `rate` error
+  if (code === 'unknown_conversation') return finish(false);
+  if (code === 'conversation_closed') return finish(true);
+  if (!record.conversation) {
+    // The start itself was refused: back to the form, which still holds what was typed.
+    store.clear(site);
+    record = null;
+    phase = 'form';
+    chat.close();
+    form.show(code === 'rate_limited' ? t.tooFast : t.startFailed);
+    return renderStatus();
+  }
+  setStatus(code === 'rate_limited' ? t.tooFast : t.failed);
+  if (!retry) retry = setTimeout(flush, RETRY_MS);
+}
+
+/** The conversation is over (or gone): forget it and offer a new one. */
+function finish(withRating) {
+  if (phase !== 'chat') return;
+  lastConversation = record.conversation || null;
+  lastToken = record.token || null;
+  store.clear(site);
+  clearTimeout(retry);
+  record = null;
+  phase = 'ended';
+  ending = false;
+  operator = null;
+  position = null;
+  chat.end();
+  setStatus(t.ended);
+  ended.show(withRating && Boolean(lastConversation));
+  mail.reset(Boolean(lastConversation));
+}
+
+function showOffline(typed) {
+  phase = 'offline';
+  form.hide();
+  offline.show(typed);
+  setStatus(t.offlineIntro);
+}
+
+function leaveMessage({ name, email, text }) {
+  offlineId = crypto.randomUUID();
+  const frame = { type: 'leave_message', id: offlineId, site, name, email, text };
+  if (!socket.fits(frame)) return t.messageTooLong;
+  if (!socket.send(frame)) return t.failed;
+  return '';
+}
+
+function emailTranscript(email) {
+  mailId = crypto.randomUUID();
+  if (!socket.send({ type: 'email_transcript', id: mailId, conversation: lastConversation, token: lastToken, email })) return t.failed;
+  return '';
+}
+
+function startChat({ name, question }) {
+  const start = { id: crypto.randomUUID(), name, question };
+  if (!socket.fits({ type: 'start', site, ...start })) return t.questionTooLong;
+  record = { start, pending: [] };
+  phase = 'chat';
+  persist();
+  form.hide();
+  chat.open();
+  chat.transcript.addPending(start.id, question, t.you);
+  chat.focus();
+  socket.send({ type: 'start', site, ...start });
+  renderStatus();
+  return '';
+}
+
+function sendMessage(text) {
+  const id = crypto.randomUUID();
+  const frame = { type: 'message', id, text };
+  if (!socket.fits(frame)) return t.messageTooLong;
+  record.pending.push({ id, text });
+  persist();
+  chat.transcript.addPending(id, text, t.you);
+  if (record.conversation) socket.send(frame);
+  return '';
+}
+
+function sendTyping(active) {
+  if (phase === 'chat' && record.conversation) socket.send({ type: 'typing', active });
+}
+
+function endChat() {
+  ending = true; // sent again after a reconnect until `closed` arrives
+  if (record.conversation) socket.send({ type: 'end', id: crypto.randomUUID() });
+}
+
+function newChat() {
+  ended.hide();
+  chat.close();
+  phase = 'form';
+  form.reset();
+  form.show();
+  renderStatus();
+}
+
+/** Sends the rating (with the conversation's token, kept after the record was cleared). */
+function rate(rating, comment) {
+  const frame = { type: 'rate', id: crypto.randomUUID(), conversation: lastConversation, token: lastToken, rating, comment };
+  if (!socket.send(frame)) return t.failed;
+  setStatus(t.rateThanks);
+  return '';
+}

@@ -11,15 +11,15 @@ use crate::chat_support::{operator, send, start, until, uuid, visitor};
 use crate::harness::TestApp;
 
 /// A real SMTP server on a loopback port that stores every mail in a Maildir.
-struct SmtpSink {
+pub struct SmtpSink {
     child: Child,
-    port: u16,
+    pub port: u16,
     maildir: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl SmtpSink {
-    fn start() -> SmtpSink {
+    pub fn start() -> SmtpSink {
         let dir = tempfile::tempdir().expect("tempdir");
         let maildir = dir.path().join("mail");
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
@@ -39,7 +39,7 @@ impl SmtpSink {
     }
 
     /// Waits (bounded) for `count` mails and returns their raw text.
-    fn wait_for(&self, count: usize) -> Vec<String> {
+    pub fn wait_for(&self, count: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let mails = read_dir(&self.maildir.join("new"));
@@ -53,7 +53,7 @@ impl SmtpSink {
 }
 
 /// Decodes quoted-printable text (soft line breaks and =XX escapes).
-fn quoted_printable(raw: &str) -> String {
+pub fn quoted_printable(raw: &str) -> String {
     let joined = raw.replace("=\r\n", "").replace("=\n", "");
     let bytes = joined.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -90,7 +90,7 @@ impl Drop for SmtpSink {
     }
 }
 
-fn with_smtp(port: u16) -> impl FnOnce(&mut parley::config::Config) {
+pub fn with_smtp(port: u16) -> impl FnOnce(&mut parley::config::Config) {
     move |c| {
         c.smtp.host = "127.0.0.1".into();
         c.smtp.port = port;

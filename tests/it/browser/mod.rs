@@ -1,6 +1,7 @@
 //! Real-browser tests (Chromium via chromedriver). Screenshots land in
 //! `target/tmp/screenshots/` for a person to look at.
 
+mod chat;
 mod webdriver;
 
 use crate::harness::TestApp;
@@ -17,6 +18,15 @@ async fn staff_sign_in_and_out_in_a_browser() {
     browser.goto(&app.staff("/")).await;
     browser.find("#login-form").await;
     browser.screenshot("dashboard-sign-in").await;
+    let problems = browser.axe_violations().await;
+    assert!(problems.is_empty(), "sign-in page: {problems:?}");
+    // The check itself can fail: an unlabelled field is reported.
+    browser
+        .eval("const i = document.createElement('input'); i.id = 'unlabelled'; document.body.append(i); return true")
+        .await;
+    let problems = browser.axe_violations().await;
+    assert!(problems.iter().any(|p| p.contains("#unlabelled")), "axe reports a missing label: {problems:?}");
+    browser.eval("document.getElementById('unlabelled').remove(); return true").await;
     // A wrong password shows the server's message and keeps the form.
     browser.type_into("#username", "pat").await;
     browser.type_into("#password", "not the right one").await;
@@ -54,13 +64,11 @@ async fn demo_page_shows_the_widget_launcher() {
     browser.click("body > button").await;
     let frame_visible = browser.eval("return !document.querySelector('iframe').hidden").await;
     assert_eq!(frame_visible.as_bool(), Some(true));
-    // The iframe (same origin as the demo page) loads and its websocket says hello.
-    let status = "return document.querySelector('iframe').contentDocument?.getElementById('status')?.textContent || ''";
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while !browser.eval(status).await.as_str().unwrap_or_default().starts_with("Connected") {
-        assert!(std::time::Instant::now() < deadline, "widget never connected: {}", browser.eval(status).await);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    // The iframe (same origin as the demo page) loads; its websocket says hello and, with no
+    // operator online, the widget offers the "leave a message" form.
+    let offline =
+        "return document.querySelector('iframe').contentDocument?.getElementById('offline')?.hidden === false";
+    browser.wait_until(offline, "widget connected and showing the offline form").await;
     let snippet = browser.eval("return document.querySelector('pre').textContent").await;
     assert!(snippet.as_str().unwrap_or_default().contains(&app.app.public_addr().to_string()), "{snippet}");
     browser.screenshot("demo-widget-open").await;

@@ -145,6 +145,41 @@ impl Driver {
         }
     }
 
+    /// Moves into the iframe matched by `css` (commands then act inside it).
+    pub async fn enter_frame(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, "/frame", Some(json!({ "id": { ELEMENT: id } }))).await;
+    }
+
+    /// Runs axe-core (vendored) on the current page or frame against WCAG 2.2 A/AA and returns
+    /// the serious and critical violations as "rule: target" lines.
+    pub async fn axe_violations(&self) -> Vec<String> {
+        const AXE: &str = include_str!("../../vendor/axe-core/axe.min.js");
+        self.eval(&format!("{AXE}\nreturn true;")).await;
+        let script = "const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+              .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .flatMap(v => v.nodes.map(n => v.id + ': ' + n.target.join(' ')))))
+              .catch(e => done(['axe failed: ' + e]));";
+        let found =
+            self.call(reqwest::Method::POST, "/execute/async", Some(json!({ "script": script, "args": [] }))).await;
+        found
+            .as_array()
+            .unwrap_or_else(|| panic!("axe result: {found}"))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Waits (bounded) until the script returns true.
+    pub async fn wait_until(&self, script: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.eval(script).await.as_bool() != Some(true) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD.decode(data.as_str().expect("base64")).expect("png");

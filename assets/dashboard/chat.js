@@ -1,0 +1,294 @@
+// Live-chat workspace for signed-in staff, started by app.js: the staff websocket, the queue, a
+// tab per chat and notifications. After every (re)connect each open tab is joined from the last
+// seq it has seen and its unacknowledged messages are sent again with their first ids (they
+// survive a reload in sessionStorage); `mine` then opens tabs for chats assigned to us that have
+// none, and ends the tabs of chats that closed while we were away.
+import { connect } from '/common/socket.js';
+import { currentSession } from './session.js';
+import { strings, format } from './strings.js';
+import { queuePanel } from './queue.js';
+import { tabs as tabList } from './tabs.js';
+import { conversationPanel } from './conversation.js';
+import { notifier } from './notify.js';
+
+const PENDING_KEY = 'parley.staff.pending';
+const RETRY_MS = 2000;
+/** Messages replayed into a newly opened tab are history: no beep or unread count for them. */
+const HISTORY_QUIET_MS = 2000;
+
+let started = false;
+
+export function startChat(session) {
+  if (started) return;
+  started = true;
+  const t = strings();
+  const me = session.user.display_name;
+  const status = document.getElementById('chat-status');
+  const chats = new Map(); // conversation → { view, info, unread, quietUntil }
+  const pending = loadPending(); // conversation → [{id, text}]
+  const accepting = new Map(); // conversation → its queue entry, for the accepts we sent
+  let connected = false;
+  let baseline = true; // the first queue of this page is not news
+  let queueNews = 0;
+  let retry = null;
+
+  document.getElementById('workspace').hidden = false;
+  document.body.classList.add('has-workspace');
+  const attention = notifier();
+  const queue = queuePanel(t, { onAccept: accept });
+  const tabs = tabList(document.getElementById('chat-tabs'), document.getElementById('chat-panels'), {
+    onSelect: (key) => {
+      document.getElementById('chats-empty').hidden = Boolean(key);
+      if (key) seen(key);
+      else document.getElementById('chats-title').focus();
+    },
+  });
+  const socket = connect(`wss://${window.location.host}/ws/staff`, { onOpen, onFrame, onDown });
+  say(t.connecting);
+
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) return;
+    queueNews = 0;
+    if (tabs.selected()) seen(tabs.selected());
+    else recount();
+  });
+  document.getElementById('queue-panel').addEventListener('focusin', () => {
+    queueNews = 0;
+    recount();
+  });
+
+  function say(text) {
+    if (status.textContent !== text) status.textContent = text;
+  }
+
+  function onOpen() {
+    connected = true;
+    say(t.connected);
+    for (const chat of chats.values()) if (!chat.view.ended()) join(chat);
+  }
+
+  function onDown(failures) {
+    connected = false;
+    say(t.reconnecting);
+    for (const chat of chats.values()) chat.view.showTyping(false);
+    // Every third failed attempt: has the session ended? Then back to the sign-in page.
+    if (failures && failures % 3 === 0) {
+      currentSession()
+        .then((s) => s || window.location.assign('/'))
+        .catch(() => {});
+    }
+  }
+
+  function onFrame(frame) {
+    const chat = chats.get(frame.conversation);
+    switch (frame.type) {
+      case 'queue':
+        return onQueue(Array.isArray(frame.waiting) ? frame.waiting : []);
+      case 'mine':
+        return onMine(Array.isArray(frame.conversations) ? frame.conversations : frame.mine);
+      case 'accepted':
+        return onAccepted(frame);
+      case 'message':
+        return chat && onMessage(chat, frame);
+      case 'ack':
+        return onAck(frame);
+      case 'typing':
+        if (chat && frame.who !== 'operator') chat.view.showTyping(frame.active === true);
+        return;
+      case 'closed':
+        if (!chat || chat.view.ended()) return;
+        chat.view.end();
+        dropPending(frame.conversation);
+        return say(format(t.chatEnded, { name: chat.info.name || t.visitor }));
+      case 'error':
+        return onError(frame.code);
+      default:
+    }
+  }
+
+  function onQueue(waiting) {
+    const fresh = queue.update(waiting);
+    if (!baseline && fresh.length) {
+      queueNews += fresh.length;
+      say(format(t.newVisitor, { name: fresh.map((w) => w.name || t.visitor).join(', ') }));
+      attention.beep();
+    }
+    baseline = false;
+    queueNews = Math.min(queueNews, queue.size());
+    recount();
+  }
+
+  /** The chats assigned to us: a tab (joined) for each new one; tabs not listed have ended. */
+  function onMine(list) {
+    if (!Array.isArray(list)) return;
+    const open = new Set();
+    for (const info of list) {
+      if (!info || typeof info.conversation !== 'string') continue;
+      open.add(info.conversation);
+      if (!chats.has(info.conversation)) join(openChat(info));
+    }
+    for (const [conversation, chat] of chats) {
+      if (!open.has(conversation) && !chat.view.ended()) chat.view.end();
+    }
+    for (const conversation of pending.keys()) if (!open.has(conversation)) dropPending(conversation);
+  }
+
+  function onAccepted(frame) {
+    const conversation = frame.conversation;
+    const entry = accepting.get(conversation);
+    const ours = accepting.delete(conversation);
+    if (!ours && frame.operator !== me) return;
+    if (ours) queue.busy(conversation, false);
+    let chat = chats.get(conversation);
+    if (!chat) {
+      const info = { ...entry, ...frame };
+      chat = openChat({ conversation, name: info.name, site: info.site });
+      // Joined either way: a chat accepted on another connection of ours needs it, and after our
+      // own `accept` the messages then come twice, the second copy dropped by seq.
+      join(chat);
+    }
+    if (ours) {
+      tabs.select(conversation, false);
+      chat.view.focus();
+    }
+  }
+
+  function onMessage(chat, frame) {
+    if (!chat.view.transcript.add(frame)) return;
+    if (frame.author === 'operator') {
+      forget(frame.conversation, frame.id);
+      return;
+    }
+    if (frame.author === 'visitor') chat.view.showTyping(false);
+    const looking = tabs.selected() === frame.conversation && !document.hidden;
+    if (looking || performance.now() < chat.quietUntil) return;
+    chat.unread += 1;
+    tabs.badge(frame.conversation, chat.unread, t.unread);
+    say(format(t.newMessage, { name: chat.info.name || t.visitor }));
+    attention.beep();
+    recount();
+  }
+
+  function onAck(frame) {
+    for (const [conversation, list] of pending) {
+      if (!list.some((p) => p.id === frame.id)) continue;
+      chats.get(conversation)?.view.transcript.ack(frame.id, frame.seq);
+      forget(conversation, frame.id);
+      return;
+    }
+  }
+
+  function onError(code) {
+    if (code === 'already_taken') {
+      accepting.clear();
+      queue.idle();
+      return say(t.taken);
+    }
+    // A chat that closed while we were away answers its `join` so; `mine` ends its tab.
+    if (code === 'conversation_closed' || code === 'unknown_conversation') return;
+    if (code === 'rate_limited' || code === 'internal') {
+      say(code === 'rate_limited' ? t.tooFast : t.failed);
+      if (!retry) retry = setTimeout(resend, RETRY_MS);
+      return;
+    }
+    say(t.failed);
+  }
+
+  function openChat(info) {
+    const conversation = info.conversation;
+    const chat = { info, unread: 0, quietUntil: 0 };
+    chat.view = conversationPanel(t, info, me, {
+      onSend: (text) => sendMessage(conversation, text),
+      onTyping: (active) => chat.view.ended() || socket.send({ type: 'typing', conversation, active }),
+      onClose: () => {
+        if (!socket.send({ type: 'close', id: crypto.randomUUID(), conversation })) say(t.notConnected);
+      },
+      onRemove: () => {
+        chats.delete(conversation);
+        dropPending(conversation);
+        tabs.remove(conversation);
+        recount();
+      },
+    });
+    chats.set(conversation, chat);
+    chat.quietUntil = performance.now() + HISTORY_QUIET_MS;
+    tabs.add(conversation, info.name || t.visitor, chat.view.panel);
+    for (const p of pending.get(conversation) || []) chat.view.transcript.addPending(p.id, p.text, t.you);
+    return chat;
+  }
+
+  /** Catches a chat up from the last seq it has seen, then re-sends what was not acknowledged. */
+  function join(chat) {
+    const conversation = chat.info.conversation;
+    socket.send({ type: 'join', conversation, last_seq: chat.view.transcript.lastSeq });
+    for (const p of pending.get(conversation) || []) socket.send({ type: 'message', id: p.id, conversation, text: p.text });
+  }
+
+  function resend() {
+    retry = null;
+    for (const [conversation, list] of pending) {
+      for (const p of list) socket.send({ type: 'message', id: p.id, conversation, text: p.text });
+    }
+  }
+
+  function accept(conversation) {
+    if (!socket.send({ type: 'accept', id: crypto.randomUUID(), conversation })) return say(t.notConnected);
+    accepting.set(conversation, queue.info(conversation));
+    queue.busy(conversation, true);
+  }
+
+  function sendMessage(conversation, text) {
+    const id = crypto.randomUUID();
+    const frame = { type: 'message', id, conversation, text };
+    if (!socket.fits(frame)) return t.messageTooLong;
+    pending.set(conversation, [...(pending.get(conversation) || []), { id, text }]);
+    savePending(pending);
+    chats.get(conversation).view.transcript.addPending(id, text, t.you);
+    if (connected) socket.send(frame);
+    return '';
+  }
+
+  function forget(conversation, id) {
+    const list = (pending.get(conversation) || []).filter((p) => p.id !== id);
+    if (list.length) pending.set(conversation, list);
+    else pending.delete(conversation);
+    savePending(pending);
+  }
+
+  function dropPending(conversation) {
+    pending.delete(conversation);
+    savePending(pending);
+  }
+
+  /** The selected tab is being looked at: its messages are read. */
+  function seen(conversation) {
+    const chat = chats.get(conversation);
+    if (!chat || document.hidden) return recount();
+    chat.unread = 0;
+    tabs.badge(conversation, 0, t.unread);
+    recount();
+  }
+
+  function recount() {
+    let unread = queueNews;
+    for (const chat of chats.values()) unread += chat.unread;
+    attention.count(unread);
+  }
+}
+
+function loadPending() {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(PENDING_KEY) || '{}');
+    return new Map(Object.entries(stored).filter(([, list]) => Array.isArray(list)));
+  } catch {
+    return new Map();
+  }
+}
+
+function savePending(pending) {
+  try {
+    sessionStorage.setItem(PENDING_KEY, JSON.stringify(Object.fromEntries(pending)));
+  } catch {
+    // Storage blocked or full: pending messages still live until the page closes.
+  }
+}

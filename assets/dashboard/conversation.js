@@ -1,0 +1,113 @@
+// One open chat in the dashboard: its tab panel with the transcript (ol.messages), the
+// visitor's typing indicator, the reply box (#reply-<conversation>, button.send) and "Close
+// chat". Pending messages and seq de-duplication are handled by Transcript.
+import { Transcript } from '/common/transcript.js';
+import { composer } from '/common/composer.js';
+import { format } from './strings.js';
+
+/** A visitor who stops typing without saying so (a lost frame) stops showing after this. */
+const TYPING_SHOWN_MS = 10000;
+const clock = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/**
+ * Builds the panel for `info` ({conversation, name, site}). `me` is the operator's display name.
+ * Callbacks: onSend(text) → '' or an error, onTyping(active), onClose(), onRemove().
+ */
+export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRemove }) {
+  const id = info.conversation;
+  const name = info.name || t.visitor;
+  const panel = element('section', 'chat-panel');
+  panel.id = `panel-${id}`;
+  const heading = element('h3', '', name);
+  if (info.site) heading.append(' ', element('span', 'site', format(t.site, { site: info.site })));
+  const list = element('ol', 'messages');
+  list.setAttribute('aria-live', 'polite');
+  list.setAttribute('aria-label', format(t.messagesWith, { name }));
+  list.tabIndex = 0;
+  const typing = element('p', 'typing');
+  typing.setAttribute('aria-live', 'polite');
+  const ended = element('div', 'ended');
+  ended.hidden = true;
+  const dismiss = element('button', 'dismiss', t.removeTab);
+  dismiss.type = 'button';
+  dismiss.addEventListener('click', onRemove);
+  ended.append(element('p', '', t.ended), dismiss);
+
+  const form = element('form', 'composer');
+  form.noValidate = true;
+  const label = element('label', '', format(t.replyTo, { name }));
+  label.htmlFor = `reply-${id}`;
+  const reply = element('textarea');
+  reply.id = `reply-${id}`;
+  reply.rows = 3;
+  reply.maxLength = 4000;
+  const hint = element('p', 'hint', t.replyHint);
+  hint.id = `reply-${id}-hint`;
+  reply.setAttribute('aria-describedby', hint.id);
+  const error = element('p', 'error');
+  error.id = `reply-${id}-error`;
+  error.hidden = true;
+  const send = element('button', 'send', t.send);
+  send.type = 'submit';
+  const close = element('button', 'close-chat secondary', t.closeChat);
+  close.type = 'button';
+  close.addEventListener('click', onClose);
+  const actions = element('div', 'actions');
+  actions.append(send, close);
+  form.append(label, reply, hint, error, actions);
+  panel.append(heading, list, typing, ended, form);
+
+  const transcript = new Transcript(list, {
+    self: 'operator',
+    sending: t.sending,
+    author: (m) => {
+      if (m.author === 'visitor') return m.name || name;
+      if (m.author === 'operator') return m.name === me ? t.you : m.name || t.operator;
+      return t.system;
+    },
+    time: (at) => {
+      const date = new Date(at);
+      return Number.isNaN(date.getTime()) ? '' : clock.format(date);
+    },
+  });
+  const box = composer(form, reply, error, {
+    onSend,
+    onTyping,
+    strings: { empty: t.messageMissing, tooLong: t.messageTooLong },
+  });
+  let typingTimer = null;
+
+  function showTyping(active) {
+    clearTimeout(typingTimer);
+    const text = active ? format(t.typing, { name }) : '';
+    if (typing.textContent !== text) typing.textContent = text;
+    if (active) typingTimer = setTimeout(() => showTyping(false), TYPING_SHOWN_MS);
+  }
+
+  return {
+    panel,
+    transcript,
+    showTyping,
+    ended: () => !ended.hidden,
+    /** The chat is over: the transcript stays, the reply box goes. */
+    end() {
+      if (!ended.hidden) return;
+      const hadFocus = panel.contains(document.activeElement);
+      ended.hidden = false;
+      form.hidden = true;
+      box.setEnabled(false);
+      showTyping(false);
+      if (hadFocus) dismiss.focus();
+    },
+    focus() {
+      reply.focus();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+// Every string the widget shows, one table per language. `{name}` and `{n}` are filled in by
+// `format`. Keys used in index.html through data-t="key" are marked (page).
+
+const en = {
+  title: 'Chat with us', // page
+  connecting: 'Connecting…',
+  ready: 'Connected.',
+  offline: 'Chat is not available right now. Trying again…',
+  reconnecting: 'Connection lost. Reconnecting…',
+  privacy: 'Privacy notice', // page
+  intro: 'Tell us your name and your question, and an adviser will reply here.', // page
+  nameLabel: 'Your name', // page
+  questionLabel: 'Your question', // page
+  consentBefore: 'I agree to my details being used to answer my enquiry, as described in the ', // page
+  consentLink: 'privacy notice', // page
+  consentAfter: '', // page
+  startChat: 'Start chat', // page
+  nameMissing: 'Enter your name',
+  nameTooLong: 'Your name must be 100 characters or fewer',
+  questionMissing: 'Enter your question',
+  questionTooLong: 'Your question must be 4,000 characters or fewer',
+  consentMissing: 'Tick the box to agree before you start the chat',
+  startFailed: 'The chat could not be started. Check your details and try again.',
+  chatTitle: 'Conversation', // page
+  messagesLabel: 'Messages', // page
+  starting: 'Starting your chat…',
+  waiting: 'Waiting for an adviser…',
+  queue: 'You are number {n} in the queue',
+  chattingWith: 'You are chatting with {name}',
+  typing: '{name} is typing…',
+  typingAnon: 'The adviser is typing…',
+  you: 'You',
+  adviser: 'Adviser',
+  system: 'Notice',
+  sending: 'sending…',
+  replyLabel: 'Your message', // page
+  replyHint: 'Press Enter to send, or Shift and Enter for a new line.', // page
+  send: 'Send', // page
+  endChat: 'End chat', // page
+  messageMissing: 'Type a message first',
+  messageTooLong: 'Your message must be 4,000 characters or fewer',
+  tooFast: 'You are sending messages too quickly. Please wait a moment.',
+  failed: 'Something went wrong. Please try again.',
+  ended: 'This chat has ended', // page
+  newChat: 'Start a new chat', // page
+  rateLegend: 'How would you rate this chat?', // page
+  rate1: '1 – very poor', // page
+  rate2: '2 – poor', // page
+  rate3: '3 – average', // page
+  rate4: '4 – good', // page
+  rate5: '5 – very good', // page
+  rateComment: 'Comment (optional)', // page
+  rateSend: 'Send rating', // page
+  rateMissing: 'Choose a rating from 1 to 5',
+  rateThanks: 'Thank you for your feedback.',
+  offlineTitle: 'Leave us a message', // page
+  offlineIntro: 'No adviser is available right now. Leave a message and we will reply by e-mail.', // page
+  emailLabel: 'Your e-mail address', // page
+  offlineMessageLabel: 'Your message', // page
+  offlineSend: 'Send message', // page
+  offlineThanks: 'Thank you. We have your message and will reply by e-mail.', // page
+  emailMissing: 'Enter your e-mail address',
+  emailInvalid: 'Enter an e-mail address like name@example.org',
+  mailLegend: 'E-mail me a copy of this chat', // page
+  mailLabel: 'E-mail address', // page
+  mailSend: 'Send transcript', // page
+  mailSent: 'The transcript is on its way.',
+  mailFailed: 'The transcript could not be sent.',
+};
+
+const cy = {
+  title: 'Sgwrsio â ni',
+  connecting: 'Yn cysylltu…',
+  ready: 'Wedi cysylltu.',
+  offline: 'Nid yw sgwrsio ar gael ar hyn o bryd. Yn ceisio eto…',
+  reconnecting: 'Mae’r cysylltiad wedi’i golli. Yn ailgysylltu…',
+  privacy: 'Hysbysiad preifatrwydd',
+  intro: 'Rhowch eich enw a’ch cwestiwn i ni, a bydd cynghorydd yn ateb yma.',
+  nameLabel: 'Eich enw',
+  questionLabel: 'Eich cwestiwn',
+  consentBefore: 'Rwy’n cytuno i’m manylion gael eu defnyddio i ateb fy ymholiad, fel y disgrifir yn yr ',
+  consentLink: 'hysbysiad preifatrwydd',
+  consentAfter: '',
+  startChat: 'Dechrau sgwrs',
+  nameMissing: 'Rhowch eich enw',
+  nameTooLong: 'Rhaid i’ch enw fod yn 100 nod neu lai',
+  questionMissing: 'Rhowch eich cwestiwn',
+  questionTooLong: 'Rhaid i’ch cwestiwn fod yn 4,000 nod neu lai',
+  consentMissing: 'Ticiwch y blwch i gytuno cyn i chi ddechrau’r sgwrs',
+  startFailed: 'Nid oedd modd dechrau’r sgwrs. Gwiriwch eich manylion a rhowch gynnig arall arni.',
+  chatTitle: 'Sgwrs',
+  messagesLabel: 'Negeseuon',
+  starting: 'Yn dechrau eich sgwrs…',
+  waiting: 'Yn aros am gynghorydd…',
+  queue: 'Rydych chi’n rhif {n} yn y ciw',
+  chattingWith: 'Mae {name} yn sgwrsio â chi',
+  typing: 'Mae {name} yn teipio…',
+  typingAnon: 'Mae’r cynghorydd yn teipio…',
+  you: 'Chi',
+  adviser: 'Cynghorydd',
+  system: 'Hysbysiad',
+  sending: 'yn anfon…',
+  replyLabel: 'Eich neges',
+  replyHint: 'Pwyswch Enter i anfon, neu Shift ac Enter am linell newydd.',
+  send: 'Anfon',
+  endChat: 'Gorffen y sgwrs',
+  messageMissing: 'Teipiwch neges yn gyntaf',
+  messageTooLong: 'Rhaid i’ch neges fod yn 4,000 nod neu lai',
+  tooFast: 'Rydych chi’n anfon negeseuon yn rhy gyflym. Arhoswch am eiliad.',
+  failed: 'Aeth rhywbeth o’i le. Rhowch gynnig arall arni.',
+  ended: 'Mae’r sgwrs hon wedi dod i ben',
+  newChat: 'Dechrau sgwrs newydd',
+  rateLegend: 'Sut fyddech chi’n sgorio’r sgwrs hon?',
+  rate1: '1 – gwael iawn',
+  rate2: '2 – gwael',
+  rate3: '3 – cymedrol',
+  rate4: '4 – da',
+  rate5: '5 – da iawn',
+  rateComment: 'Sylw (dewisol)',
+  rateSend: 'Anfon sgôr',
+  rateMissing: 'Dewiswch sgôr o 1 i 5',
+  rateThanks: 'Diolch am eich adborth.',
+  offlineTitle: 'Gadewch neges i ni',
+  offlineIntro: 'Does dim cynghorydd ar gael ar hyn o bryd. Gadewch neges a byddwn yn ateb drwy e-bost.',
+  emailLabel: 'Eich cyfeiriad e-bost',
+  offlineMessageLabel: 'Eich neges',
+  offlineSend: 'Anfon neges',
+  offlineThanks: 'Diolch. Mae eich neges gyda ni a byddwn yn ateb drwy e-bost.',
+  emailMissing: 'Rhowch eich cyfeiriad e-bost',
+  emailInvalid: 'Rhowch gyfeiriad e-bost fel enw@enghraifft.org',
+  mailLegend: 'Anfon copi o’r sgwrs hon ataf drwy e-bost',
+  mailLabel: 'Cyfeiriad e-bost',
+  mailSend: 'Anfon trawsgrifiad',
+  mailSent: 'Mae’r trawsgrifiad ar ei ffordd.',
+  mailFailed: 'Nid oedd modd anfon y trawsgrifiad.',
+};
+
+export const STRINGS = { en, cy };
+
+/** Fills `{key}` placeholders from `values`. */
+export function format(template, values) {
+  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+}

@@ -1,0 +1,182 @@
+//! Live chat in real browsers: a visitor on a host page of another origin, an operator in the
+//! dashboard, messages both ways, an XSS attempt, rating, transcript e-mail; and the offline path.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use super::webdriver::Driver;
+use crate::harness::TestApp;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A plain HTTP server on another loopback port: the organisation's own website, whose page
+/// embeds the widget from the appliance.
+fn host_site(listener: TcpListener, appliance: SocketAddr, lang: &str) -> tokio::task::JoinHandle<()> {
+    let page = format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>Council home</title></head>\
+         <body><h1>Example Council</h1><p>Pay, report, apply.</p>\
+         <script src=\"https://{appliance}/widget.js\" data-site=\"main\" async></script></body></html>"
+    );
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let page = page.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                    page.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    })
+}
+
+fn texts_js(selector: &str) -> String {
+    format!("[...document.querySelectorAll('{selector}')].map(e => e.textContent)")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitor_and_operator_chat_in_browsers() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let host = listener.local_addr().expect("addr");
+    let smtp = crate::mail::SmtpSink::start();
+    let app = TestApp::spawn_with(|c| {
+        crate::mail::with_smtp(smtp.port)(c);
+        c.widget.site_origins = vec![format!("http://{host}")];
+    })
+    .await;
+    let site = host_site(listener, app.app.public_addr(), "en");
+    app.add_user("olive", "operator", PASSWORD).await;
+    let key = app.dir.path().join("tls/key.pem");
+    let operator = Driver::start(&key).await;
+    let visitor = Driver::start(&key).await;
+
+    operator.goto(&app.staff("/")).await;
+    operator.type_into("#username", "olive").await;
+    operator.type_into("#password", PASSWORD).await;
+    operator.click("#login-form button[type=submit]").await;
+    operator.find("#queue").await;
+    operator.wait_until("return !!document.querySelector('#queue li.empty')", "empty queue shown").await;
+
+    visitor.goto(&format!("http://{host}/")).await;
+    visitor.click("body > button").await;
+    visitor.enter_frame("iframe").await;
+    visitor
+        .wait_until("return document.getElementById('status').textContent.startsWith('Connected')", "widget connected")
+        .await;
+    visitor.screenshot("widget-prechat").await;
+    // Submitting empty shows the validation messages.
+    visitor.click("#prechat-form button[type=submit]").await;
+    visitor.wait_text("#name-error", "Enter your name").await;
+    let problems = visitor.axe_violations().await;
+    assert!(problems.is_empty(), "widget form (with errors shown): {problems:?}");
+    visitor.type_into("#name", "Ann Visitor").await;
+    visitor.type_into("#question", "When is my bin collected?").await;
+    visitor.click("#consent").await;
+    visitor.click("#prechat-form button[type=submit]").await;
+    visitor.wait_text("#status", "queue").await;
+
+    operator.wait_until("return !!document.querySelector('#queue button.accept')", "visitor in queue").await;
+    operator.screenshot("dashboard-queue").await;
+    operator.click("#queue button.accept").await;
+    operator.wait_until("return [...document.querySelectorAll('.chat-panel li.msg .text')].some(e => e.textContent === 'When is my bin collected?')", "question shown").await;
+    visitor.wait_text("#status", "olive").await;
+
+    let reply = operator.eval("return document.querySelector('.chat-panel textarea').id").await;
+    let reply = format!("#{}", reply.as_str().expect("reply box id"));
+    operator.type_into(&reply, "Every Tuesday.").await;
+    operator.click(".chat-panel button.send").await;
+    operator.screenshot("dashboard-reply-sent").await;
+    visitor
+        .wait_until(
+            &format!("return ({}).includes('Every Tuesday.')", texts_js("#messages li.msg .text")),
+            "reply at visitor",
+        )
+        .await;
+
+    let xss = "<img src=x onerror=alert(1)>";
+    visitor.type_into("#reply", xss).await;
+    visitor.click("#send").await;
+    operator
+        .wait_until(
+            &format!("return ({}).includes('{xss}')", texts_js(".chat-panel li.msg .text")),
+            "xss text at operator",
+        )
+        .await;
+    let images = operator.eval("return document.querySelectorAll('.chat-panel img').length").await;
+    assert_eq!(images, Value::from(0), "the message was shown as text, not markup");
+    operator.screenshot("dashboard-chat").await;
+    visitor.screenshot("widget-chat").await;
+    let problems = operator.axe_violations().await;
+    assert!(problems.is_empty(), "dashboard with a chat open: {problems:?}");
+    let problems = visitor.axe_violations().await;
+    assert!(problems.is_empty(), "widget chat view: {problems:?}");
+
+    visitor.click("#end-chat").await;
+    visitor.wait_until("return !document.getElementById('ended').hidden", "ended view").await;
+    visitor.click("#rating-5").await;
+    visitor.click("#rating-form button[type=submit]").await;
+    visitor.wait_until("return !document.getElementById('rating-thanks').hidden", "rating thanks").await;
+    visitor.type_into("#mail-email", "ann@example.org").await;
+    visitor.click("#mail-form button[type=submit]").await;
+    visitor.wait_text("#mail-result", "on its way").await;
+    visitor.screenshot("widget-ended").await;
+    let problems = visitor.axe_violations().await;
+    assert!(problems.is_empty(), "widget ended view: {problems:?}");
+    let mail = crate::mail::quoted_printable(&smtp.wait_for(1)[0]);
+    assert!(mail.contains("To: ann@example.org") && mail.contains("olive: Every Tuesday."), "{mail}");
+    let stored: Option<i64> = sqlx::query_scalar("SELECT rating FROM conversations")
+        .fetch_one(app.app.state().store.reader())
+        .await
+        .expect("row");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut rating = stored;
+    while rating.is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        rating = sqlx::query_scalar("SELECT rating FROM conversations")
+            .fetch_one(app.app.state().store.reader())
+            .await
+            .expect("row");
+    }
+    assert_eq!(rating, Some(5));
+    operator.wait_until("return !!document.querySelector('.chat-panel .ended')", "operator sees the end").await;
+
+    visitor.quit().await;
+    operator.quit().await;
+    site.abort();
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_operator_online_the_widget_takes_a_message() {
+    let app = TestApp::spawn_with(|c| c.demo = true).await;
+    let visitor = Driver::start(&app.dir.path().join("tls/key.pem")).await;
+    visitor.goto(&app.public("/widget/?site=main&lang=cy")).await;
+    visitor.wait_until("return !document.getElementById('offline').hidden", "offline form").await;
+    let heading = visitor.eval("return document.getElementById('offline-title').textContent").await;
+    assert_eq!(heading.as_str(), Some("Gadewch neges i ni"), "Welsh strings");
+    visitor.type_into("#offline-name", "Bryn").await;
+    visitor.type_into("#offline-email", "not-an-address").await;
+    visitor.type_into("#offline-text", "Ffoniwch fi yn ôl, os gwelwch yn dda.").await;
+    visitor.click("#offline-form button[type=submit]").await;
+    visitor.wait_text("#offline-email-error", "enw@enghraifft.org").await;
+    visitor.eval("document.getElementById('offline-email').value = ''").await;
+    visitor.type_into("#offline-email", "bryn@example.org").await;
+    visitor.click("#offline-form button[type=submit]").await;
+    visitor.wait_until("return !document.getElementById('offline-thanks').hidden", "thanks").await;
+    visitor.screenshot("widget-offline-cy").await;
+    let problems = visitor.axe_violations().await;
+    assert!(problems.is_empty(), "Welsh offline form: {problems:?}");
+    let stored: Vec<(String, String)> = sqlx::query_as("SELECT email, body FROM offline_requests")
+        .fetch_all(app.app.state().store.reader())
+        .await
+        .expect("rows");
+    assert_eq!(stored, vec![("bryn@example.org".to_owned(), "Ffoniwch fi yn ôl, os gwelwch yn dda.".to_owned())]);
+    visitor.quit().await;
+    app.stop().await;
+}
