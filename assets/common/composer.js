@@ -15,6 +15,19 @@ export function describedBy(element, id, on) {
   else element.removeAttribute('aria-describedby');
 }
 
+/** A plain shape check for e-mail addresses (the server checks again). */
+export const EMAIL = /^[^\s@<>,;]+@[^\s@<>,;]+\.[^\s@<>,;]+$/;
+
+/** Shows (or clears) `message` in the `<input id>-error` element tied to `input`; returns it. */
+export function fieldError(input, message) {
+  const error = document.getElementById(`${input.id}-error`);
+  error.textContent = message;
+  error.hidden = !message;
+  input.setAttribute('aria-invalid', String(Boolean(message)));
+  describedBy(input, error.id, Boolean(message));
+  return message;
+}
+
 /**
  * Wires the form. onSend(text) returns '' when the message was taken, else an error to show;
  * onTyping(active) sends the indicator. `strings` has `empty` and `tooLong`.

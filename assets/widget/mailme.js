@@ -1,21 +1,13 @@
 // "E-mail me the transcript" form in the ended view.
-import { describedBy } from '/common/composer.js';
-
-const EMAIL = /^[^\s@<>,;]+@[^\s@<>,;]+\.[^\s@<>,;]+$/;
+import { EMAIL, fieldError } from '/common/composer.js';
 
 /** Wires #mail-form. onSend(email) returns '' or a message to show. */
 export function mailForm(t, onSend) {
   const form = document.getElementById('mail-form');
   const email = document.getElementById('mail-email');
-  const error = document.getElementById('mail-email-error');
   const result = document.getElementById('mail-result');
 
-  function show(message) {
-    error.textContent = message;
-    error.hidden = !message;
-    email.setAttribute('aria-invalid', String(Boolean(message)));
-    describedBy(email, error.id, Boolean(message));
-  }
+  const show = (message) => fieldError(email, message);
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();

@@ -1,7 +1,5 @@
 // "Leave a message" form, shown instead of the pre-chat form when no adviser is available.
-import { describedBy, MAX_CHARS } from '/common/composer.js';
-
-const EMAIL = /^[^\s@<>,;]+@[^\s@<>,;]+\.[^\s@<>,;]+$/;
+import { EMAIL, fieldError, MAX_CHARS } from '/common/composer.js';
 
 /** Wires #offline-form. onSend({name, email, text}) returns '' or a message for the form. */
 export function offlineView(t, onSend) {
@@ -18,15 +16,7 @@ export function offlineView(t, onSend) {
     [text, () => (!text.value.trim() ? t.messageMissing : [...text.value.trim()].length > MAX_CHARS ? t.messageTooLong : '')],
   ];
 
-  function check([input, rule]) {
-    const message = rule();
-    const error = document.getElementById(`${input.id}-error`);
-    error.textContent = message;
-    error.hidden = !message;
-    input.setAttribute('aria-invalid', String(Boolean(message)));
-    describedBy(input, error.id, Boolean(message));
-    return message;
-  }
+  const check = ([input, rule]) => fieldError(input, rule());
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();

@@ -1,6 +1,6 @@
 // Pre-chat form: name, question and consent. Checked in the page on submit (then again as the
 // visitor corrects each field), with each message tied to its field by aria-describedby.
-import { describedBy, MAX_CHARS } from '/common/composer.js';
+import { fieldError, MAX_CHARS } from '/common/composer.js';
 
 const MAX_NAME_CHARS = 100;
 
@@ -20,15 +20,7 @@ export function prechat(t, onStart) {
   ];
   let tried = false;
 
-  function check([input, rule]) {
-    const message = rule();
-    const error = document.getElementById(`${input.id}-error`);
-    error.textContent = message;
-    error.hidden = !message;
-    input.setAttribute('aria-invalid', String(Boolean(message)));
-    describedBy(input, error.id, Boolean(message));
-    return message;
-  }
+  const check = ([input, rule]) => fieldError(input, rule());
 
   for (const pair of checks) {
     pair[0].addEventListener(pair[0] === consent ? 'change' : 'input', () => {
@@ -71,11 +63,8 @@ export function prechat(t, onStart) {
       tried = false;
       formError.hidden = true;
       for (const [input] of checks) {
-        const error = document.getElementById(`${input.id}-error`);
-        error.textContent = '';
-        error.hidden = true;
+        fieldError(input, '');
         input.removeAttribute('aria-invalid');
-        describedBy(input, error.id, false);
       }
     },
   };

@@ -37,6 +37,13 @@ macro_rules! select_users {
     };
 }
 
+/// Ends every session of the user `id` (when there is one); true when the user exists.
+async fn end_sessions(conn: &mut sqlx::SqliteConnection, id: Option<i64>) -> Result<bool, sqlx::Error> {
+    let Some(id) = id else { return Ok(false) };
+    sqlx::query("DELETE FROM staff_sessions WHERE user_id = ?1").bind(id).execute(&mut *conn).await?;
+    Ok(true)
+}
+
 impl Store {
     pub async fn insert_user(&self, user: NewUser) -> Result<i64, StoreError> {
         let name = user.username.clone();
@@ -89,9 +96,7 @@ impl Store {
                 .bind(now())
                 .fetch_optional(&mut *conn)
                 .await?;
-                let Some(id) = id else { return Ok(false) };
-                sqlx::query("DELETE FROM staff_sessions WHERE user_id = ?1").bind(id).execute(&mut *conn).await?;
-                Ok(true)
+                end_sessions(conn, id).await
             })
         })
         .await
@@ -113,9 +118,7 @@ impl Store {
                 .bind(now())
                 .fetch_optional(&mut *conn)
                 .await?;
-                let Some(id) = id else { return Ok(false) };
-                sqlx::query("DELETE FROM staff_sessions WHERE user_id = ?1").bind(id).execute(&mut *conn).await?;
-                Ok(true)
+                end_sessions(conn, id).await
             })
         })
         .await

@@ -16,6 +16,7 @@ use super::hub::OutFrame;
 use super::protocol::{self, VERSION};
 use super::{MAX_FRAME_BYTES, Socket, staff, visitor};
 use crate::app::{AppState, wait_for_shutdown};
+use crate::service::chat::ChatError;
 use crate::telemetry::Surface;
 
 /// Frames per second a client may send, and the burst allowed above that.
@@ -34,6 +35,20 @@ pub enum Peer {
 enum Handler {
     Visitor(visitor::VisitorConn),
     Staff(staff::StaffConn),
+}
+
+/// The frames to send for a handled client frame: its result, or the error frame (storage
+/// errors are logged; their details stay out of the frame).
+pub fn answer(result: Result<Vec<OutFrame>, ChatError>) -> Vec<OutFrame> {
+    match result {
+        Ok(frames) => frames,
+        Err(err) => {
+            if let ChatError::Store(store) = &err {
+                tracing::error!(error = %store, "chat storage error");
+            }
+            vec![direct(protocol::error(err.code(), &err.to_string()))]
+        }
+    }
 }
 
 /// A frame for this connection only (not a message event).

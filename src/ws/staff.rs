@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::hub::{OutFrame, Outbox};
 use super::protocol::{self, ClientFrame};
-use super::session::direct;
+use super::session::{answer, direct};
 use crate::app::AppState;
 use crate::service::chat::{Author, ChatError};
 
@@ -29,22 +29,11 @@ impl StaffConn {
         let frames = async {
             Ok::<_, ChatError>(vec![state.chat.queue_frame().await?, state.chat.mine_frame(self.user_id).await?])
         };
-        match frames.await {
-            Ok(frames) => frames.into_iter().map(direct).collect(),
-            Err(err) => vec![direct(protocol::error(err.code(), &err.to_string()))],
-        }
+        answer(frames.await.map(|frames| frames.into_iter().map(direct).collect()))
     }
 
     pub async fn handle(&mut self, frame: ClientFrame, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
-        match self.dispatch(frame, state, outbox).await {
-            Ok(frames) => frames,
-            Err(err) => {
-                if let ChatError::Store(store) = &err {
-                    tracing::error!(error = %store, "chat storage error");
-                }
-                vec![direct(protocol::error(err.code(), &err.to_string()))]
-            }
-        }
+        answer(self.dispatch(frame, state, outbox).await)
     }
 
     async fn dispatch(

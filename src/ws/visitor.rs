@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::hub::{OutFrame, Outbox};
 use super::protocol::{self, ClientFrame};
-use super::session::direct;
+use super::session::{answer, direct};
 use crate::app::AppState;
 use crate::service::chat::{Author, ChatError};
 use crate::store::ConversationRow;
@@ -17,15 +17,7 @@ pub struct VisitorConn {
 
 impl VisitorConn {
     pub async fn handle(&mut self, frame: ClientFrame, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
-        match self.dispatch(frame, state, outbox).await {
-            Ok(frames) => frames,
-            Err(err) => {
-                if let ChatError::Store(store) = &err {
-                    tracing::error!(error = %store, "chat storage error");
-                }
-                vec![direct(protocol::error(err.code(), &err.to_string()))]
-            }
-        }
+        answer(self.dispatch(frame, state, outbox).await)
     }
 
     async fn dispatch(
