@@ -263,6 +263,18 @@ impl Store {
     }
 }
 
+/// Filters for the stored-chats list (all optional but `limit`). Times are Unix seconds.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub status: Option<String>,
+    pub from: Option<i64>,
+    pub until: Option<i64>,
+    pub operator: Option<String>,
+    pub rating: Option<i64>,
+    pub site: Option<String>,
+    pub limit: i64,
+}
+
 /// One line of the stored-chats list.
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct ConversationSummary {
@@ -279,20 +291,30 @@ pub struct ConversationSummary {
 
 impl Store {
     /// Most recent conversations first, optionally only those with `status`.
+    /// Most recent conversations first, narrowed by `filter`.
     pub async fn conversation_summaries(
         &self,
-        status: Option<&str>,
-        limit: i64,
+        filter: &ConversationFilter,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT c.public_id, c.site, c.visitor_name, c.status, u.display_name AS operator_name,
                     c.last_seq AS messages, c.rating, c.created_at, c.closed_at
              FROM conversations c LEFT JOIN staff_users u ON u.id = c.operator_id
              WHERE (?1 IS NULL OR c.status = ?1)
-             ORDER BY c.created_at DESC, c.id DESC LIMIT ?2",
+               AND (?2 IS NULL OR c.created_at >= ?2)
+               AND (?3 IS NULL OR c.created_at < ?3)
+               AND (?4 IS NULL OR u.username = ?4)
+               AND (?5 IS NULL OR c.rating = ?5)
+               AND (?6 IS NULL OR c.site = ?6)
+             ORDER BY c.created_at DESC, c.id DESC LIMIT ?7",
         )
-        .bind(status)
-        .bind(limit)
+        .bind(&filter.status)
+        .bind(filter.from)
+        .bind(filter.until)
+        .bind(&filter.operator)
+        .bind(filter.rating)
+        .bind(&filter.site)
+        .bind(filter.limit)
         .fetch_all(self.reader())
         .await?)
     }

@@ -8,7 +8,9 @@ mod sessions;
 mod users;
 mod writer;
 
-pub use chats::{Appended, ConversationRow, ConversationSummary, MessageRow, NewConversation, NewMessage};
+pub use chats::{
+    Appended, ConversationFilter, ConversationRow, ConversationSummary, MessageRow, NewConversation, NewMessage,
+};
 pub use mail::{MailRow, NewMail};
 pub use offline::{NewOffline, OfflineRow};
 pub use sessions::{SessionRecord, SessionRow};

@@ -375,6 +375,30 @@ async fn stored_chats_have_transcripts_and_ratings() {
     assert_eq!(list[0]["conversation"], conversation.as_str());
     assert_eq!((list[0]["rating"].as_i64(), list[0]["messages"].as_i64()), (Some(5), Some(2)));
     assert_eq!(list[0]["operator"], "yas");
+    let today = time::OffsetDateTime::now_utc().date();
+    let tomorrow = today.next_day().expect("date");
+    for (query, expected) in [
+        (format!("from={today}&to={today}"), 1),
+        (format!("from={tomorrow}"), 0),
+        ("operator=yas&rating=5".to_owned(), 1),
+        ("operator=someone-else".to_owned(), 0),
+        ("rating=4".to_owned(), 0),
+        ("site=main".to_owned(), 1),
+        ("site=other".to_owned(), 0),
+    ] {
+        let found = api_get(&app, &cookie, &format!("/api/v1/conversations?{query}")).await;
+        assert_eq!(found.as_array().map(Vec::len), Some(expected), "{query}: {found}");
+    }
+    for bad in ["from=yesterday", "rating=9", "colour=red"] {
+        let response = app
+            .client
+            .get(app.staff(&format!("/api/v1/conversations?{bad}")))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(crate::harness::error_code(response, reqwest::StatusCode::BAD_REQUEST).await, "bad_query", "{bad}");
+    }
     let transcript = api_get(&app, &cookie, &format!("/api/v1/conversations/{conversation}/messages")).await;
     let texts: Vec<&str> = transcript.as_array().expect("lines").iter().filter_map(|l| l["text"].as_str()).collect();
     assert_eq!(texts, ["Where do I pay my council tax?", "Sorted."]);

@@ -9,6 +9,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::app::AppState;
 use crate::http::filters::{Authed, staff, staff_mutation, with_state};
 use crate::http::rejection::ApiError;
+use crate::store::ConversationFilter;
 use crate::util::rfc3339;
 
 const MAX_PAGE: i64 = 200;
@@ -18,6 +19,56 @@ const MAX_PAGE: i64 = 200;
 struct ListQuery {
     status: Option<String>,
     limit: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConversationQuery {
+    status: Option<String>,
+    /// First day included, YYYY-MM-DD (UTC).
+    from: Option<String>,
+    /// Last day included, YYYY-MM-DD (UTC).
+    to: Option<String>,
+    operator: Option<String>,
+    rating: Option<i64>,
+    site: Option<String>,
+    limit: Option<i64>,
+}
+
+fn bad_query(message: String) -> Rejection {
+    warp::reject::custom(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", message))
+}
+
+/// Unix seconds at 00:00 UTC of a YYYY-MM-DD day, plus `days`.
+fn day_start(raw: &str, field: &str, days: i64) -> Result<i64, Rejection> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(raw, format)
+        .map(|d| d.midnight().assume_utc().unix_timestamp() + days * 86_400)
+        .map_err(|_| bad_query(format!("{field} must be a date like 2026-11-23")))
+}
+
+impl ConversationQuery {
+    fn filter(self) -> Result<ConversationFilter, Rejection> {
+        if let Some(s) = &self.status
+            && !matches!(s.as_str(), "queued" | "active" | "closed")
+        {
+            return Err(bad_status("queued, active, closed"));
+        }
+        if let Some(r) = self.rating
+            && !(1..=5).contains(&r)
+        {
+            return Err(bad_query("rating must be 1 to 5".into()));
+        }
+        Ok(ConversationFilter {
+            from: self.from.as_deref().map(|d| day_start(d, "from", 0)).transpose()?,
+            until: self.to.as_deref().map(|d| day_start(d, "to", 1)).transpose()?,
+            status: self.status,
+            operator: self.operator.map(|o| o.trim().to_lowercase()),
+            rating: self.rating,
+            site: self.site,
+            limit: self.limit.unwrap_or(50).clamp(1, MAX_PAGE),
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -71,7 +122,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::path::end())
         .and(warp::get())
         .and(staff(state.clone()))
-        .and(warp::query::<ListQuery>())
+        .and(warp::query::<ConversationQuery>())
         .and(with_state(state.clone()))
         .and_then(list_conversations);
     let transcript = warp::path!("conversations" / String / "messages")
@@ -100,17 +151,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     list.or(transcript).unify().or(offline).unify().or(done).unify().or(mail).unify().boxed()
 }
 
-async fn list_conversations(_: Authed, query: ListQuery, state: AppState) -> Result<Response, Rejection> {
-    let status = match query.status.as_deref() {
-        None => None,
-        Some(s @ ("queued" | "active" | "closed")) => Some(s),
-        Some(_) => return Err(bad_status("queued, active, closed")),
-    };
-    let rows = state
-        .store
-        .conversation_summaries(status, limit(&query))
-        .await
-        .map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+async fn list_conversations(_: Authed, query: ConversationQuery, state: AppState) -> Result<Response, Rejection> {
+    let filter = query.filter()?;
+    let rows =
+        state.store.conversation_summaries(&filter).await.map_err(|e| warp::reject::custom(ApiError::from(e)))?;
     let list: Vec<Conversation> = rows
         .into_iter()
         .map(|r| Conversation {
