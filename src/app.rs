@@ -16,6 +16,7 @@ use crate::ratelimit::KeyedLimiter;
 use crate::service::accounts::Accounts;
 use crate::service::chat::Chat;
 use crate::service::mail::Mailer;
+use crate::service::sites::{SiteError, Sites};
 use crate::store::Store;
 use crate::telemetry::{Metrics, Surface};
 use crate::tls::CertResolver;
@@ -28,6 +29,8 @@ pub enum AppError {
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
     Hash(#[from] crate::auth::password::HashError),
+    #[error("cannot set up the widget sites: {0}")]
+    Sites(#[from] SiteError),
     #[error(
         "cannot listen on {addr} ({which} listener): {source}. Is another program using the port, or does binding a port below 1024 need CAP_NET_BIND_SERVICE?"
     )]
@@ -48,8 +51,8 @@ pub struct StateInner {
     pub assets: Assets,
     pub tls: Arc<CertResolver>,
     pub login_limiter: KeyedLimiter,
-    /// `frame-ancestors` value for the widget iframe: the configured site origins.
-    pub frame_ancestors: String,
+    /// The websites allowed to embed the widget.
+    pub sites: Sites,
     /// Flips to true when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
     /// Long-lived tasks (websockets) that shutdown waits for.
@@ -137,17 +140,7 @@ impl Application {
         let public_addr = local(&public, "public", config.server.public_addr)?;
         let staff_addr = local(&staff, "staff", config.server.staff_addr)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let origins: Vec<String> = config
-            .widget
-            .site_origins
-            .iter()
-            .filter_map(|o| crate::domain::Origin::parse(o).ok())
-            .map(|o| o.as_str().to_owned())
-            .collect();
-        // The demo page frames the widget from the appliance itself.
-        let own = if config.demo { vec!["'self'".to_owned()] } else { Vec::new() };
-        let ancestors: Vec<String> = own.into_iter().chain(origins).collect();
-        let frame_ancestors = if ancestors.is_empty() { "'none'".to_owned() } else { ancestors.join(" ") };
+        let sites = Sites::load(store.clone(), &config).await?;
         let login_limiter = KeyedLimiter::per_minute(config.auth.login_attempts_per_minute);
         let state = AppState(Arc::new(StateInner {
             config,
@@ -159,7 +152,7 @@ impl Application {
             assets: Assets::load(),
             tls,
             login_limiter,
-            frame_ancestors,
+            sites,
             shutdown: shutdown_rx.clone(),
             tasks: TaskCounter::default(),
         }));

@@ -1,7 +1,9 @@
 // Parley widget loader, embedded on the organisation's pages with
 //   <script src="https://APPLIANCE/widget.js" data-site="SITE_KEY" async></script>
-// Adds a launcher button and an iframe served by the appliance. It sets no cookies and uses no
-// storage on the host page's origin: everything else lives inside the iframe.
+// Asks the appliance whether this page's origin may show the chat for that site; if so, adds a
+// launcher button and an iframe served by the appliance. It sets no cookies and uses no storage
+// on the host page's origin: everything else lives inside the iframe. The outcome is written to
+// <html data-parley-widget="ready|refused"> and, when refused, the console says why.
 (function () {
   'use strict';
   var script = document.currentScript;
@@ -13,25 +15,49 @@
   lang = lang.toLowerCase().indexOf('cy') === 0 ? 'cy' : 'en';
   var label = lang === 'cy' ? 'Sgwrsio â ni' : 'Chat with us';
 
-  var button = document.createElement('button');
-  button.type = 'button';
-  button.textContent = label;
-  button.setAttribute('aria-expanded', 'false');
-  button.style.cssText = 'position:fixed;right:1rem;bottom:1rem;z-index:2147483646;padding:.75rem 1.25rem;' +
-    'font:600 1rem system-ui,sans-serif;color:#fff;background:#005ea5;border:2px solid #fff;border-radius:2rem;cursor:pointer';
+  function refuse(reason) {
+    document.documentElement.setAttribute('data-parley-widget', 'refused');
+    console.error('Parley chat widget not started: ' + reason);
+  }
 
-  var frame = document.createElement('iframe');
-  frame.title = label;
-  frame.src = base + '/widget/?site=' + encodeURIComponent(site) + '&lang=' + lang;
-  frame.hidden = true;
-  frame.style.cssText = 'position:fixed;right:1rem;bottom:4.5rem;z-index:2147483646;width:min(22rem,calc(100vw - 2rem));' +
-    'height:min(34rem,calc(100vh - 6rem));border:1px solid #0b0c0c;border-radius:.5rem;background:#fff';
+  function mount() {
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = label;
+    button.setAttribute('aria-expanded', 'false');
+    button.style.cssText = 'position:fixed;right:1rem;bottom:1rem;z-index:2147483646;padding:.75rem 1.25rem;' +
+      'font:600 1rem system-ui,sans-serif;color:#fff;background:#005ea5;border:2px solid #fff;border-radius:2rem;cursor:pointer';
 
-  button.addEventListener('click', function () {
-    frame.hidden = !frame.hidden;
-    button.setAttribute('aria-expanded', String(!frame.hidden));
-    if (!frame.hidden) frame.focus();
-  });
-  document.body.appendChild(frame);
-  document.body.appendChild(button);
+    var frame = document.createElement('iframe');
+    frame.title = label;
+    frame.src = base + '/widget/?site=' + encodeURIComponent(site) + '&lang=' + lang;
+    frame.hidden = true;
+    frame.style.cssText = 'position:fixed;right:1rem;bottom:4.5rem;z-index:2147483646;width:min(22rem,calc(100vw - 2rem));' +
+      'height:min(34rem,calc(100vh - 6rem));border:1px solid #0b0c0c;border-radius:.5rem;background:#fff';
+
+    button.addEventListener('click', function () {
+      frame.hidden = !frame.hidden;
+      button.setAttribute('aria-expanded', String(!frame.hidden));
+      if (!frame.hidden) frame.focus();
+    });
+    document.body.appendChild(frame);
+    document.body.appendChild(button);
+    document.documentElement.setAttribute('data-parley-widget', 'ready');
+  }
+
+  fetch(base + '/widget/config?site=' + encodeURIComponent(site), { credentials: 'omit' })
+    .then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) return refuse(body.message || 'the appliance refused site "' + site + '"');
+        var own = window.location.origin === base;
+        if (!own && (body.origins || []).indexOf(window.location.origin) === -1) {
+          return refuse('this page (' + window.location.origin + ') is not one of the origins allowed for site "' + site +
+            '". An administrator can add it under Administration → Sites.');
+        }
+        mount();
+      });
+    })
+    .catch(function () {
+      refuse('cannot reach the chat appliance at ' + base + ' (check the address in the embed snippet and the page\'s Content-Security-Policy)');
+    });
 })();

@@ -10,7 +10,7 @@ use crate::telemetry::Surface;
 const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()";
 const STAFF_CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-pub fn apply(surface: Surface, path: &str, state: &AppState, headers: &mut HeaderMap) {
+pub fn apply(surface: Surface, path: &str, query: &str, state: &AppState, headers: &mut HeaderMap) {
     let hsts = format!("max-age={}; includeSubDomains", state.config.tls.hsts_max_age_seconds);
     set(headers, header::STRICT_TRANSPORT_SECURITY, &hsts);
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
@@ -32,7 +32,7 @@ pub fn apply(surface: Surface, path: &str, state: &AppState, headers: &mut Heade
             // The widget app runs in an iframe on the configured sites and nowhere else.
             let csp = format!(
                 "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {}",
-                state.frame_ancestors
+                state.sites.frame_ancestors(site_param(query))
             );
             set(headers, header::CONTENT_SECURITY_POLICY, &csp);
             set(headers, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
@@ -52,4 +52,9 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(name, value);
     }
+}
+
+/// The `site` query parameter (site keys need no decoding).
+fn site_param(query: &str) -> Option<&str> {
+    query.split('&').find_map(|pair| pair.strip_prefix("site="))
 }

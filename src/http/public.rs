@@ -5,10 +5,11 @@ use http::HeaderMap;
 use warp::filters::BoxedFilter;
 use warp::path::Tail;
 use warp::reply::Response;
-use warp::{Filter, Rejection};
+use warp::{Filter, Rejection, Reply};
 
 use super::assets::html;
 use super::filters::with_state;
+use super::rejection::ApiError;
 use crate::app::AppState;
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
@@ -18,6 +19,34 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::header::headers_cloned())
         .and(with_state(state.clone()))
         .and_then(|headers: HeaderMap, state: AppState| async move { asset(&state, "widget/loader.js", &headers) });
+    // What the loader needs to decide whether it may start on the host page. Public data, so
+    // any origin may read it (the loader runs on the organisation's pages).
+    let widget_config = warp::path!("widget" / "config")
+        .and(warp::get())
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and(with_state(state.clone()))
+        .map(|query: std::collections::HashMap<String, String>, state: AppState| {
+            let key = query.get("site").map(String::as_str).unwrap_or_default();
+            let mut response = match state.sites.get(key) {
+                Some(site) => warp::reply::json(&serde_json::json!({
+                    "site": site.key,
+                    "name": site.name,
+                    "origins": site.origins,
+                    "available": state.chat.hub().operators_available() > 0,
+                }))
+                .into_response(),
+                None => ApiError::new(
+                    http::StatusCode::NOT_FOUND,
+                    "unknown_site",
+                    format!("no site with key `{key}`; check data-site in the embed snippet"),
+                )
+                .into_response(),
+            };
+            let headers = response.headers_mut();
+            headers.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, http::HeaderValue::from_static("*"));
+            headers.insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+            response
+        });
     let widget = warp::path("widget")
         .and(warp::path::tail())
         .and(warp::get())
@@ -55,7 +84,20 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
             Ok::<_, Rejection>(html(demo_page(&state, host.as_ref().map(|h| h.as_str()))))
         });
     let visitor_ws = warp::path("ws").and(warp::path("visitor")).and(warp::path::end()).and(crate::ws::visitor(state));
-    loader.or(widget).unify().or(common).unify().or(privacy).unify().or(demo).unify().or(visitor_ws).unify().boxed()
+    loader
+        .or(widget_config)
+        .unify()
+        .or(widget)
+        .unify()
+        .or(common)
+        .unify()
+        .or(privacy)
+        .unify()
+        .or(demo)
+        .unify()
+        .or(visitor_ws)
+        .unify()
+        .boxed()
 }
 
 pub(super) fn asset(state: &AppState, path: &str, headers: &HeaderMap) -> Result<Response, Rejection> {

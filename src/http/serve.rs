@@ -86,6 +86,7 @@ pub async fn serve(
                     req.extensions_mut().insert(UpgradeSlot(Arc::new(Mutex::new(Some(upgrade)))));
                 }
                 let path = req.uri().path().to_owned();
+                let query = req.uri().query().unwrap_or_default().to_owned();
                 let mut warp_service = warp_service.clone();
                 let state = state.clone();
                 async move {
@@ -93,7 +94,7 @@ pub async fn serve(
                         Ok(response) => response,
                         Err(never) => match never {},
                     };
-                    headers::apply(surface, &path, &state, response.headers_mut());
+                    headers::apply(surface, &path, &query, &state, response.headers_mut());
                     state.metrics.request(surface, response.status().as_u16());
                     Ok::<_, Infallible>(response)
                 }

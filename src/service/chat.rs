@@ -39,6 +39,8 @@ pub enum ChatError {
     AlreadyTaken,
     #[error("no operator is available; leave a message instead")]
     Offline,
+    #[error("no such site; check data-site in the embed snippet")]
+    UnknownSite,
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -57,6 +59,7 @@ impl ChatError {
             ChatError::Closed => "conversation_closed",
             ChatError::AlreadyTaken => "already_taken",
             ChatError::Offline => "offline",
+            ChatError::UnknownSite => "unknown_site",
             ChatError::Invalid(_) => "invalid",
             ChatError::Store(_) => "internal",
         }

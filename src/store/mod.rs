@@ -5,6 +5,7 @@ mod chats;
 mod mail;
 mod offline;
 mod sessions;
+mod sites;
 mod users;
 mod writer;
 
@@ -14,6 +15,7 @@ pub use chats::{
 pub use mail::{MailRow, NewMail};
 pub use offline::{NewOffline, OfflineRow};
 pub use sessions::{SessionRecord, SessionRow};
+pub use sites::SiteRow;
 pub use users::{NewUser, UserRow};
 pub use writer::WriteFuture;
 

@@ -30,6 +30,7 @@ impl VisitorConn {
         match frame {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
             ClientFrame::Start { id, site, name, question } => {
+                state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
                 let started = chat.start(&id, &site, &name, &question).await?;
                 let conversation = started.conversation;
                 let mut frames = vec![direct(protocol::frame(
@@ -71,6 +72,7 @@ impl VisitorConn {
                 Ok(Vec::new())
             }
             ClientFrame::LeaveMessage { id, site, name, email, text } => {
+                state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
                 chat.leave_message(&id, &site, &name, &email, &text).await?;
                 Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
             }

@@ -230,6 +230,10 @@ async fn bad_input_and_floods_get_errors_and_spare_other_chats() {
     assert_eq!(until(&mut ws, "error").await.0["code"], "no_conversation");
     start(&mut ws, "Flo").await;
     let cases = [
+        (
+            json!({ "v": 1, "type": "start", "id": uuid(), "site": "elsewhere", "name": "n", "question": "q" }),
+            "unknown_site",
+        ),
         (json!({ "v": 1, "type": "message", "id": uuid(), "text": "x".repeat(4001) }), "too_long"),
         (json!({ "v": 1, "type": "message", "id": uuid(), "text": "   " }), "empty"),
         (json!({ "v": 1, "type": "message", "id": "not-a-uuid", "text": "hi" }), "bad_id"),

@@ -114,7 +114,7 @@ async fn every_openapi_operation_is_routed() {
 #[tokio::test]
 async fn security_headers_on_both_listeners() {
     let app = TestApp::spawn().await;
-    for url in [app.staff("/"), app.staff("/api/v1/nope"), app.public("/privacy"), app.public("/widget/")] {
+    for url in [app.staff("/"), app.staff("/api/v1/nope"), app.public("/privacy"), app.public("/widget/?site=main")] {
         let response = app.client.get(&url).send().await.expect("request");
         let h = response.headers();
         let hsts = h.get("strict-transport-security").map(|v| v.to_str().unwrap_or_default().to_owned());
@@ -125,11 +125,105 @@ async fn security_headers_on_both_listeners() {
         let csp = h["content-security-policy"].to_str().unwrap_or_default();
         assert!(csp.starts_with("default-src 'self'"), "{url}: {csp}");
     }
-    let widget = app.client.get(app.public("/widget/")).send().await.expect("widget");
+    let widget = app.client.get(app.public("/widget/?site=main")).send().await.expect("widget");
     let csp = widget.headers()["content-security-policy"].to_str().unwrap_or_default().to_owned();
-    assert!(csp.contains("frame-ancestors https://www.example.gov.uk"), "widget may be framed by the site only: {csp}");
+    assert!(
+        csp.ends_with("frame-ancestors https://www.example.gov.uk"),
+        "widget may be framed by the site only: {csp}"
+    );
+    for url in [app.public("/widget/"), app.public("/widget/?site=nope")] {
+        let widget = app.client.get(&url).send().await.expect("widget");
+        let csp = widget.headers()["content-security-policy"].to_str().unwrap_or_default().to_owned();
+        assert!(csp.ends_with("frame-ancestors 'none'"), "{url}: {csp}");
+    }
     let dashboard = app.client.get(app.staff("/")).send().await.expect("dashboard");
     let csp = dashboard.headers()["content-security-policy"].to_str().unwrap_or_default().to_owned();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn widget_config_tells_the_loader_which_origins_may_show_it() {
+    let app = TestApp::spawn().await;
+    let ok = app.client.get(app.public("/widget/config?site=main")).send().await.expect("config");
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.headers()["access-control-allow-origin"], "*");
+    let body: Value = ok.json().await.expect("json");
+    assert_eq!(body["origins"], serde_json::json!(["https://www.example.gov.uk"]));
+    assert_eq!(body["available"], false);
+    let unknown = app.client.get(app.public("/widget/config?site=nope")).send().await.expect("config");
+    assert_eq!(unknown.headers()["access-control-allow-origin"], "*", "the loader can read the refusal");
+    assert_eq!(error_code(unknown, StatusCode::NOT_FOUND).await, "unknown_site");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn administrators_manage_sites() {
+    let app = TestApp::spawn().await;
+    app.add_user("root1", "administrator", "correct horse battery staple").await;
+    app.add_user("op1", "operator", "correct horse battery staple").await;
+    let (admin, admin_csrf) = app.login("root1", "correct horse battery staple").await;
+    let (operator, operator_csrf) = app.login("op1", "correct horse battery staple").await;
+    let put = |cookie: &str, csrf: &str, key: &str, body: Value| {
+        app.client
+            .put(app.staff(&format!("/api/v1/sites/{key}")))
+            .header("cookie", cookie)
+            .header("x-csrf-token", csrf)
+            .json(&body)
+            .send()
+    };
+    let body = serde_json::json!({ "name": "Libraries", "origins": ["https://Libraries.Example.gov.uk/", "https://libraries.example.gov.uk"] });
+    let refused = put(&operator, &operator_csrf, "libraries", body.clone()).await.expect("put");
+    assert_eq!(error_code(refused, StatusCode::FORBIDDEN).await, "forbidden");
+    let saved = put(&admin, &admin_csrf, "libraries", body).await.expect("put");
+    assert_eq!(saved.status(), StatusCode::OK);
+    let saved: Value = saved.json().await.expect("json");
+    assert_eq!(
+        saved["origins"],
+        serde_json::json!(["https://libraries.example.gov.uk"]),
+        "normalised and de-duplicated"
+    );
+    let bad = put(
+        &admin,
+        &admin_csrf,
+        "libraries",
+        serde_json::json!({ "name": "Libraries", "origins": ["libraries.example.gov.uk/path"] }),
+    )
+    .await
+    .expect("put");
+    assert_eq!(error_code(bad, StatusCode::BAD_REQUEST).await, "invalid");
+    let bad_key =
+        put(&admin, &admin_csrf, "no%20spaces", serde_json::json!({ "name": "x", "origins": [] })).await.expect("put");
+    assert_eq!(error_code(bad_key, StatusCode::BAD_REQUEST).await, "invalid");
+    let list: Value = app
+        .client
+        .get(app.staff("/api/v1/sites"))
+        .header("cookie", &operator)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let keys: Vec<&str> = list.as_array().expect("list").iter().filter_map(|s| s["key"].as_str()).collect();
+    assert_eq!(keys, ["libraries", "main"]);
+    let frame = app.client.get(app.public("/widget/?site=libraries")).send().await.expect("widget");
+    assert!(
+        frame.headers()["content-security-policy"]
+            .to_str()
+            .unwrap_or_default()
+            .ends_with("frame-ancestors https://libraries.example.gov.uk")
+    );
+    let deleted = app
+        .client
+        .delete(app.staff("/api/v1/sites/libraries"))
+        .header("cookie", &admin)
+        .header("x-csrf-token", &admin_csrf)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = app.client.get(app.public("/widget/config?site=libraries")).send().await.expect("config");
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 }

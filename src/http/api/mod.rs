@@ -2,6 +2,7 @@
 
 mod chats;
 mod session;
+mod sites;
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use warp::filters::BoxedFilter;
@@ -21,5 +22,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response
     });
-    v1.and(session::routes(state.clone()).or(chats::routes(state)).unify()).or(openapi).unify().boxed()
+    let routes =
+        session::routes(state.clone()).or(chats::routes(state.clone())).unify().or(sites::routes(state)).unify();
+    v1.and(routes).or(openapi).unify().boxed()
 }

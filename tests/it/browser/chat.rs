@@ -180,3 +180,19 @@ async fn with_no_operator_online_the_widget_takes_a_message() {
     visitor.quit().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_refuses_pages_it_is_not_allowed_on() {
+    let app = TestApp::spawn().await; // site "main" allows only https://www.example.gov.uk
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let host = listener.local_addr().expect("addr");
+    let site = host_site(listener, app.app.public_addr(), "en");
+    let browser = Driver::start(&app.dir.path().join("tls/key.pem")).await;
+    browser.goto(&format!("http://{host}/")).await;
+    browser.wait_until("return document.documentElement.dataset.parleyWidget === 'refused'", "refusal").await;
+    let frames = browser.eval("return document.querySelectorAll('iframe, button').length").await;
+    assert_eq!(frames, Value::from(0), "nothing was added to the page");
+    browser.quit().await;
+    site.abort();
+    app.stop().await;
+}

@@ -1,0 +1,71 @@
+//! Sites that may embed the widget: list for all staff, changes for administrators.
+
+use http::StatusCode;
+use serde::Deserialize;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::app::AppState;
+use crate::http::filters::{Authed, json_body, staff, staff_mutation, with_state};
+use crate::http::rejection::ApiError;
+use crate::service::sites::SiteError;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteBody {
+    name: String,
+    origins: Vec<String>,
+}
+
+fn reject(err: SiteError) -> Rejection {
+    warp::reject::custom(match err {
+        SiteError::Invalid(message) => ApiError::new(StatusCode::BAD_REQUEST, "invalid", message),
+        SiteError::Unknown(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_site", err.to_string()),
+        SiteError::Store(store) => ApiError::from(store),
+    })
+}
+
+/// Site settings are an administrator's job (role-based permissions arrive with access control).
+fn administrator(authed: &Authed) -> Result<(), Rejection> {
+    if authed.session.role == "administrator" {
+        Ok(())
+    } else {
+        Err(warp::reject::custom(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only administrators may change sites",
+        )))
+    }
+}
+
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let list = warp::path("sites")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(staff(state.clone()))
+        .and(with_state(state.clone()))
+        .map(|_: Authed, state: AppState| warp::reply::json(&state.sites.list()).into_response());
+    let put = warp::path!("sites" / String)
+        .and(warp::put())
+        .and(staff_mutation(state.clone()))
+        .and(json_body::<SiteBody>(state.config.server.max_body_bytes))
+        .and(with_state(state.clone()))
+        .and_then(|key: String, authed: Authed, body: SiteBody, state: AppState| async move {
+            administrator(&authed)?;
+            let site = state.sites.save(&key, &body.name, &body.origins).await.map_err(reject)?;
+            tracing::info!(user_id = authed.session.user_id, site = %site.key, "site saved");
+            Ok::<_, Rejection>(warp::reply::json(&site).into_response())
+        });
+    let delete = warp::path!("sites" / String)
+        .and(warp::delete())
+        .and(staff_mutation(state.clone()))
+        .and(with_state(state))
+        .and_then(|key: String, authed: Authed, state: AppState| async move {
+            administrator(&authed)?;
+            state.sites.delete(&key).await.map_err(reject)?;
+            tracing::info!(user_id = authed.session.user_id, site = %key, "site deleted");
+            Ok::<_, Rejection>(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())
+        });
+    list.or(put).unify().or(delete).unify().boxed()
+}

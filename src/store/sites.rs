@@ -1,0 +1,59 @@
+//! Sites: the websites allowed to embed the widget.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreError, conflict_or};
+use crate::util::now;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SiteRow {
+    pub key: String,
+    pub name: String,
+    /// JSON array of origins.
+    pub origins: String,
+    pub created_at: i64,
+}
+
+impl Store {
+    pub async fn sites(&self) -> Result<Vec<SiteRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT key, name, origins, created_at FROM sites ORDER BY key")
+            .fetch_all(self.reader())
+            .await?)
+    }
+
+    /// Creates or replaces a site (by key).
+    pub async fn upsert_site(&self, key: String, name: String, origins: String) -> Result<(), StoreError> {
+        let what = format!("site `{key}`");
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO sites (key, name, origins, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+                     ON CONFLICT(key) DO UPDATE SET name = ?2, origins = ?3, updated_at = ?4",
+                )
+                .bind(key)
+                .bind(name)
+                .bind(origins)
+                .bind(now())
+                .execute(&mut *conn)
+                .await
+                .map(|_| ())
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Sql(err) => conflict_or(err, &what),
+            other => other,
+        })
+    }
+
+    /// Removes a site; false when there was none.
+    pub async fn delete_site(&self, key: String) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query("DELETE FROM sites WHERE key = ?1").bind(key).execute(&mut *conn).await?;
+                Ok(done.rows_affected() == 1)
+            })
+        })
+        .await
+    }
+}
