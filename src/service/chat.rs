@@ -267,6 +267,90 @@ impl Chat {
         Ok(frames)
     }
 
+    /// Stores an internal note (once per client id) and shows it to the staff in the room only.
+    pub async fn note(
+        &self,
+        conversation: &ConversationRow,
+        user_id: i64,
+        name: &str,
+        client_id: &str,
+        text: &str,
+        from: &Outbox,
+    ) -> Result<(), ChatError> {
+        let client_id = check_uuid("id", client_id)?;
+        let text = check_text("text", text, MAX_TEXT_CHARS)?;
+        let at =
+            self.store.add_note(conversation.id, client_id.clone(), user_id, name.to_owned(), text.clone()).await?;
+        let frame = note_frame(&conversation.public_id, &client_id, name, &text, at);
+        self.hub.publish_staff(
+            conversation.id,
+            OutFrame { conversation: conversation.id, seq: None, text: frame.into() },
+            Some(from.conn),
+        );
+        Ok(())
+    }
+
+    /// Every note of a conversation as frames (for staff joining it).
+    pub async fn note_frames(&self, conversation: &ConversationRow) -> Result<Vec<OutFrame>, ChatError> {
+        Ok(self
+            .store
+            .notes(conversation.id)
+            .await?
+            .iter()
+            .map(|n| OutFrame {
+                conversation: conversation.id,
+                seq: None,
+                text: note_frame(&conversation.public_id, &n.client_id, &n.author_name, &n.body, n.created_at).into(),
+            })
+            .collect())
+    }
+
+    /// Hands an active conversation to another operator who is online, with an optional note.
+    pub async fn transfer(
+        &self,
+        conversation: &ConversationRow,
+        from_user: i64,
+        from_name: &str,
+        to: &str,
+        note: Option<&str>,
+        client_id: &str,
+        outbox: &Outbox,
+    ) -> Result<(), ChatError> {
+        let client_id = check_uuid("id", client_id)?;
+        let target = crate::domain::Username::parse(to).map_err(ChatError::Invalid)?;
+        let user = self.store.user_by_name(target.as_str()).await?.filter(|u| !u.disabled);
+        let user = match user {
+            Some(u) if u.id != from_user && self.hub.user_connected(u.id) => u,
+            Some(u) if u.id == from_user => return Err(ChatError::Invalid("the chat is already yours".into())),
+            _ => return Err(ChatError::Invalid(format!("{} is not signed in to take chats", target.as_str()))),
+        };
+        if !self.store.reassign_conversation(conversation.id, user.id).await? {
+            return Err(ChatError::Closed);
+        }
+        let text = match note.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => format!("Transferred from {from_name} to {}: {n}", user.display_name),
+            None => format!("Transferred from {from_name} to {}", user.display_name),
+        };
+        self.note(conversation, from_user, from_name, &client_id, &text, outbox).await?;
+        self.hub.leave_user(conversation.id, from_user);
+        tracing::info!(conversation = %conversation.public_id, from_user, to_user = user.id, "conversation transferred");
+        let told = protocol::frame(
+            "accepted",
+            json!({ "conversation": conversation.public_id, "operator": user.display_name }),
+        );
+        self.hub.publish(
+            conversation.id,
+            OutFrame { conversation: conversation.id, seq: None, text: told.into() },
+            None,
+        );
+        let assigned = protocol::frame(
+            "assigned",
+            json!({ "conversation": conversation.public_id, "name": conversation.visitor_name, "site": conversation.site, "from": from_name }),
+        );
+        self.hub.publish_user(user.id, OutFrame { conversation: 0, seq: None, text: assigned.into() });
+        Ok(())
+    }
+
     /// Relays a typing indicator (never stored).
     pub fn typing(&self, conversation: &ConversationRow, who: &str, active: bool, from: &Outbox) {
         let frame =
@@ -433,4 +517,11 @@ impl Chat {
         let waiting = self.store.queued_conversations().await?;
         Ok(waiting.iter().position(|c| c.id == conversation.id).map(|i| i + 1))
     }
+}
+
+fn note_frame(conversation: &str, id: &str, name: &str, text: &str, at: i64) -> String {
+    protocol::frame(
+        "note",
+        json!({ "conversation": conversation, "id": id, "name": name, "text": text, "at": rfc3339(at) }),
+    )
 }

@@ -3,6 +3,7 @@
 
 mod chats;
 mod mail;
+mod notes;
 mod offline;
 mod sessions;
 mod sites;
@@ -13,6 +14,7 @@ pub use chats::{
     Appended, ConversationFilter, ConversationRow, ConversationSummary, MessageRow, NewConversation, NewMessage,
 };
 pub use mail::{MailRow, NewMail};
+pub use notes::{CannedRow, NoteRow};
 pub use offline::{NewOffline, OfflineRow};
 pub use sessions::{SessionRecord, SessionRow};
 pub use sites::SiteRow;

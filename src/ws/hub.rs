@@ -24,6 +24,8 @@ pub struct OutFrame {
 #[derive(Clone)]
 pub struct Outbox {
     pub conn: u64,
+    /// A staff connection (gets internal notes); visitors' connections do not.
+    pub staff: bool,
     tx: mpsc::Sender<OutFrame>,
     kicked: Arc<Notify>,
 }
@@ -63,11 +65,41 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn connect(&self) -> (Outbox, Inbox) {
+    pub fn connect(&self, staff: bool) -> (Outbox, Inbox) {
         let (tx, rx) = mpsc::channel(OUTBOX_FRAMES);
         let kicked = Arc::new(Notify::new());
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        (Outbox { conn, tx, kicked: Arc::clone(&kicked) }, Inbox { rx, kicked })
+        (Outbox { conn, staff, tx, kicked: Arc::clone(&kicked) }, Inbox { rx, kicked })
+    }
+
+    /// Sends to the staff members of `room` only (internal notes), except connection `except`.
+    pub fn publish_staff(&self, room: i64, frame: OutFrame, except: Option<u64>) {
+        if let Ok(mut inner) = self.inner.lock()
+            && let Some(members) = inner.rooms.get_mut(&room)
+        {
+            members.retain(|m| !m.staff || Some(m.conn) == except || m.push(frame.clone()));
+        }
+    }
+
+    /// Sends to every connection of one staff member.
+    pub fn publish_user(&self, user_id: i64, frame: OutFrame) {
+        if let Ok(inner) = self.inner.lock() {
+            for member in &inner.lobby {
+                if inner.presence.get(&member.conn).is_some_and(|(u, _)| *u == user_id) {
+                    member.push(frame.clone());
+                }
+            }
+        }
+    }
+
+    /// Takes every connection of one staff member out of a room (after a transfer).
+    pub fn leave_user(&self, room: i64, user_id: i64) {
+        if let Ok(mut inner) = self.inner.lock() {
+            let conns: Vec<u64> = inner.presence.iter().filter(|(_, (u, _))| *u == user_id).map(|(c, _)| *c).collect();
+            if let Some(members) = inner.rooms.get_mut(&room) {
+                members.retain(|m| !conns.contains(&m.conn));
+            }
+        }
     }
 
     pub fn join(&self, room: i64, outbox: &Outbox) {
@@ -173,8 +205,8 @@ mod tests {
     #[tokio::test]
     async fn publish_skips_the_sender_and_kicks_slow_consumers() {
         let hub = Hub::default();
-        let (a, mut a_in) = hub.connect();
-        let (b, mut b_in) = hub.connect();
+        let (a, mut a_in) = hub.connect(false);
+        let (b, mut b_in) = hub.connect(false);
         hub.join(1, &a);
         hub.join(1, &a);
         hub.join(1, &b);

@@ -54,6 +54,18 @@ pub enum ClientFrame {
     Status {
         status: String,
     },
+    Note {
+        id: String,
+        conversation: String,
+        text: String,
+    },
+    Transfer {
+        id: String,
+        conversation: String,
+        to: String,
+        #[serde(default)]
+        note: Option<String>,
+    },
     LeaveMessage {
         id: String,
         site: String,
@@ -76,7 +88,9 @@ pub enum ClientFrame {
     },
 }
 
-const KNOWN: [&str; 13] = [
+const KNOWN: [&str; 15] = [
+    "note",
+    "transfer",
     "email_transcript",
     "ping",
     "start",

@@ -59,7 +59,7 @@ pub fn direct(text: String) -> OutFrame {
 pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Peer) {
     let _running = state.tasks.enter();
     state.metrics.websocket_opened(surface);
-    let (outbox, mut inbox) = state.chat.hub().connect();
+    let (outbox, mut inbox) = state.chat.hub().connect(matches!(peer, Peer::Staff { .. }));
     let role = match peer {
         Peer::Visitor => "visitor",
         Peer::Staff { .. } => "staff",

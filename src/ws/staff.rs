@@ -58,11 +58,14 @@ impl StaffConn {
                     }),
                 ))];
                 frames.extend(chat.subscribe(&conversation, outbox, 0).await?);
+                frames.extend(chat.note_frames(&conversation).await?);
                 Ok(frames)
             }
             ClientFrame::Join { conversation, last_seq } => {
                 let conversation = chat.for_operator(&conversation, self.user_id).await?;
-                chat.subscribe(&conversation, outbox, last_seq).await
+                let mut frames = chat.subscribe(&conversation, outbox, last_seq).await?;
+                frames.extend(chat.note_frames(&conversation).await?);
+                Ok(frames)
             }
             ClientFrame::Message { id, conversation, text } => {
                 let conversation = conversation.ok_or(ChatError::BadId("conversation"))?;
@@ -81,6 +84,19 @@ impl StaffConn {
                 let conversation = chat.for_operator(&conversation, self.user_id).await?;
                 chat.close(&conversation, "operator").await?;
                 Ok(Vec::new())
+            }
+            ClientFrame::Note { id, conversation, text } => {
+                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                chat.note(&conversation, self.user_id, &self.name, &id, &text, outbox).await?;
+                Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
+            }
+            ClientFrame::Transfer { id, conversation, to, note } => {
+                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                chat.transfer(&conversation, self.user_id, &self.name, &to, note.as_deref(), &id, outbox).await?;
+                Ok(vec![direct(protocol::frame(
+                    "transferred",
+                    json!({ "id": id, "conversation": conversation.public_id, "to": to }),
+                ))])
             }
             ClientFrame::Status { status } => {
                 let available = match status.as_str() {

@@ -92,7 +92,11 @@ impl VisitorConn {
             ClientFrame::Accept { .. }
             | ClientFrame::Join { .. }
             | ClientFrame::Close { .. }
-            | ClientFrame::Status { .. } => Ok(vec![direct(protocol::error("not_allowed", "this frame is for staff"))]),
+            | ClientFrame::Status { .. }
+            | ClientFrame::Note { .. }
+            | ClientFrame::Transfer { .. } => {
+                Ok(vec![direct(protocol::error("not_allowed", "this frame is for staff"))])
+            }
         }
     }
 }

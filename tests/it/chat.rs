@@ -451,3 +451,148 @@ async fn chats_of_a_vanished_operator_return_to_the_queue() {
     assert_eq!(history["seq"], 1, "the new operator sees the history");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_stay_internal_and_transfers_hand_over_the_chat() {
+    let app = TestApp::spawn().await;
+    let mut first = operator(&app, "bea").await;
+    let mut second = operator(&app, "cal").await;
+    let mut ws = visitor(&app).await;
+    let (conversation, _) = start(&mut ws, "Dot").await;
+    send(&mut first, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
+    until(&mut first, "accepted").await;
+    until(&mut ws, "accepted").await;
+
+    let note_id = uuid();
+    send(&mut first, json!({ "v": 1, "type": "note", "id": note_id, "conversation": conversation, "text": "Caller sounds distressed" })).await;
+    assert_eq!(until(&mut first, "ack").await.0["id"], note_id.as_str());
+
+    // Transfer to someone who is not signed in fails clearly; to cal it works.
+    send(&mut first, json!({ "v": 1, "type": "transfer", "id": uuid(), "conversation": conversation, "to": "nobody" }))
+        .await;
+    assert_eq!(until(&mut first, "error").await.0["code"], "invalid");
+    send(&mut first, json!({ "v": 1, "type": "transfer", "id": uuid(), "conversation": conversation, "to": "cal", "note": "council tax team" })).await;
+    until(&mut first, "transferred").await;
+    let (assigned, _) = until(&mut second, "assigned").await;
+    assert_eq!(
+        (assigned["conversation"].as_str(), assigned["from"].as_str()),
+        (Some(conversation.as_str()), Some("bea"))
+    );
+    let (told, skipped) = until(&mut ws, "accepted").await;
+    assert_eq!(told["operator"], "cal", "the visitor sees the new operator");
+
+    send(&mut second, json!({ "v": 1, "type": "join", "conversation": conversation, "last_seq": 0 })).await;
+    let (note, _) = until(&mut second, "note").await;
+    assert_eq!(note["text"], "Caller sounds distressed");
+    let (note, _) = until(&mut second, "note").await;
+    assert_eq!(note["text"], "Transferred from bea to cal: council tax team");
+    send(
+        &mut second,
+        json!({ "v": 1, "type": "message", "id": uuid(), "conversation": conversation, "text": "Hello, I can help." }),
+    )
+    .await;
+    until(&mut second, "ack").await;
+    let (message, more) = until(&mut ws, "message").await;
+    assert_eq!(message["name"], "cal");
+    for frame in skipped.iter().chain(more.iter()) {
+        assert_ne!(frame["type"], "note", "the visitor never gets notes: {frame}");
+    }
+    // The previous operator no longer works on it.
+    send(
+        &mut first,
+        json!({ "v": 1, "type": "message", "id": uuid(), "conversation": conversation, "text": "still me?" }),
+    )
+    .await;
+    assert_eq!(until(&mut first, "error").await.0["code"], "unknown_conversation");
+
+    let (cookie, _) = app.login("cal", PASSWORD).await;
+    let notes = app
+        .client
+        .get(app.staff(&format!("/api/v1/conversations/{conversation}/notes")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("notes");
+    let notes: Value = notes.json().await.expect("json");
+    assert_eq!(notes.as_array().map(Vec::len), Some(2));
+    let transcript = app
+        .client
+        .get(app.staff(&format!("/api/v1/conversations/{conversation}/messages")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("transcript");
+    let transcript = transcript.text().await.expect("text");
+    assert!(!transcript.contains("distressed"), "notes are not part of the visitor's transcript");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn canned_responses_personal_and_shared() {
+    let app = TestApp::spawn().await;
+    app.add_user("sup", "supervisor", PASSWORD).await;
+    app.add_user("opa", "operator", PASSWORD).await;
+    app.add_user("opb", "operator", PASSWORD).await;
+    let (sup, sup_csrf) = app.login("sup", PASSWORD).await;
+    let (opa, opa_csrf) = app.login("opa", PASSWORD).await;
+    let (opb, opb_csrf) = app.login("opb", PASSWORD).await;
+    let post = |cookie: &str, csrf: &str, body: Value| {
+        app.client
+            .post(app.staff("/api/v1/canned-responses"))
+            .header("cookie", cookie)
+            .header("x-csrf-token", csrf)
+            .json(&body)
+            .send()
+    };
+    let shared = post(&sup, &sup_csrf, json!({ "shortcut": "/hours", "text": "We are open 9 to 5.", "shared": true }))
+        .await
+        .expect("post");
+    assert_eq!(shared.status(), 201);
+    let mine =
+        post(&opa, &opa_csrf, json!({ "shortcut": "thanks", "text": "Thank you for waiting." })).await.expect("post");
+    assert_eq!(mine.status(), 201);
+    let mine: Value = mine.json().await.expect("json");
+    let refused = post(&opa, &opa_csrf, json!({ "shortcut": "x", "text": "y", "shared": true })).await.expect("post");
+    assert_eq!(crate::harness::error_code(refused, reqwest::StatusCode::FORBIDDEN).await, "forbidden");
+    let duplicate = post(&opa, &opa_csrf, json!({ "shortcut": "Thanks", "text": "again" })).await.expect("post");
+    assert_eq!(crate::harness::error_code(duplicate, reqwest::StatusCode::CONFLICT).await, "conflict");
+    let bad = post(&opa, &opa_csrf, json!({ "shortcut": "two words", "text": "y" })).await.expect("post");
+    assert_eq!(crate::harness::error_code(bad, reqwest::StatusCode::BAD_REQUEST).await, "invalid");
+
+    let list = |cookie: String| {
+        let client = app.client.clone();
+        let url = app.staff("/api/v1/canned-responses");
+        async move {
+            let body: Value =
+                client.get(url).header("cookie", cookie).send().await.expect("get").json().await.expect("json");
+            body.as_array()
+                .expect("list")
+                .iter()
+                .filter_map(|c| c["shortcut"].as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(opa.clone()).await, ["hours", "thanks"]);
+    assert_eq!(list(opb.clone()).await, ["hours"], "personal responses are private");
+    let id = mine["id"].as_i64().expect("id");
+    let foreign = app
+        .client
+        .delete(app.staff(&format!("/api/v1/canned-responses/{id}")))
+        .header("cookie", &opb)
+        .header("x-csrf-token", &opb_csrf)
+        .send()
+        .await
+        .expect("delete");
+    assert_ne!(foreign.status(), 204, "someone else's response cannot be deleted");
+    let own = app
+        .client
+        .delete(app.staff(&format!("/api/v1/canned-responses/{id}")))
+        .header("cookie", &opa)
+        .header("x-csrf-token", &opa_csrf)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(own.status(), 204);
+    assert_eq!(list(opa).await, ["hours"]);
+    app.stop().await;
+}

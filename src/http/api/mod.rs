@@ -1,5 +1,6 @@
 //! `/api/v1`: JSON API of the staff listener, described by `/api/v1/openapi.json`.
 
+mod canned;
 mod chats;
 mod session;
 mod sites;
@@ -22,7 +23,12 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response
     });
-    let routes =
-        session::routes(state.clone()).or(chats::routes(state.clone())).unify().or(sites::routes(state)).unify();
+    let routes = session::routes(state.clone())
+        .or(chats::routes(state.clone()))
+        .unify()
+        .or(sites::routes(state.clone()))
+        .unify()
+        .or(canned::routes(state))
+        .unify();
     v1.and(routes).or(openapi).unify().boxed()
 }
