@@ -306,16 +306,17 @@ impl Chat {
     }
 
     /// Hands an active conversation to another operator who is online, with an optional note.
+    /// `from` is the handing-over operator's (user id, display name).
     pub async fn transfer(
         &self,
         conversation: &ConversationRow,
-        from_user: i64,
-        from_name: &str,
+        from: (i64, &str),
         to: &str,
         note: Option<&str>,
         client_id: &str,
         outbox: &Outbox,
     ) -> Result<(), ChatError> {
+        let (from_user, from_name) = from;
         let client_id = check_uuid("id", client_id)?;
         let target = crate::domain::Username::parse(to).map_err(ChatError::Invalid)?;
         let user = self.store.user_by_name(target.as_str()).await?.filter(|u| !u.disabled);

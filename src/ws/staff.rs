@@ -92,7 +92,7 @@ impl StaffConn {
             }
             ClientFrame::Transfer { id, conversation, to, note } => {
                 let conversation = chat.for_operator(&conversation, self.user_id).await?;
-                chat.transfer(&conversation, self.user_id, &self.name, &to, note.as_deref(), &id, outbox).await?;
+                chat.transfer(&conversation, (self.user_id, &self.name), &to, note.as_deref(), &id, outbox).await?;
                 Ok(vec![direct(protocol::frame(
                     "transferred",
                     json!({ "id": id, "conversation": conversation.public_id, "to": to }),
