@@ -127,7 +127,13 @@ impl Application {
         let accounts = Accounts::new(store.clone(), &config.auth)?;
         let token_key = store.secret("chat_token_key").await?;
         let mailer = Mailer::new(store.clone(), &config);
-        let chat = Chat::new(store.clone(), Arc::new(crate::ws::hub::Hub::default()), metrics.clone(), token_key);
+        let chat = Chat::new(
+            store.clone(),
+            Arc::new(crate::ws::hub::Hub::default()),
+            metrics.clone(),
+            token_key,
+            &config.chat,
+        );
         let tls = CertResolver::new(crate::tls::CertSource::from_config(&config.tls, &data_dir))?;
         let acceptor = TlsAcceptor::from(crate::tls::server_config(Arc::clone(&tls))?);
         let bind = |which, addr| async move {

@@ -1,11 +1,17 @@
-// Dashboard entry: sign-in form, then the signed-in view with the live-chat workspace.
+// Dashboard entry: sign-in form, then the signed-in view: live chats (the default), stored chats
+// and offline requests, chosen with the view switcher.
 import { currentSession, signIn, showUser } from './session.js';
 import { startChat } from './chat.js';
+import { startViews } from './views.js';
+import { historyView } from './history.js';
+import { offlineView } from './offline.js';
+import { strings } from './strings.js';
 
 const loginView = document.getElementById('login-view');
 const homeView = document.getElementById('home-view');
 const form = document.getElementById('login-form');
 const error = document.getElementById('login-error');
+let viewsStarted = false;
 
 function showLogin() {
   homeView.hidden = true;
@@ -22,6 +28,11 @@ function showHome(session) {
   showUser(session, () => window.location.assign('/'));
   document.getElementById('main').focus();
   startChat(session);
+  if (!viewsStarted) {
+    viewsStarted = true;
+    const t = strings();
+    startViews({ history: historyView(t), offline: offlineView(t, session) });
+  }
 }
 
 form.addEventListener('submit', async (event) => {

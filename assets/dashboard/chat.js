@@ -2,7 +2,8 @@
 // tab per chat and notifications. After every (re)connect each open tab is joined from the last
 // seq it has seen and its unacknowledged messages are sent again with their first ids (they
 // survive a reload in sessionStorage); `mine` then opens tabs for chats assigned to us that have
-// none, and ends the tabs of chats that closed while we were away.
+// none, and ends the tabs of chats that closed while we were away. Messages count as read only
+// while the live view (#view-live) is on screen.
 import { connect } from '/common/socket.js';
 import { currentSession } from './session.js';
 import { strings, format } from './strings.js';
@@ -10,6 +11,7 @@ import { queuePanel } from './queue.js';
 import { tabs as tabList } from './tabs.js';
 import { conversationPanel } from './conversation.js';
 import { notifier } from './notify.js';
+import { availabilityToggle } from './availability.js';
 
 const PENDING_KEY = 'parley.staff.pending';
 const RETRY_MS = 2000;
@@ -17,6 +19,12 @@ const RETRY_MS = 2000;
 const HISTORY_QUIET_MS = 2000;
 
 let started = false;
+let availability = null;
+
+/** Sets the operator's availability, 'online' or 'away' (as the #availability button does). */
+export function setAvailability(status) {
+  availability?.set(status);
+}
 
 export function startChat(session) {
   if (started) return;
@@ -24,6 +32,7 @@ export function startChat(session) {
   const t = strings();
   const me = session.user.display_name;
   const status = document.getElementById('chat-status');
+  const liveView = document.getElementById('view-live');
   const chats = new Map(); // conversation → { view, info, unread, quietUntil }
   const pending = loadPending(); // conversation → [{id, text}]
   const accepting = new Map(); // conversation → its queue entry, for the accepts we sent
@@ -43,15 +52,18 @@ export function startChat(session) {
       else document.getElementById('chats-title').focus();
     },
   });
+  availability = availabilityToggle(t, { send: (state) => socket.send({ type: 'status', status: state }) });
   const socket = connect(`wss://${window.location.host}/ws/staff`, { onOpen, onFrame, onDown });
   say(t.connecting);
 
-  document.addEventListener('visibilitychange', () => {
-    if (document.hidden) return;
+  const backOnScreen = () => {
+    if (!onScreen()) return;
     queueNews = 0;
     if (tabs.selected()) seen(tabs.selected());
     else recount();
-  });
+  };
+  document.addEventListener('visibilitychange', backOnScreen);
+  document.addEventListener('parley:view', backOnScreen);
   document.getElementById('queue-panel').addEventListener('focusin', () => {
     queueNews = 0;
     recount();
@@ -61,15 +73,22 @@ export function startChat(session) {
     if (status.textContent !== text) status.textContent = text;
   }
 
+  /** Whether the operator can see the live workspace (this browser tab, and the live view). */
+  function onScreen() {
+    return !document.hidden && !liveView?.hidden;
+  }
+
   function onOpen() {
     connected = true;
     say(t.connected);
+    availability.connected();
     for (const chat of chats.values()) if (!chat.view.ended()) join(chat);
   }
 
   function onDown(failures) {
     connected = false;
     say(t.reconnecting);
+    availability.disconnected();
     for (const chat of chats.values()) chat.view.showTyping(false);
     // Every third failed attempt: has the session ended? Then back to the sign-in page.
     if (failures && failures % 3 === 0) {
@@ -88,6 +107,8 @@ export function startChat(session) {
         return onMine(Array.isArray(frame.conversations) ? frame.conversations : frame.mine);
       case 'accepted':
         return onAccepted(frame);
+      case 'assigned':
+        return onAssigned(frame);
       case 'message':
         return chat && onMessage(chat, frame);
       case 'ack':
@@ -100,6 +121,8 @@ export function startChat(session) {
         chat.view.end();
         dropPending(frame.conversation);
         return say(format(t.chatEnded, { name: chat.info.name || t.visitor }));
+      case 'status':
+        return availability.confirmed(frame.status);
       case 'error':
         return onError(frame.code);
       default:
@@ -140,6 +163,13 @@ export function startChat(session) {
     if (!ours && frame.operator !== me) return;
     if (ours) queue.busy(conversation, false);
     let chat = chats.get(conversation);
+    if (chat?.view.ended()) {
+      // Accepted again (it went back to the queue while we were away): a fresh tab replaces the
+      // ended one.
+      chats.delete(conversation);
+      tabs.remove(conversation);
+      chat = null;
+    }
     if (!chat) {
       const info = { ...entry, ...frame };
       chat = openChat({ conversation, name: info.name, site: info.site });
@@ -153,6 +183,23 @@ export function startChat(session) {
     }
   }
 
+  /** A chat routed (or transferred) to us by the server: open its tab and catch up. */
+  function onAssigned(frame) {
+    const conversation = frame.conversation;
+    if (typeof conversation !== 'string') return;
+    let chat = chats.get(conversation);
+    if (chat?.view.ended()) {
+      chats.delete(conversation);
+      tabs.remove(conversation);
+      chat = null;
+    }
+    if (chat) return;
+    join(openChat({ conversation, name: frame.name, site: frame.site }));
+    say(format(t.newVisitor, { name: frame.name || t.visitor }));
+    attention.beep();
+    recount();
+  }
+
   function onMessage(chat, frame) {
     if (!chat.view.transcript.add(frame)) return;
     if (frame.author === 'operator') {
@@ -160,7 +207,7 @@ export function startChat(session) {
       return;
     }
     if (frame.author === 'visitor') chat.view.showTyping(false);
-    const looking = tabs.selected() === frame.conversation && !document.hidden;
+    const looking = tabs.selected() === frame.conversation && onScreen();
     if (looking || performance.now() < chat.quietUntil) return;
     chat.unread += 1;
     tabs.badge(frame.conversation, chat.unread, t.unread);
@@ -263,7 +310,7 @@ export function startChat(session) {
   /** The selected tab is being looked at: its messages are read. */
   function seen(conversation) {
     const chat = chats.get(conversation);
-    if (!chat || document.hidden) return recount();
+    if (!chat || !onScreen()) return recount();
     chat.unread = 0;
     tabs.badge(conversation, 0, t.unread);
     recount();

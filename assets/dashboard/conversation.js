@@ -4,17 +4,11 @@
 import { Transcript } from '/common/transcript.js';
 import { composer } from '/common/composer.js';
 import { format } from './strings.js';
+import { element } from './dom.js';
 
 /** A visitor who stops typing without saying so (a lost frame) stops showing after this. */
 const TYPING_SHOWN_MS = 10000;
 const clock = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /**
  * Builds the panel for `info` ({conversation, name, site}). `me` is the operator's display name.

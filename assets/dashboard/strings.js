@@ -1,5 +1,6 @@
-// Strings of the staff chat workspace, one table per language (the dashboard is English-only so
-// far; a `cy` table goes beside `en` when it is translated). `{key}` is filled in by `format`.
+// Strings of the staff dashboard (live chats, stored chats, offline requests), one table per
+// language (the dashboard is English-only so far; a `cy` table goes beside `en` when it is
+// translated). `{key}` is filled in by `format`.
 
 const en = {
   queueEmpty: 'No visitors waiting',
@@ -37,6 +38,51 @@ const en = {
   notConnected: 'Not connected to live chat. Try again in a moment.',
   tooFast: 'Too many actions at once. Trying again shortly.',
   failed: 'Something went wrong with the last action.',
+
+  // Availability (#availability); the button's label stays "Available", aria-pressed says whether.
+  availableNow: 'Your status: available for new chats.',
+  awayNow: 'Your status: away. If no other operator is available, new visitors are offered the leave-a-message form.',
+  availabilityChanging: 'Updating your status…',
+  availabilityOffline: 'Not connected. Your status is sent when live chat reconnects.',
+
+  // Requests to the staff API (api.js).
+  unreachable: 'The server could not be reached. Check your connection and try again.',
+  requestFailed: 'The request failed ({status}).',
+  signedOut: 'Your session has ended. Reload the page to sign in again.',
+
+  // Stored chats (history.js).
+  searching: 'Searching…',
+  found: '{n} chats found, newest first.',
+  foundOne: '1 chat found.',
+  foundNone: '0 chats found.',
+  foundMax: 'Showing the newest {n} chats. Narrow the filters to find older ones.',
+  dateIncomplete: 'Enter a full date, or clear the date field.',
+  datesReversed: 'The From date must be on or before the To date.',
+  notTaken: 'None',
+  notRated: 'Not rated',
+  statusQueued: 'Queued',
+  statusActive: 'Active',
+  statusClosed: 'Closed',
+  viewTranscript: 'View transcript',
+  viewTranscriptOf: ' of the chat with {name}, {started}',
+  loadingTranscript: 'Loading the transcript…',
+  transcriptTitle: 'Transcript: chat with {name}, {started}',
+  transcriptShown: 'Transcript loaded: {n} messages.',
+
+  // Offline requests (offline.js).
+  loadingRequests: 'Loading offline requests…',
+  requestsShown: '{n} offline requests.',
+  requestsShownOne: '1 offline request.',
+  requestsShownNone: '0 offline requests.',
+  email: 'E-mail',
+  siteLabel: 'Site',
+  received: 'Received',
+  doneAt: 'Marked as done',
+  markDone: 'Mark as done',
+  markDoneWho: ' (message from {name})',
+  markingDone: 'Marking as done…',
+  markedDone: 'Marked as done',
+  alreadyDone: 'Someone else has already marked that request as done.',
 };
 
 export const STRINGS = { en };
@@ -48,6 +94,14 @@ export function strings() {
 /** Fills `{key}` placeholders from `values`. */
 export function format(template, values) {
   return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+}
+
+const dateTimeFormat = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+
+/** An RFC 3339 time as a local date and time, e.g. "23 Nov 2026, 10:15" ('' if unreadable). */
+export function dateTime(at) {
+  const date = new Date(at);
+  return Number.isNaN(date.getTime()) ? '' : dateTimeFormat.format(date);
 }
 
 /** How long since `since` (an RFC 3339 time), e.g. "3 min 05 s". */

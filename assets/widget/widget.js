@@ -121,6 +121,11 @@ function onFrame(frame) {
       if (!ours(frame)) return;
       position = Number.isInteger(frame.position) ? frame.position : null;
       return renderStatus();
+    case 'requeued':
+      // Our adviser was disconnected: the chat waits for the next one, history intact.
+      if (!ours(frame)) return;
+      operator = null;
+      return renderStatus();
     case 'accepted':
       if (!ours(frame)) return;
       operator = frame.operator || t.adviser;

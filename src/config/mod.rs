@@ -80,6 +80,16 @@ pub struct WidgetConfig {
 #[serde(deny_unknown_fields)]
 pub struct ChatConfig {
     pub operator_grace_seconds: u64,
+    pub routing: Routing,
+    pub max_chats: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Routing {
+    Manual,
+    LeastBusy,
+    RoundRobin,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +158,7 @@ impl Config {
         let positive = [
             ("server.max_body_bytes", self.server.max_body_bytes),
             ("database.read_connections", u64::from(self.database.read_connections)),
+            ("chat.max_chats", u64::from(self.chat.max_chats)),
             ("database.commit_max_batch", self.database.commit_max_batch as u64),
             ("auth.session_idle_minutes", self.auth.session_idle_minutes),
             ("auth.session_absolute_hours", self.auth.session_absolute_hours),

@@ -9,6 +9,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use crate::auth::session::{constant_time_eq, token_hash};
+use crate::config::{ChatConfig, Routing};
 use crate::domain::Email;
 use crate::store::{ConversationRow, MessageRow, NewConversation, NewMessage, NewOffline, Store, StoreError};
 use crate::telemetry::Metrics;
@@ -85,6 +86,10 @@ pub struct Chat {
     hub: Arc<Hub>,
     metrics: Metrics,
     token_key: Arc<[u8; 32]>,
+    routing: Routing,
+    max_chats: i64,
+    /// Serialises automatic routing; holds the user id assigned last (for round robin).
+    dispatch: Arc<tokio::sync::Mutex<i64>>,
 }
 
 /// Text fields: trimmed, non-empty, bounded in characters.
@@ -111,8 +116,16 @@ fn check_site(raw: &str) -> Result<String, ChatError> {
 }
 
 impl Chat {
-    pub fn new(store: Store, hub: Arc<Hub>, metrics: Metrics, token_key: [u8; 32]) -> Chat {
-        Chat { store, hub, metrics, token_key: Arc::new(token_key) }
+    pub fn new(store: Store, hub: Arc<Hub>, metrics: Metrics, token_key: [u8; 32], config: &ChatConfig) -> Chat {
+        Chat {
+            store,
+            hub,
+            metrics,
+            token_key: Arc::new(token_key),
+            routing: config.routing,
+            max_chats: i64::from(config.max_chats),
+            dispatch: Arc::default(),
+        }
     }
 
     pub fn hub(&self) -> &Hub {
@@ -150,11 +163,12 @@ impl Chat {
             question,
         };
         let (id, created) = self.store.start_conversation(new).await?;
-        let conversation = self.store.conversation(id).await?.ok_or(ChatError::UnknownConversation)?;
         if created {
-            tracing::info!(conversation = %conversation.public_id, "conversation started");
+            tracing::info!(conversation = id, "conversation started");
             self.queue_changed().await?;
         }
+        // Read after routing, so the caller sees an operator assigned on the spot.
+        let conversation = self.store.conversation(id).await?.ok_or(ChatError::UnknownConversation)?;
         Ok(Started { conversation, token })
     }
 
@@ -466,8 +480,61 @@ impl Chat {
         Ok(protocol::frame("mine", json!({ "conversations": list })))
     }
 
-    /// After the queue changed: staff get the new queue, each waiting visitor their position.
-    async fn queue_changed(&self) -> Result<(), ChatError> {
+    /// Routes waiting chats after an operator arrived or became available; tells everyone
+    /// about the queue only when something moved.
+    pub async fn reroute(&self) -> Result<(), ChatError> {
+        if self.route_waiting().await? { self.publish_queue().await } else { Ok(()) }
+    }
+
+    /// Automatic routing: hands waiting chats (oldest first) to available operators below
+    /// their limit, least busy first or in turn. True when any chat was assigned.
+    async fn route_waiting(&self) -> Result<bool, ChatError> {
+        if self.routing == Routing::Manual {
+            return Ok(false);
+        }
+        let mut last = self.dispatch.lock().await;
+        let waiting = self.store.queued_conversations().await?;
+        if waiting.is_empty() {
+            return Ok(false);
+        }
+        let mut routed = false;
+        let available = self.hub.available_users();
+        let mut counts = self.store.active_counts().await?;
+        for conversation in waiting {
+            let load = |user: &i64| counts.get(user).copied().unwrap_or(0);
+            let candidates: Vec<i64> = available.iter().copied().filter(|u| load(u) < self.max_chats).collect();
+            let chosen = match self.routing {
+                Routing::RoundRobin => candidates.iter().copied().find(|u| *u > *last).or(candidates.first().copied()),
+                _ => candidates.iter().copied().min_by_key(|u| (load(u), *u)),
+            };
+            let Some(user) = chosen else { break };
+            if !self.store.accept_conversation(conversation.id, user).await? {
+                continue;
+            }
+            *last = user;
+            routed = true;
+            *counts.entry(user).or_insert(0) += 1;
+            let Some(c) = self.store.conversation(conversation.id).await? else { continue };
+            tracing::info!(conversation = %c.public_id, user_id = user, "conversation routed");
+            let told = protocol::frame("accepted", json!({ "conversation": c.public_id, "operator": c.operator_name }));
+            self.hub.publish(c.id, OutFrame { conversation: c.id, seq: None, text: told.into() }, None);
+            let assigned = protocol::frame(
+                "assigned",
+                json!({ "conversation": c.public_id, "name": c.visitor_name, "site": c.site }),
+            );
+            self.hub.publish_user(user, OutFrame { conversation: 0, seq: None, text: assigned.into() });
+        }
+        Ok(routed)
+    }
+
+    /// After the queue or an operator's capacity changed: route what can be routed, then staff
+    /// get the new queue and each waiting visitor their position.
+    pub async fn queue_changed(&self) -> Result<(), ChatError> {
+        self.route_waiting().await?;
+        self.publish_queue().await
+    }
+
+    async fn publish_queue(&self) -> Result<(), ChatError> {
         let waiting = self.store.queued_conversations().await?;
         let frame = self.queue_frame().await?;
         self.hub.publish_lobby(OutFrame { conversation: 0, seq: None, text: frame.into() });

@@ -184,6 +184,16 @@ impl Store {
         .await?)
     }
 
+    /// Open (accepted) conversations per operator.
+    pub async fn active_counts(&self) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT operator_id, COUNT(*) FROM conversations WHERE status = 'active' AND operator_id IS NOT NULL GROUP BY operator_id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn count_open_conversations(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE status != 'closed'")
             .fetch_one(self.reader())

@@ -133,17 +133,21 @@ impl Hub {
         self.inner.lock().map(|inner| inner.presence.values().any(|(u, _)| *u == user_id)).unwrap_or(false)
     }
 
-    /// Distinct staff members connected and available.
-    pub fn operators_available(&self) -> usize {
+    /// Distinct staff members connected and available, by user id.
+    pub fn available_users(&self) -> Vec<i64> {
         self.inner
             .lock()
             .map(|inner| {
                 let mut users: Vec<i64> = inner.presence.values().filter(|(_, on)| *on).map(|(u, _)| *u).collect();
                 users.sort_unstable();
                 users.dedup();
-                users.len()
+                users
             })
-            .unwrap_or(0)
+            .unwrap_or_default()
+    }
+
+    pub fn operators_available(&self) -> usize {
+        self.available_users().len()
     }
 
     /// Removes a connection from every room and the lobby.

@@ -26,6 +26,10 @@ impl StaffConn {
     /// Joins the lobby and returns the current queue and this operator's open conversations.
     pub async fn greet(&mut self, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
         state.chat.hub().join_lobby(outbox, self.user_id);
+        // A newly connected operator may take waiting chats at once.
+        if let Err(err) = state.chat.reroute().await {
+            return answer(Err(err));
+        }
         let frames = async {
             Ok::<_, ChatError>(vec![state.chat.queue_frame().await?, state.chat.mine_frame(self.user_id).await?])
         };
@@ -105,6 +109,9 @@ impl StaffConn {
                     _ => return Err(ChatError::Invalid("status is \"online\" or \"away\"".into())),
                 };
                 chat.hub().set_available(outbox.conn, available);
+                if available {
+                    chat.reroute().await?;
+                }
                 Ok(vec![direct(protocol::frame("status", json!({ "status": status })))])
             }
             ClientFrame::Start { .. }

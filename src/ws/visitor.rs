@@ -39,6 +39,12 @@ impl VisitorConn {
                 ))];
                 frames.extend(chat.subscribe(&conversation, outbox, 1).await?);
                 frames.extend(position(state, &conversation).await?);
+                if conversation.status == "active" {
+                    // Routed to an operator while starting: the room's `accepted` came too early.
+                    let accepted =
+                        json!({ "conversation": conversation.public_id, "operator": conversation.operator_name });
+                    frames.push(direct(protocol::frame("accepted", accepted)));
+                }
                 self.conversation = Some(conversation);
                 Ok(frames)
             }

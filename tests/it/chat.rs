@@ -596,3 +596,76 @@ async fn canned_responses_personal_and_shared() {
     assert_eq!(list(opa).await, ["hours"]);
     app.stop().await;
 }
+
+/// Starts `n` chats from fresh visitor connections; returns (visitor socket, conversation).
+async fn start_many(app: &TestApp, n: usize) -> Vec<(Client, String)> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let mut ws = visitor(app).await;
+        let (conversation, _) = start(&mut ws, &format!("Visitor {i}")).await;
+        out.push((ws, conversation));
+    }
+    out
+}
+
+/// Which operator each conversation went to, from the database.
+async fn owners(app: &TestApp) -> Vec<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT u.username FROM conversations c LEFT JOIN staff_users u ON u.id = c.operator_id ORDER BY c.id",
+    )
+    .fetch_all(app.app.state().store.reader())
+    .await
+    .expect("owners")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn least_busy_routing_respects_limits_and_availability() {
+    let app = TestApp::spawn_with(|c| {
+        c.chat.routing = parley::config::Routing::LeastBusy;
+        c.chat.max_chats = 2;
+    })
+    .await;
+    let mut ann = operator(&app, "ann").await;
+    let mut ben = operator(&app, "ben").await;
+    send(&mut ben, json!({ "v": 1, "type": "status", "status": "away" })).await;
+    until(&mut ben, "status").await;
+    let mut chats = start_many(&app, 3).await;
+    // ann takes two (her limit); the third waits because ben is away.
+    let (assigned, _) = until(&mut ann, "assigned").await;
+    assert_eq!(assigned["conversation"], chats[0].1.as_str());
+    until(&mut chats[0].0, "accepted").await;
+    assert_eq!(owners(&app).await, [Some("ann".to_owned()), Some("ann".to_owned()), None]);
+    send(&mut ben, json!({ "v": 1, "type": "status", "status": "online" })).await;
+    let (assigned, _) = until(&mut ben, "assigned").await;
+    assert_eq!(assigned["conversation"], chats[2].1.as_str(), "ben gets the waiting chat as soon as he is available");
+    let (told, _) = until(&mut chats[2].0, "accepted").await;
+    assert_eq!(told["operator"], "ben");
+    // A new chat goes to the least busy operator with room: ben (1 open) rather than ann (2).
+    let mut more = start_many(&app, 1).await;
+    until(&mut more[0].0, "accepted").await;
+    assert_eq!(owners(&app).await[3].as_deref(), Some("ben"));
+    // Everybody full: the next one waits in the queue.
+    let mut waiting = start_many(&app, 1).await;
+    assert_eq!(until(&mut waiting[0].0, "queue").await.0["position"], 1);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_robin_routing_takes_turns() {
+    let app = TestApp::spawn_with(|c| {
+        c.chat.routing = parley::config::Routing::RoundRobin;
+        c.chat.max_chats = 10;
+    })
+    .await;
+    let _a = operator(&app, "amy").await;
+    let _b = operator(&app, "bob").await;
+    let mut chats = start_many(&app, 4).await;
+    for (ws, _) in chats.iter_mut() {
+        until(ws, "accepted").await;
+    }
+    let owners = owners(&app).await;
+    assert_eq!(owners.iter().filter(|o| o.as_deref() == Some("amy")).count(), 2, "{owners:?}");
+    assert_eq!(owners.iter().filter(|o| o.as_deref() == Some("bob")).count(), 2, "{owners:?}");
+    assert_ne!(owners[0], owners[1], "consecutive chats go to different operators: {owners:?}");
+    app.stop().await;
+}

@@ -28,6 +28,8 @@ pub fn test_config(data_dir: &Path) -> Config {
         ("PARLEY_AUTH__ARGON2_ITERATIONS".to_owned(), "1".to_owned()),
         ("PARLEY_AUTH__LOGIN_ATTEMPTS_PER_MINUTE".to_owned(), "1000".to_owned()),
         ("PARLEY_SERVER__SHUTDOWN_GRACE_SECONDS".to_owned(), "3".to_owned()),
+        // Tests pick chats from the queue by hand unless they test automatic routing.
+        ("PARLEY_CHAT__ROUTING".to_owned(), "manual".to_owned()),
         ("PARLEY_WIDGET__SITE_ORIGINS".to_owned(), "[\"https://www.example.gov.uk\"]".to_owned()),
     ];
     load_from_text(None, &env, &CliOverrides::default()).expect("test config loads")

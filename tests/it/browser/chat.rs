@@ -196,3 +196,68 @@ async fn the_widget_refuses_pages_it_is_not_allowed_on() {
     site.abort();
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_routing_history_and_offline_requests() {
+    use crate::chat_support::{send, start, until, uuid, visitor};
+    let app = TestApp::spawn_with(|c| c.chat.routing = parley::config::Routing::LeastBusy).await;
+    // A message left while nobody was online.
+    let mut early = visitor(&app).await;
+    let leave = serde_json::json!({ "v": 1, "type": "leave_message", "id": uuid(), "site": "main", "name": "Ivo", "email": "ivo@example.org", "text": "Please ring me about parking permits." });
+    send(&mut early, leave).await;
+    until(&mut early, "ack").await;
+
+    app.add_user("tess", "operator", PASSWORD).await;
+    let operator = Driver::start(&app.dir.path().join("tls/key.pem")).await;
+    operator.goto(&app.staff("/")).await;
+    operator.type_into("#username", "tess").await;
+    operator.type_into("#password", PASSWORD).await;
+    operator.click("#login-form button[type=submit]").await;
+    operator.find("#queue").await;
+    operator
+        .wait_until(
+            "return document.getElementById('availability')?.getAttribute('aria-pressed') === 'true'",
+            "available",
+        )
+        .await;
+
+    // Least-busy routing: the chat opens in a tab without anyone pressing Accept.
+    let mut ws = visitor(&app).await;
+    let (conversation, _) = start(&mut ws, "Jay").await;
+    let (accepted, _) = until(&mut ws, "accepted").await;
+    assert_eq!(accepted["operator"], "tess");
+    operator
+        .wait_until("return [...document.querySelectorAll('.chat-panel li.msg .text')].some(e => e.textContent.includes('council tax'))", "routed chat tab")
+        .await;
+    operator.click(".chat-panel button.close-chat").await;
+    let (closed, _) = until(&mut ws, "closed").await;
+    assert_eq!(closed["conversation"], conversation.as_str());
+
+    operator.click("#show-history").await;
+    operator.click("#history-search").await;
+    operator.wait_until("return !!document.querySelector('#history-rows button.view-transcript')", "history row").await;
+    operator.click("#history-rows button.view-transcript").await;
+    operator
+        .wait_until("return [...document.querySelectorAll('#transcript-lines li.line .text')].some(e => e.textContent.includes('council tax'))", "transcript")
+        .await;
+    operator.screenshot("dashboard-history").await;
+    let problems = operator.axe_violations().await;
+    assert!(problems.is_empty(), "stored chats view: {problems:?}");
+
+    operator.click("#show-offline").await;
+    operator
+        .wait_until("return [...document.querySelectorAll('article.offline-request p.text')].some(e => e.textContent.includes('parking permits'))", "offline request")
+        .await;
+    operator.screenshot("dashboard-offline").await;
+    let problems = operator.axe_violations().await;
+    assert!(problems.is_empty(), "offline requests view: {problems:?}");
+    operator.click("article.offline-request button.mark-done").await;
+    operator.wait_text("#offline-status-msg", "Marked as done").await;
+    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM offline_requests WHERE status = 'open'")
+        .fetch_one(app.app.state().store.reader())
+        .await
+        .expect("count");
+    assert_eq!(open, 0);
+    operator.quit().await;
+    app.stop().await;
+}

@@ -1,0 +1,28 @@
+// Small element builders shared by the dashboard views. Text always goes in with textContent.
+import { dateTime } from './strings.js';
+
+/** A new `tag` element with an optional class name and text. */
+export function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** A <time> for an RFC 3339 time, showing the local date and time. */
+export function timeElement(at) {
+  const time = element('time', '', dateTime(at));
+  time.dateTime = typeof at === 'string' ? at : '';
+  return time;
+}
+
+/** Sets a live region's text, only when it changes (so it is not announced twice). */
+export function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+/** Shows `message` in an error element (role=alert), or hides it when empty. */
+export function showMessage(node, message) {
+  node.textContent = message;
+  node.hidden = !message;
+}
