@@ -112,8 +112,8 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
                         } else {
                             match protocol::parse(&text) {
                                 Ok(frame) => match &mut handler {
-                                    Handler::Visitor(conn) => conn.handle(frame, &state, &outbox).await,
-                                    Handler::Staff(conn) => conn.handle(frame, &state, &outbox).await,
+                                    Handler::Visitor(conn) => answer(conn.dispatch(frame, &state, &outbox).await),
+                                    Handler::Staff(conn) => answer(conn.dispatch(frame, &state, &outbox).await),
                                 },
                                 Err((code, message)) => vec![direct(protocol::error(code, message))],
                             }

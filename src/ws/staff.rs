@@ -36,11 +36,8 @@ impl StaffConn {
         answer(frames.await.map(|frames| frames.into_iter().map(direct).collect()))
     }
 
-    pub async fn handle(&mut self, frame: ClientFrame, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
-        answer(self.dispatch(frame, state, outbox).await)
-    }
-
-    async fn dispatch(
+    /// Handles one frame; errors become the `Err` that `session::answer` turns into a frame.
+    pub async fn dispatch(
         &mut self,
         frame: ClientFrame,
         state: &AppState,

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::hub::{OutFrame, Outbox};
 use super::protocol::{self, ClientFrame};
-use super::session::{answer, direct};
+use super::session::direct;
 use crate::app::AppState;
 use crate::service::chat::{Author, ChatError};
 use crate::store::ConversationRow;
@@ -16,11 +16,8 @@ pub struct VisitorConn {
 }
 
 impl VisitorConn {
-    pub async fn handle(&mut self, frame: ClientFrame, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
-        answer(self.dispatch(frame, state, outbox).await)
-    }
-
-    async fn dispatch(
+    /// Handles one frame; errors become the `Err` that `session::answer` turns into a frame.
+    pub async fn dispatch(
         &mut self,
         frame: ClientFrame,
         state: &AppState,
