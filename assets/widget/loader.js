@@ -30,7 +30,11 @@
 
     var frame = document.createElement('iframe');
     frame.title = label;
-    frame.src = base + '/widget/?site=' + encodeURIComponent(site) + '&lang=' + lang;
+    // The page and its referrer go to the iframe (not to any storage) so operators can see where
+    // the visitor started the chat.
+    frame.src = base + '/widget/?site=' + encodeURIComponent(site) + '&lang=' + lang +
+      '&page=' + encodeURIComponent(window.location.href.slice(0, 1000)) +
+      '&ref=' + encodeURIComponent(document.referrer.slice(0, 1000));
     frame.hidden = true;
     frame.style.cssText = 'position:fixed;right:1rem;bottom:4.5rem;z-index:2147483646;width:min(22rem,calc(100vw - 2rem));' +
       'height:min(34rem,calc(100vh - 6rem));border:1px solid #0b0c0c;border-radius:.5rem;background:#fff';

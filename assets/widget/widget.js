@@ -233,8 +233,30 @@ function emailTranscript(email) {
   return '';
 }
 
+/** A random id kept in the widget's own storage (created only once the visitor has consented),
+ * so operators can see this visitor's earlier chats. */
+function visitorKey() {
+  try {
+    let key = localStorage.getItem('parley.visitor');
+    if (!key) {
+      key = crypto.randomUUID();
+      localStorage.setItem('parley.visitor', key);
+    }
+    return key;
+  } catch {
+    return undefined;
+  }
+}
+
 function startChat({ name, question }) {
-  const start = { id: crypto.randomUUID(), name, question };
+  const start = {
+    id: crypto.randomUUID(),
+    name,
+    question,
+    page: params.get('page') || undefined,
+    referrer: params.get('ref') || undefined,
+    visitor: visitorKey(),
+  };
   if (!socket.fits({ type: 'start', site, ...start })) return t.questionTooLong;
   record = { start, pending: [] };
   phase = 'chat';

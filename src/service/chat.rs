@@ -74,6 +74,23 @@ pub enum Author {
     Operator { user_id: i64, name: String },
 }
 
+/// Optional facts the widget sends with `start`; invalid ones are dropped, not refused.
+#[derive(Debug, Clone, Default)]
+pub struct StartContext {
+    pub page: Option<String>,
+    pub referrer: Option<String>,
+    pub visitor: Option<String>,
+}
+
+/// An http(s) URL of at most 2,000 characters, else nothing.
+fn check_url(raw: &str) -> Option<String> {
+    let url = raw.trim();
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2000
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    ok.then(|| url.to_owned())
+}
+
 /// The result of `start`.
 pub struct Started {
     pub conversation: ConversationRow,
@@ -143,7 +160,14 @@ impl Chat {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    pub async fn start(&self, client_id: &str, site: &str, name: &str, question: &str) -> Result<Started, ChatError> {
+    pub async fn start(
+        &self,
+        client_id: &str,
+        site: &str,
+        name: &str,
+        question: &str,
+        context: StartContext,
+    ) -> Result<Started, ChatError> {
         let client_id = check_uuid("id", client_id)?;
         let site = check_site(site)?;
         let name = check_text("name", name, MAX_NAME_CHARS)?;
@@ -161,6 +185,9 @@ impl Chat {
             site,
             visitor_name: name,
             question,
+            page_url: context.page.as_deref().and_then(check_url),
+            referrer: context.referrer.as_deref().and_then(check_url),
+            visitor_key: context.visitor.as_deref().and_then(|v| check_uuid("visitor", v).ok()),
         };
         let (id, created) = self.store.start_conversation(new).await?;
         if created {
@@ -458,6 +485,28 @@ impl Chat {
             }
         }
         self.queue_changed().await
+    }
+
+    /// The `visitor` frame for staff: where the visitor was and their earlier chats.
+    pub async fn visitor_frame(&self, conversation: &ConversationRow) -> Result<OutFrame, ChatError> {
+        let context = self.store.visitor_context(conversation.id).await?;
+        let previous: Vec<_> = context
+            .previous
+            .iter()
+            .map(|(id, at, status)| json!({ "conversation": id, "started_at": rfc3339(*at), "status": status }))
+            .collect();
+        let frame = protocol::frame(
+            "visitor",
+            json!({
+                "conversation": conversation.public_id,
+                "name": conversation.visitor_name,
+                "site": conversation.site,
+                "page": context.page_url,
+                "referrer": context.referrer,
+                "previous": previous,
+            }),
+        );
+        Ok(OutFrame { conversation: conversation.id, seq: None, text: frame.into() })
     }
 
     /// The `queue` frame for staff.

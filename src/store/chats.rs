@@ -40,6 +40,18 @@ pub struct NewConversation {
     pub site: String,
     pub visitor_name: String,
     pub question: String,
+    pub page_url: Option<String>,
+    pub referrer: Option<String>,
+    pub visitor_key: Option<String>,
+}
+
+/// What operators see about the visitor of one conversation.
+#[derive(Debug, Clone)]
+pub struct VisitorContext {
+    pub page_url: Option<String>,
+    pub referrer: Option<String>,
+    /// Earlier conversations of the same visitor: (public id, started, status).
+    pub previous: Vec<(String, i64, String)>,
 }
 
 /// A message to append.
@@ -120,8 +132,9 @@ impl Store {
                     return Ok((id, false));
                 }
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO conversations (public_id, start_client_id, visitor_token_hash, site, visitor_name, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                    "INSERT INTO conversations (public_id, start_client_id, visitor_token_hash, site, visitor_name, created_at,
+                                                page_url, referrer, visitor_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
                 )
                 .bind(&new.public_id)
                 .bind(&new.start_client_id)
@@ -129,6 +142,9 @@ impl Store {
                 .bind(&new.site)
                 .bind(&new.visitor_name)
                 .bind(now())
+                .bind(&new.page_url)
+                .bind(&new.referrer)
+                .bind(&new.visitor_key)
                 .fetch_one(&mut *conn)
                 .await?;
                 let first = NewMessage {
@@ -182,6 +198,29 @@ impl Store {
         .bind(operator_id)
         .fetch_all(self.reader())
         .await?)
+    }
+
+    /// Where the visitor was, and their earlier chats (newest first, at most 20).
+    pub async fn visitor_context(&self, id: i64) -> Result<VisitorContext, StoreError> {
+        let (page_url, referrer, visitor_key): (Option<String>, Option<String>, Option<String>) =
+            sqlx::query_as("SELECT page_url, referrer, visitor_key FROM conversations WHERE id = ?1")
+                .bind(id)
+                .fetch_one(self.reader())
+                .await?;
+        let previous = match &visitor_key {
+            Some(key) => {
+                sqlx::query_as(
+                    "SELECT public_id, created_at, status FROM conversations
+                     WHERE visitor_key = ?1 AND id != ?2 ORDER BY created_at DESC, id DESC LIMIT 20",
+                )
+                .bind(key)
+                .bind(id)
+                .fetch_all(self.reader())
+                .await?
+            }
+            None => Vec::new(),
+        };
+        Ok(VisitorContext { page_url, referrer, previous })
     }
 
     /// Open (accepted) conversations per operator.

@@ -12,6 +12,7 @@ mod writer;
 
 pub use chats::{
     Appended, ConversationFilter, ConversationRow, ConversationSummary, MessageRow, NewConversation, NewMessage,
+    VisitorContext,
 };
 pub use mail::{MailRow, NewMail};
 pub use notes::{CannedRow, NoteRow};

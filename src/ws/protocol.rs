@@ -22,6 +22,13 @@ pub enum ClientFrame {
         site: String,
         name: String,
         question: String,
+        /// The host page the chat started on, its referrer, and the widget's visitor key.
+        #[serde(default)]
+        page: Option<String>,
+        #[serde(default)]
+        referrer: Option<String>,
+        #[serde(default)]
+        visitor: Option<String>,
     },
     Resume {
         conversation: String,

@@ -58,13 +58,15 @@ impl StaffConn {
                         "operator": conversation.operator_name,
                     }),
                 ))];
+                frames.push(chat.visitor_frame(&conversation).await?);
                 frames.extend(chat.subscribe(&conversation, outbox, 0).await?);
                 frames.extend(chat.note_frames(&conversation).await?);
                 Ok(frames)
             }
             ClientFrame::Join { conversation, last_seq } => {
                 let conversation = chat.for_operator(&conversation, self.user_id).await?;
-                let mut frames = chat.subscribe(&conversation, outbox, last_seq).await?;
+                let mut frames = vec![chat.visitor_frame(&conversation).await?];
+                frames.extend(chat.subscribe(&conversation, outbox, last_seq).await?);
                 frames.extend(chat.note_frames(&conversation).await?);
                 Ok(frames)
             }

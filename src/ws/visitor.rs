@@ -6,7 +6,7 @@ use super::hub::{OutFrame, Outbox};
 use super::protocol::{self, ClientFrame};
 use super::session::direct;
 use crate::app::AppState;
-use crate::service::chat::{Author, ChatError};
+use crate::service::chat::{Author, ChatError, StartContext};
 use crate::store::ConversationRow;
 
 /// Per-connection visitor state: the conversation once started or resumed.
@@ -26,9 +26,10 @@ impl VisitorConn {
         let chat = &state.chat;
         match frame {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
-            ClientFrame::Start { id, site, name, question } => {
+            ClientFrame::Start { id, site, name, question, page, referrer, visitor } => {
                 state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
-                let started = chat.start(&id, &site, &name, &question).await?;
+                let context = StartContext { page, referrer, visitor };
+                let started = chat.start(&id, &site, &name, &question, context).await?;
                 let conversation = started.conversation;
                 let mut frames = vec![direct(protocol::frame(
                     "started",

@@ -669,3 +669,39 @@ async fn round_robin_routing_takes_turns() {
     assert_ne!(owners[0], owners[1], "consecutive chats go to different operators: {owners:?}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_see_where_the_visitor_came_from_and_earlier_chats() {
+    let app = TestApp::spawn().await;
+    let mut staff = operator(&app, "vera").await;
+    let key = uuid();
+    let mut conversations = Vec::new();
+    for question in ["First question", "Second question"] {
+        let mut ws = visitor(&app).await;
+        send(&mut ws, json!({
+            "v": 1, "type": "start", "id": uuid(), "site": "main", "name": "Wyn", "question": question,
+            "page": "https://www.example.gov.uk/bins?street=high", "referrer": "https://search.example/", "visitor": key,
+        }))
+        .await;
+        let (started, _) = until(&mut ws, "started").await;
+        conversations.push(started["conversation"].as_str().expect("id").to_owned());
+    }
+    // A page that is not a URL is dropped, not stored.
+    let mut odd = visitor(&app).await;
+    send(&mut odd, json!({ "v": 1, "type": "start", "id": uuid(), "site": "main", "name": "Zoe", "question": "q", "page": "javascript:alert(1)" })).await;
+    until(&mut odd, "started").await;
+
+    send(&mut staff, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversations[1] })).await;
+    let (info, _) = until(&mut staff, "visitor").await;
+    assert_eq!(info["conversation"], conversations[1].as_str());
+    assert_eq!(info["page"], "https://www.example.gov.uk/bins?street=high");
+    assert_eq!(info["referrer"], "https://search.example/");
+    assert_eq!(info["previous"].as_array().map(Vec::len), Some(1), "{info}");
+    assert_eq!(info["previous"][0]["conversation"], conversations[0].as_str());
+    let pages: Vec<Option<String>> = sqlx::query_scalar("SELECT page_url FROM conversations ORDER BY id")
+        .fetch_all(app.app.state().store.reader())
+        .await
+        .expect("pages");
+    assert_eq!(pages[2], None);
+    app.stop().await;
+}
