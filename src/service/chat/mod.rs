@@ -1,6 +1,10 @@
 //! Live-chat rules: starting and resuming conversations, appending messages (ack after commit,
 //! idempotent by client id), the waiting queue, accepting and closing. Fans results out through
-//! the hub; the websocket layer only parses frames and calls these.
+//! the hub; the websocket layer only parses frames and calls these. Staff-only operations live
+//! in `staff.rs`, the queue and routing in `queue.rs`.
+
+mod queue;
+mod staff;
 
 use std::sync::Arc;
 
@@ -13,7 +17,6 @@ use crate::config::{ChatConfig, Routing};
 use crate::domain::Email;
 use crate::store::{ConversationRow, MessageRow, NewConversation, NewMessage, NewOffline, Store, StoreError};
 use crate::telemetry::Metrics;
-use crate::util::rfc3339;
 use crate::ws::hub::{Hub, OutFrame, Outbox};
 use crate::ws::protocol;
 
@@ -308,91 +311,6 @@ impl Chat {
         Ok(frames)
     }
 
-    /// Stores an internal note (once per client id) and shows it to the staff in the room only.
-    pub async fn note(
-        &self,
-        conversation: &ConversationRow,
-        user_id: i64,
-        name: &str,
-        client_id: &str,
-        text: &str,
-        from: &Outbox,
-    ) -> Result<(), ChatError> {
-        let client_id = check_uuid("id", client_id)?;
-        let text = check_text("text", text, MAX_TEXT_CHARS)?;
-        let at =
-            self.store.add_note(conversation.id, client_id.clone(), user_id, name.to_owned(), text.clone()).await?;
-        let frame = note_frame(&conversation.public_id, &client_id, name, &text, at);
-        self.hub.publish_staff(
-            conversation.id,
-            OutFrame { conversation: conversation.id, seq: None, text: frame.into() },
-            Some(from.conn),
-        );
-        Ok(())
-    }
-
-    /// Every note of a conversation as frames (for staff joining it).
-    pub async fn note_frames(&self, conversation: &ConversationRow) -> Result<Vec<OutFrame>, ChatError> {
-        Ok(self
-            .store
-            .notes(conversation.id)
-            .await?
-            .iter()
-            .map(|n| OutFrame {
-                conversation: conversation.id,
-                seq: None,
-                text: note_frame(&conversation.public_id, &n.client_id, &n.author_name, &n.body, n.created_at).into(),
-            })
-            .collect())
-    }
-
-    /// Hands an active conversation to another operator who is online, with an optional note.
-    /// `from` is the handing-over operator's (user id, display name).
-    pub async fn transfer(
-        &self,
-        conversation: &ConversationRow,
-        from: (i64, &str),
-        to: &str,
-        note: Option<&str>,
-        client_id: &str,
-        outbox: &Outbox,
-    ) -> Result<(), ChatError> {
-        let (from_user, from_name) = from;
-        let client_id = check_uuid("id", client_id)?;
-        let target = crate::domain::Username::parse(to).map_err(ChatError::Invalid)?;
-        let user = self.store.user_by_name(target.as_str()).await?.filter(|u| !u.disabled);
-        let user = match user {
-            Some(u) if u.id != from_user && self.hub.user_connected(u.id) => u,
-            Some(u) if u.id == from_user => return Err(ChatError::Invalid("the chat is already yours".into())),
-            _ => return Err(ChatError::Invalid(format!("{} is not signed in to take chats", target.as_str()))),
-        };
-        if !self.store.reassign_conversation(conversation.id, user.id).await? {
-            return Err(ChatError::Closed);
-        }
-        let text = match note.map(str::trim).filter(|n| !n.is_empty()) {
-            Some(n) => format!("Transferred from {from_name} to {}: {n}", user.display_name),
-            None => format!("Transferred from {from_name} to {}", user.display_name),
-        };
-        self.note(conversation, from_user, from_name, &client_id, &text, outbox).await?;
-        self.hub.leave_user(conversation.id, from_user);
-        tracing::info!(conversation = %conversation.public_id, from_user, to_user = user.id, "conversation transferred");
-        let told = protocol::frame(
-            "accepted",
-            json!({ "conversation": conversation.public_id, "operator": user.display_name }),
-        );
-        self.hub.publish(
-            conversation.id,
-            OutFrame { conversation: conversation.id, seq: None, text: told.into() },
-            None,
-        );
-        let assigned = protocol::frame(
-            "assigned",
-            json!({ "conversation": conversation.public_id, "name": conversation.visitor_name, "site": conversation.site, "from": from_name }),
-        );
-        self.hub.publish_user(user.id, OutFrame { conversation: 0, seq: None, text: assigned.into() });
-        Ok(())
-    }
-
     /// Relays a typing indicator (never stored).
     pub fn typing(&self, conversation: &ConversationRow, who: &str, active: bool, from: &Outbox) {
         let frame =
@@ -446,155 +364,6 @@ impl Chat {
         self.queue_changed().await
     }
 
-    /// An operator's last connection went away: after the grace period, unless they came back
-    /// (or the server is stopping), their open chats return to the queue.
-    pub fn operator_left(
-        &self,
-        user_id: i64,
-        grace: std::time::Duration,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
-    ) {
-        if self.hub.user_connected(user_id) {
-            return;
-        }
-        let chat = self.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = tokio::time::sleep(grace) => {}
-                _ = crate::app::wait_for_shutdown(&mut shutdown) => return,
-            }
-            if chat.hub.user_connected(user_id) {
-                return;
-            }
-            if let Err(err) = chat.requeue(user_id).await {
-                tracing::error!(error = %err, user_id, "returning chats to the queue failed");
-            }
-        });
-    }
-
-    async fn requeue(&self, user_id: i64) -> Result<(), ChatError> {
-        let ids = self.store.requeue_operator(user_id).await?;
-        if ids.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(user_id, chats = ids.len(), "operator gone: chats returned to the queue");
-        for id in ids {
-            if let Some(c) = self.store.conversation(id).await? {
-                let frame = protocol::frame("requeued", json!({ "conversation": c.public_id }));
-                self.hub.publish(id, OutFrame { conversation: id, seq: None, text: frame.into() }, None);
-            }
-        }
-        self.queue_changed().await
-    }
-
-    /// The `visitor` frame for staff: where the visitor was and their earlier chats.
-    pub async fn visitor_frame(&self, conversation: &ConversationRow) -> Result<OutFrame, ChatError> {
-        let context = self.store.visitor_context(conversation.id).await?;
-        let previous: Vec<_> = context
-            .previous
-            .iter()
-            .map(|(id, at, status)| json!({ "conversation": id, "started_at": rfc3339(*at), "status": status }))
-            .collect();
-        let frame = protocol::frame(
-            "visitor",
-            json!({
-                "conversation": conversation.public_id,
-                "name": conversation.visitor_name,
-                "site": conversation.site,
-                "page": context.page_url,
-                "referrer": context.referrer,
-                "previous": previous,
-            }),
-        );
-        Ok(OutFrame { conversation: conversation.id, seq: None, text: frame.into() })
-    }
-
-    /// The `queue` frame for staff.
-    pub async fn queue_frame(&self) -> Result<String, ChatError> {
-        let waiting = self.store.queued_conversations().await?;
-        let list: Vec<_> = waiting
-            .iter()
-            .map(|c| json!({ "conversation": c.public_id, "site": c.site, "name": c.visitor_name, "since": rfc3339(c.created_at) }))
-            .collect();
-        Ok(protocol::frame("queue", json!({ "waiting": list })))
-    }
-
-    /// The `mine` frame: conversations assigned to this operator and still open.
-    pub async fn mine_frame(&self, user_id: i64) -> Result<String, ChatError> {
-        let open = self.store.open_conversations_of(user_id).await?;
-        let list: Vec<_> = open
-            .iter()
-            .map(|c| json!({ "conversation": c.public_id, "site": c.site, "name": c.visitor_name, "since": rfc3339(c.created_at) }))
-            .collect();
-        Ok(protocol::frame("mine", json!({ "conversations": list })))
-    }
-
-    /// Routes waiting chats after an operator arrived or became available; tells everyone
-    /// about the queue only when something moved.
-    pub async fn reroute(&self) -> Result<(), ChatError> {
-        if self.route_waiting().await? { self.publish_queue().await } else { Ok(()) }
-    }
-
-    /// Automatic routing: hands waiting chats (oldest first) to available operators below
-    /// their limit, least busy first or in turn. True when any chat was assigned.
-    async fn route_waiting(&self) -> Result<bool, ChatError> {
-        if self.routing == Routing::Manual {
-            return Ok(false);
-        }
-        let mut last = self.dispatch.lock().await;
-        let waiting = self.store.queued_conversations().await?;
-        if waiting.is_empty() {
-            return Ok(false);
-        }
-        let mut routed = false;
-        let available = self.hub.available_users();
-        let mut counts = self.store.active_counts().await?;
-        for conversation in waiting {
-            let load = |user: &i64| counts.get(user).copied().unwrap_or(0);
-            let candidates: Vec<i64> = available.iter().copied().filter(|u| load(u) < self.max_chats).collect();
-            let chosen = match self.routing {
-                Routing::RoundRobin => candidates.iter().copied().find(|u| *u > *last).or(candidates.first().copied()),
-                _ => candidates.iter().copied().min_by_key(|u| (load(u), *u)),
-            };
-            let Some(user) = chosen else { break };
-            if !self.store.accept_conversation(conversation.id, user).await? {
-                continue;
-            }
-            *last = user;
-            routed = true;
-            *counts.entry(user).or_insert(0) += 1;
-            let Some(c) = self.store.conversation(conversation.id).await? else { continue };
-            tracing::info!(conversation = %c.public_id, user_id = user, "conversation routed");
-            let told = protocol::frame("accepted", json!({ "conversation": c.public_id, "operator": c.operator_name }));
-            self.hub.publish(c.id, OutFrame { conversation: c.id, seq: None, text: told.into() }, None);
-            let assigned = protocol::frame(
-                "assigned",
-                json!({ "conversation": c.public_id, "name": c.visitor_name, "site": c.site }),
-            );
-            self.hub.publish_user(user, OutFrame { conversation: 0, seq: None, text: assigned.into() });
-        }
-        Ok(routed)
-    }
-
-    /// After the queue or an operator's capacity changed: route what can be routed, then staff
-    /// get the new queue and each waiting visitor their position.
-    pub async fn queue_changed(&self) -> Result<(), ChatError> {
-        self.route_waiting().await?;
-        self.publish_queue().await
-    }
-
-    async fn publish_queue(&self) -> Result<(), ChatError> {
-        let waiting = self.store.queued_conversations().await?;
-        let frame = self.queue_frame().await?;
-        self.hub.publish_lobby(OutFrame { conversation: 0, seq: None, text: frame.into() });
-        for (index, c) in waiting.iter().enumerate() {
-            let position = protocol::frame("queue", json!({ "conversation": c.public_id, "position": index + 1 }));
-            self.hub.publish(c.id, OutFrame { conversation: c.id, seq: None, text: position.into() }, None);
-        }
-        self.metrics.set_chats_active(self.store.count_open_conversations().await?);
-        Ok(())
-    }
-
     /// Stores a message left while nobody could chat (once per client id); returns its id.
     pub async fn leave_message(
         &self,
@@ -634,11 +403,4 @@ impl Chat {
         let waiting = self.store.queued_conversations().await?;
         Ok(waiting.iter().position(|c| c.id == conversation.id).map(|i| i + 1))
     }
-}
-
-fn note_frame(conversation: &str, id: &str, name: &str, text: &str, at: i64) -> String {
-    protocol::frame(
-        "note",
-        json!({ "conversation": conversation, "id": id, "name": name, "text": text, "at": rfc3339(at) }),
-    )
 }

@@ -1,0 +1,139 @@
+//! The waiting queue: positions, automatic routing (least busy, round robin) and chats that go
+//! back to the queue when their operator disappears.
+
+use serde_json::json;
+
+use super::{Chat, ChatError};
+use crate::config::Routing;
+use crate::util::rfc3339;
+use crate::ws::hub::OutFrame;
+use crate::ws::protocol;
+
+impl Chat {
+    /// An operator's last connection went away: after the grace period, unless they came back
+    /// (or the server is stopping), their open chats return to the queue.
+    pub fn operator_left(
+        &self,
+        user_id: i64,
+        grace: std::time::Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        if self.hub.user_connected(user_id) {
+            return;
+        }
+        let chat = self.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(grace) => {}
+                _ = crate::app::wait_for_shutdown(&mut shutdown) => return,
+            }
+            if chat.hub.user_connected(user_id) {
+                return;
+            }
+            if let Err(err) = chat.requeue(user_id).await {
+                tracing::error!(error = %err, user_id, "returning chats to the queue failed");
+            }
+        });
+    }
+
+    async fn requeue(&self, user_id: i64) -> Result<(), ChatError> {
+        let ids = self.store.requeue_operator(user_id).await?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(user_id, chats = ids.len(), "operator gone: chats returned to the queue");
+        for id in ids {
+            if let Some(c) = self.store.conversation(id).await? {
+                let frame = protocol::frame("requeued", json!({ "conversation": c.public_id }));
+                self.hub.publish(id, OutFrame { conversation: id, seq: None, text: frame.into() }, None);
+            }
+        }
+        self.queue_changed().await
+    }
+
+    /// The `queue` frame for staff.
+    pub async fn queue_frame(&self) -> Result<String, ChatError> {
+        let waiting = self.store.queued_conversations().await?;
+        let list: Vec<_> = waiting
+            .iter()
+            .map(|c| json!({ "conversation": c.public_id, "site": c.site, "name": c.visitor_name, "since": rfc3339(c.created_at) }))
+            .collect();
+        Ok(protocol::frame("queue", json!({ "waiting": list })))
+    }
+
+    /// The `mine` frame: conversations assigned to this operator and still open.
+    pub async fn mine_frame(&self, user_id: i64) -> Result<String, ChatError> {
+        let open = self.store.open_conversations_of(user_id).await?;
+        let list: Vec<_> = open
+            .iter()
+            .map(|c| json!({ "conversation": c.public_id, "site": c.site, "name": c.visitor_name, "since": rfc3339(c.created_at) }))
+            .collect();
+        Ok(protocol::frame("mine", json!({ "conversations": list })))
+    }
+
+    /// Routes waiting chats after an operator arrived or became available; tells everyone
+    /// about the queue only when something moved.
+    pub async fn reroute(&self) -> Result<(), ChatError> {
+        if self.route_waiting().await? { self.publish_queue().await } else { Ok(()) }
+    }
+
+    /// Automatic routing: hands waiting chats (oldest first) to available operators below
+    /// their limit, least busy first or in turn. True when any chat was assigned.
+    async fn route_waiting(&self) -> Result<bool, ChatError> {
+        if self.routing == Routing::Manual {
+            return Ok(false);
+        }
+        let mut last = self.dispatch.lock().await;
+        let waiting = self.store.queued_conversations().await?;
+        if waiting.is_empty() {
+            return Ok(false);
+        }
+        let mut routed = false;
+        let available = self.hub.available_users();
+        let mut counts = self.store.active_counts().await?;
+        for conversation in waiting {
+            let load = |user: &i64| counts.get(user).copied().unwrap_or(0);
+            let candidates: Vec<i64> = available.iter().copied().filter(|u| load(u) < self.max_chats).collect();
+            let chosen = match self.routing {
+                Routing::RoundRobin => candidates.iter().copied().find(|u| *u > *last).or(candidates.first().copied()),
+                _ => candidates.iter().copied().min_by_key(|u| (load(u), *u)),
+            };
+            let Some(user) = chosen else { break };
+            if !self.store.accept_conversation(conversation.id, user).await? {
+                continue;
+            }
+            *last = user;
+            routed = true;
+            *counts.entry(user).or_insert(0) += 1;
+            let Some(c) = self.store.conversation(conversation.id).await? else { continue };
+            tracing::info!(conversation = %c.public_id, user_id = user, "conversation routed");
+            let told = protocol::frame("accepted", json!({ "conversation": c.public_id, "operator": c.operator_name }));
+            self.hub.publish(c.id, OutFrame { conversation: c.id, seq: None, text: told.into() }, None);
+            let assigned = protocol::frame(
+                "assigned",
+                json!({ "conversation": c.public_id, "name": c.visitor_name, "site": c.site }),
+            );
+            self.hub.publish_user(user, OutFrame { conversation: 0, seq: None, text: assigned.into() });
+        }
+        Ok(routed)
+    }
+
+    /// After the queue or an operator's capacity changed: route what can be routed, then staff
+    /// get the new queue and each waiting visitor their position.
+    pub async fn queue_changed(&self) -> Result<(), ChatError> {
+        self.route_waiting().await?;
+        self.publish_queue().await
+    }
+
+    async fn publish_queue(&self) -> Result<(), ChatError> {
+        let waiting = self.store.queued_conversations().await?;
+        let frame = self.queue_frame().await?;
+        self.hub.publish_lobby(OutFrame { conversation: 0, seq: None, text: frame.into() });
+        for (index, c) in waiting.iter().enumerate() {
+            let position = protocol::frame("queue", json!({ "conversation": c.public_id, "position": index + 1 }));
+            self.hub.publish(c.id, OutFrame { conversation: c.id, seq: None, text: position.into() }, None);
+        }
+        self.metrics.set_chats_active(self.store.count_open_conversations().await?);
+        Ok(())
+    }
+}
