@@ -1,6 +1,12 @@
-// Administration entry: requires a signed-in user, else back to the sign-in page.
+// Administration entry: requires a signed-in user, else back to the sign-in page. Then shows the
+// sites (sites.js), the canned responses (canned.js) and the reference links (#links).
 import { currentSession, showUser } from '/dashboard/session.js';
+import { format } from '/dashboard/strings.js';
+import { strings } from './strings.js';
+import { sitesSection } from './sites.js';
+import { cannedSection } from './canned.js';
 
+const t = strings();
 const status = document.getElementById('status');
 currentSession()
   .then((session) => {
@@ -9,9 +15,11 @@ currentSession()
       return;
     }
     showUser(session, () => window.location.assign('/'));
-    status.textContent = `Signed in as ${session.user.display_name}.`;
-    document.getElementById('links').hidden = false;
+    status.textContent = format(t.signedInAs, { name: session.user.display_name });
+    for (const id of ['sites', 'canned', 'links']) document.getElementById(id).hidden = false;
+    sitesSection(t, session).load();
+    cannedSection(t, session).load();
   })
   .catch(() => {
-    status.textContent = 'The server could not be reached. Reload the page to try again.';
+    status.textContent = t.pageUnreachable;
   });

@@ -1,6 +1,8 @@
-// Requests to the staff JSON API for the dashboard views: GET with query parameters (empty ones
-// left out) and POST with the session's CSRF token. A failure becomes an ApiError carrying the
-// server's `{code, message}`, or a message of our own when the server could not be reached.
+// Requests to the staff JSON API for the dashboard and administration pages: GET with query
+// parameters (empty ones left out), and POST, PUT or DELETE with the session's CSRF token and an
+// optional JSON body. A failure becomes an ApiError carrying the server's `{code, message}`, or a
+// message of our own when the server could not be reached. `t` needs the strings `unreachable`,
+// `signedOut` and `requestFailed`.
 import { format } from './strings.js';
 
 export class ApiError extends Error {
@@ -37,7 +39,21 @@ export function apiGet(t, path, params = {}) {
   return call(t, search ? `${path}?${search}` : path, { headers: { Accept: 'application/json' } });
 }
 
+/**
+ * `method` (POST, PUT or DELETE) to `path` with the X-CSRF-Token header and `body`, when given,
+ * as JSON; resolves to the JSON answer, or null for 204 No Content.
+ */
+export function apiSend(t, method, path, csrfToken, body) {
+  const headers = { Accept: 'application/json', 'X-CSRF-Token': csrfToken };
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  return call(t, path, init);
+}
+
 /** POST `path` without a body, with the X-CSRF-Token header; resolves to the JSON body or null. */
 export function apiPost(t, path, csrfToken) {
-  return call(t, path, { method: 'POST', headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken } });
+  return apiSend(t, 'POST', path, csrfToken);
 }

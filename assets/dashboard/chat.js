@@ -12,6 +12,7 @@ import { tabs as tabList } from './tabs.js';
 import { conversationPanel } from './conversation.js';
 import { notifier } from './notify.js';
 import { availabilityToggle } from './availability.js';
+import { cannedResponses } from './canned.js';
 
 const PENDING_KEY = 'parley.staff.pending';
 const RETRY_MS = 2000;
@@ -44,6 +45,8 @@ export function startChat(session) {
   document.getElementById('workspace').hidden = false;
   document.body.classList.add('has-workspace');
   const attention = notifier();
+  const canned = cannedResponses(t);
+  canned.load();
   const queue = queuePanel(t, { onAccept: accept });
   const tabs = tabList(document.getElementById('chat-tabs'), document.getElementById('chat-panels'), {
     onSelect: (key) => {
@@ -245,6 +248,7 @@ export function startChat(session) {
     const conversation = info.conversation;
     const chat = { info, unread: 0, quietUntil: 0 };
     chat.view = conversationPanel(t, info, me, {
+      canned,
       onSend: (text) => sendMessage(conversation, text),
       onTyping: (active) => chat.view.ended() || socket.send({ type: 'typing', conversation, active }),
       onClose: () => {

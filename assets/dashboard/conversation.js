@@ -1,8 +1,10 @@
 // One open chat in the dashboard: its tab panel with the transcript (ol.messages), the
-// visitor's typing indicator, the reply box (#reply-<conversation>, button.send) and "Close
-// chat". Pending messages and seq de-duplication are handled by Transcript.
+// visitor's typing indicator, the reply box (#reply-<conversation>, button.send, with the canned
+// responses list ul.canned-list) and "Close chat". Pending messages and seq de-duplication are
+// handled by Transcript.
 import { Transcript } from '/common/transcript.js';
 import { composer } from '/common/composer.js';
+import { cannedPicker } from './canned.js';
 import { format } from './strings.js';
 import { element } from './dom.js';
 
@@ -12,9 +14,10 @@ const clock = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-dig
 
 /**
  * Builds the panel for `info` ({conversation, name, site}). `me` is the operator's display name.
- * Callbacks: onSend(text) → '' or an error, onTyping(active), onClose(), onRemove().
+ * Callbacks: onSend(text) → '' or an error, onTyping(active), onClose(), onRemove(). `canned`
+ * (from cannedResponses) adds the canned responses list to the reply box.
  */
-export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRemove }) {
+export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRemove, canned }) {
   const id = info.conversation;
   const name = info.name || t.visitor;
   const panel = element('section', 'chat-panel');
@@ -71,6 +74,8 @@ export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRe
       return Number.isNaN(date.getTime()) ? '' : clock.format(date);
     },
   });
+  // Before the composer: the list handles its keys and a "/shortcut" reply first.
+  const picker = canned ? cannedPicker(t, canned, form, reply) : null;
   const box = composer(form, reply, error, {
     onSend,
     onTyping,
@@ -96,6 +101,7 @@ export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRe
       const hadFocus = panel.contains(document.activeElement);
       ended.hidden = false;
       form.hidden = true;
+      picker?.close();
       box.setEnabled(false);
       showTyping(false);
       if (hadFocus) dismiss.focus();

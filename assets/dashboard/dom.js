@@ -1,4 +1,5 @@
 // Small element builders shared by the dashboard views. Text always goes in with textContent.
+import { describedBy } from '/common/composer.js';
 import { dateTime } from './strings.js';
 
 /** A new `tag` element with an optional class name and text. */
@@ -25,4 +26,20 @@ export function setText(node, text) {
 export function showMessage(node, message) {
   node.textContent = message;
   node.hidden = !message;
+}
+
+/**
+ * Shows `message` in an error element like showMessage; `field` (one of the form's `fields`)
+ * becomes aria-invalid, described by the message, and gets the focus. The other fields are
+ * marked valid again.
+ */
+export function showFieldMessage(node, message, fields, field) {
+  showMessage(node, message);
+  for (const input of fields) {
+    const invalid = input === field && Boolean(message);
+    if (invalid) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+    describedBy(input, node.id, invalid);
+  }
+  if (field) field.focus();
 }

@@ -6,6 +6,7 @@
 import { apiGet, apiPost } from './api.js';
 import { format } from './strings.js';
 import { element, setText, showMessage, timeElement } from './dom.js';
+import { listLoader, removeEntry } from './listing.js';
 
 /** A mailto: address for `email`, with anything that could add headers (?, &, %) escaped. */
 function mailto(email) {
@@ -21,38 +22,27 @@ export function offlineView(t, session) {
   const statusLine = byId('offline-status-msg');
   const empty = byId('offline-empty');
   const list = byId('offline-list');
-  let loadNo = 0;
 
-  select.addEventListener('change', load);
-  byId('offline-refresh').addEventListener('click', load);
+  select.addEventListener('change', () => load());
+  byId('offline-refresh').addEventListener('click', () => load());
 
   const say = (text) => setText(statusLine, text);
 
   const showError = (message) => showMessage(error, message);
 
-  async function load() {
-    const mine = ++loadNo;
-    showError('');
-    say(t.loadingRequests);
-    list.setAttribute('aria-busy', 'true');
-    try {
-      const items = await apiGet(t, '/api/v1/offline-requests', { status: select.value === 'done' ? 'done' : 'open' });
-      if (mine !== loadNo) return;
-      const requests = Array.isArray(items) ? items : [];
-      const hadFocus = list.contains(document.activeElement);
+  const load = listLoader({
+    container: list,
+    heading,
+    say,
+    showError,
+    counts: { loading: t.loadingRequests, none: t.requestsShownNone, one: t.requestsShownOne, many: t.requestsShown },
+    request: () => apiGet(t, '/api/v1/offline-requests', { status: select.value === 'done' ? 'done' : 'open' }),
+    show: (requests) => {
       list.replaceChildren(...requests.map(article));
       empty.hidden = requests.length > 0;
-      const n = requests.length;
-      say(n === 0 ? t.requestsShownNone : n === 1 ? t.requestsShownOne : format(t.requestsShown, { n }));
-      if (hadFocus) heading.focus();
-    } catch (e) {
-      if (mine !== loadNo) return;
-      say('');
-      showError(e.message);
-    } finally {
-      if (mine === loadNo) list.removeAttribute('aria-busy');
-    }
-  }
+      return requests.length;
+    },
+  });
 
   function detail(dl, term, value) {
     const dd = element('dd');
@@ -112,12 +102,9 @@ export function offlineView(t, session) {
 
   /** Takes a request off the list; the focus goes to the next one's button (or the heading). */
   function remove(node) {
-    if (!node.isConnected) return;
-    const hadFocus = node.contains(document.activeElement);
-    const next = node.nextElementSibling || node.previousElementSibling;
-    node.remove();
-    empty.hidden = list.children.length > 0;
-    if (hadFocus) (next?.querySelector('.mark-done') || next?.querySelector('a') || heading).focus();
+    removeEntry(node, ['.mark-done', 'a'], heading, () => {
+      empty.hidden = list.children.length > 0;
+    });
   }
 
   return { shown: load };

@@ -14,7 +14,7 @@ const en = {
   hours: '{h} h {m} min',
   messagesWith: 'Messages with {name}',
   replyTo: 'Reply to {name}',
-  replyHint: 'Enter sends. Shift and Enter adds a new line.',
+  replyHint: 'Enter sends. Shift and Enter adds a new line. Type / and a shortcut to use a canned response.',
   send: 'Send',
   closeChat: 'Close chat',
   removeTab: 'Remove this tab',
@@ -38,6 +38,13 @@ const en = {
   notConnected: 'Not connected to live chat. Try again in a moment.',
   tooFast: 'Too many actions at once. Trying again shortly.',
   failed: 'Something went wrong with the last action.',
+
+  // Canned responses in the reply box (canned.js).
+  cannedList: 'Canned responses',
+  cannedShared: 'shared',
+  cannedMatches: '{n} canned responses match. Up and Down arrows choose, Enter or Tab inserts, Escape closes.',
+  cannedMatchesOne: '1 canned response matches. Enter or Tab inserts it, Escape closes.',
+  cannedInserted: 'Canned response /{shortcut} inserted.',
 
   // Availability (#availability); the button's label stays "Available", aria-pressed says whether.
   availableNow: 'Your status: available for new chats.',

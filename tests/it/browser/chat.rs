@@ -214,6 +214,8 @@ async fn dashboard_routing_history_and_offline_requests() {
     operator.type_into("#password", PASSWORD).await;
     operator.click("#login-form button[type=submit]").await;
     operator.find("#queue").await;
+    // The queue arrives after the server registered this operator as connected and available.
+    operator.wait_until("return !!document.querySelector('#queue li.empty')", "queue received").await;
     operator
         .wait_until(
             "return document.getElementById('availability')?.getAttribute('aria-pressed') === 'true'",
