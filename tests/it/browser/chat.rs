@@ -263,3 +263,68 @@ async fn dashboard_routing_history_and_offline_requests() {
     operator.quit().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administration_pages_and_the_canned_response_picker() {
+    use crate::chat_support::{send, start, until, uuid, visitor};
+    let app = TestApp::spawn().await;
+    app.add_user("ada", "administrator", PASSWORD).await;
+    let browser = Driver::start(&app.dir.path().join("tls/key.pem")).await;
+    browser.goto(&app.staff("/")).await;
+    browser.type_into("#username", "ada").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("#login-form button[type=submit]").await;
+    browser.wait_text("#welcome", "Signed in as ada").await;
+
+    browser.goto(&app.staff("/admin")).await;
+    browser.find("#site-form").await;
+    browser.type_into("#site-key", "libraries").await;
+    browser.type_into("#site-name", "Libraries").await;
+    browser.type_into("#site-origins", "https://libraries.example.gov.uk").await;
+    browser.click("#site-save").await;
+    browser
+        .wait_until("return !!document.querySelector('#sites-rows tr[data-key=\"libraries\"]')", "site listed")
+        .await;
+    assert_eq!(
+        app.app.state().sites.get("libraries").map(|s| s.origins),
+        Some(vec!["https://libraries.example.gov.uk".to_owned()])
+    );
+    browser.type_into("#canned-shortcut", "hours").await;
+    browser.type_into("#canned-text", "We are open 9 to 5.").await;
+    browser.click("#canned-shared").await;
+    browser.click("#canned-add").await;
+    browser
+        .wait_until(
+            "return document.getElementById('canned-rows').textContent.includes('We are open 9 to 5.')",
+            "canned listed",
+        )
+        .await;
+    browser.screenshot("admin").await;
+    let problems = browser.axe_violations().await;
+    assert!(problems.is_empty(), "administration page: {problems:?}");
+
+    // An operator (here the administrator) uses the shortcut in a reply.
+    browser.goto(&app.staff("/")).await;
+    browser.wait_until("return !!document.querySelector('#queue li.empty')", "queue received").await;
+    let mut ws = visitor(&app).await;
+    let (conversation, _) = start(&mut ws, "Lou").await;
+    browser.wait_until("return !!document.querySelector('#queue button.accept')", "visitor waiting").await;
+    browser.click("#queue button.accept").await;
+    let reply = format!("#reply-{conversation}");
+    browser.find(&reply).await;
+    browser.type_into(&reply, "/hou").await;
+    browser.wait_until("return !!document.querySelector('.canned-list .canned-option')", "picker open").await;
+    browser.type_into(&reply, "\u{E007}").await;
+    browser
+        .wait_until(
+            &format!("return document.querySelector('{reply}').value === 'We are open 9 to 5.'"),
+            "response inserted",
+        )
+        .await;
+    browser.click(".chat-panel button.send").await;
+    let (message, _) = until(&mut ws, "message").await;
+    assert_eq!(message["text"], "We are open 9 to 5.");
+    send(&mut ws, serde_json::json!({ "v": 1, "type": "message", "id": uuid(), "text": "Thanks" })).await;
+    browser.quit().await;
+    app.stop().await;
+}
