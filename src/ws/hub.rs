@@ -28,6 +28,7 @@ pub struct Outbox {
     pub staff: bool,
     tx: mpsc::Sender<OutFrame>,
     kicked: Arc<Notify>,
+    revoked: Arc<Notify>,
 }
 
 impl Outbox {
@@ -48,6 +49,8 @@ impl Outbox {
 pub struct Inbox {
     pub rx: mpsc::Receiver<OutFrame>,
     pub kicked: Arc<Notify>,
+    /// Signalled when the staff member's session ended (sign-out): the socket must close.
+    pub revoked: Arc<Notify>,
 }
 
 #[derive(Default)]
@@ -68,8 +71,10 @@ impl Hub {
     pub fn connect(&self, staff: bool) -> (Outbox, Inbox) {
         let (tx, rx) = mpsc::channel(OUTBOX_FRAMES);
         let kicked = Arc::new(Notify::new());
+        let revoked = Arc::new(Notify::new());
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        (Outbox { conn, staff, tx, kicked: Arc::clone(&kicked) }, Inbox { rx, kicked })
+        let outbox = Outbox { conn, staff, tx, kicked: Arc::clone(&kicked), revoked: Arc::clone(&revoked) };
+        (outbox, Inbox { rx, kicked, revoked })
     }
 
     /// Sends to the staff members of `room` only (internal notes), except connection `except`.
@@ -87,6 +92,17 @@ impl Hub {
             for member in &inner.lobby {
                 if inner.presence.get(&member.conn).is_some_and(|(u, _)| *u == user_id) {
                     member.push(frame.clone());
+                }
+            }
+        }
+    }
+
+    /// Closes every websocket of one staff member (their session ended).
+    pub fn revoke_user(&self, user_id: i64) {
+        if let Ok(inner) = self.inner.lock() {
+            for member in &inner.lobby {
+                if inner.presence.get(&member.conn).is_some_and(|(u, _)| *u == user_id) {
+                    member.revoked.notify_one();
                 }
             }
         }

@@ -66,7 +66,7 @@ pub fn staff(state: AppState) -> BoxedFilter<(Response,)> {
                 slot,
                 state,
                 Surface::Staff,
-                Peer::Staff { user_id: authed.session.user_id, name: authed.session.display_name },
+                Peer::Staff { user_id: authed.session.user_id, name: authed.session.display_name, token: authed.token },
             )
         })
         .boxed()

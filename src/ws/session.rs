@@ -24,12 +24,19 @@ const FRAMES_PER_SECOND: u32 = 10;
 const BURST: u32 = 20;
 /// Rate-limited frames tolerated before the connection is closed.
 const MAX_STRIKES: u32 = 20;
+/// How often a staff socket re-checks its session.
+const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Who is on the other end.
 #[derive(Debug, Clone)]
 pub enum Peer {
     Visitor,
-    Staff { user_id: i64, name: String },
+    /// `token` is the session cookie's token, re-checked while the socket is open.
+    Staff {
+        user_id: i64,
+        name: String,
+        token: String,
+    },
 }
 
 enum Handler {
@@ -64,9 +71,13 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
         Peer::Visitor => "visitor",
         Peer::Staff { .. } => "staff",
     };
+    let token = match &peer {
+        Peer::Staff { token, .. } => Some(token.clone()),
+        Peer::Visitor => None,
+    };
     let mut handler = match peer {
         Peer::Visitor => Handler::Visitor(visitor::VisitorConn::default()),
-        Peer::Staff { user_id, name } => Handler::Staff(staff::StaffConn::new(user_id, name)),
+        Peer::Staff { user_id, name, .. } => Handler::Staff(staff::StaffConn::new(user_id, name)),
     };
     let limiter = DefaultDirectRateLimiter::direct(
         Quota::per_second(NonZeroU32::new(FRAMES_PER_SECOND).unwrap_or(NonZeroU32::MIN))
@@ -84,9 +95,23 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
     if let Handler::Staff(conn) = &mut handler {
         greeting.extend(conn.greet(&state, &outbox).await);
     }
+    let mut recheck = tokio::time::interval(SESSION_RECHECK);
+    recheck.tick().await;
     let mut open = send_all(&mut socket, greeting, &mut delivered).await;
     while open {
         tokio::select! {
+            _ = inbox.revoked.notified() => {
+                close(&mut socket, CloseCode::Policy, "session ended").await;
+                break;
+            }
+            _ = recheck.tick(), if token.is_some() => {
+                // Expired, disabled (also from the command line) or signed out elsewhere.
+                let token = token.as_deref().unwrap_or_default();
+                if state.accounts.authenticate(token).await.is_err() {
+                    close(&mut socket, CloseCode::Policy, "session ended").await;
+                    break;
+                }
+            }
             _ = wait_for_shutdown(&mut shutdown) => {
                 close(&mut socket, CloseCode::Away, "server shutting down").await;
                 break;

@@ -125,3 +125,26 @@ async fn shutdown_closes_websockets_with_1001() {
     drop(ws);
     stopping.await.expect("stopped");
 }
+
+#[tokio::test]
+async fn signing_out_closes_the_staff_socket() {
+    let app = TestApp::spawn().await;
+    app.add_user("sid", "operator", "correct horse battery staple").await;
+    let (cookie, csrf) = app.login("sid", "correct horse battery staple").await;
+    let addr = app.app.staff_addr();
+    let mut ws =
+        connect(addr, &app.cert_path(), "/ws/staff", &format!("https://{addr}"), Some(&cookie)).await.expect("connect");
+    assert_eq!(next_json(&mut ws).await["type"], "hello");
+    let out = app
+        .client
+        .delete(app.staff("/api/v1/session"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 204);
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), close_code(&mut ws)).await;
+    assert_eq!(closed.expect("closed promptly"), Some(CloseCode::Policy));
+    app.stop().await;
+}

@@ -107,6 +107,8 @@ async fn login(body: LoginBody, peer: SocketAddr, state: AppState) -> Result<Res
 
 async fn logout(authed: Authed, state: AppState) -> Result<Response, Rejection> {
     state.accounts.logout(&authed.token).await.map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    // Signing out ends the live-chat connections of this user too.
+    state.chat.hub().revoke_user(authed.session.user_id);
     tracing::info!(user_id = authed.session.user_id, "staff logout");
     let mut response = warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response();
     if let Ok(cookie) = HeaderValue::from_str(&clear_cookie()) {
