@@ -77,10 +77,14 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(busy)
             .log_statements(tracing::log::LevelFilter::Trace);
+        // Another parley process (a `parley user` command next to the service) may be opening
+        // the same new database: only one of them creates and migrates it at a time.
+        let lock = migration_lock(data_dir).await?;
         let mut conn = base.clone().create_if_missing(true).connect().await?;
         restrict_permissions(&path)?;
         check_schema_not_newer(&mut conn, &path).await?;
         MIGRATOR.run(&mut conn).await?;
+        drop(lock);
         let read = SqlitePoolOptions::new()
             .max_connections(config.read_connections)
             .connect_with(base.read_only(true))
@@ -156,6 +160,18 @@ impl Store {
         self.writer.shutdown().await;
         self.read.close().await;
     }
+}
+
+/// An exclusive lock on `<data_dir>/migrate.lock`, held while the schema is created or migrated.
+async fn migration_lock(data_dir: &Path) -> Result<std::fs::File, StoreError> {
+    let path = data_dir.join("migrate.lock");
+    let wrap = |source| StoreError::DataDir { path: path.clone(), source };
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(wrap)?;
+    let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| StoreError::Commit(e.to_string()))?
+        .map_err(wrap)?;
+    Ok(file)
 }
 
 /// The newest migration this binary knows.

@@ -133,3 +133,29 @@ fn every_command_has_help_with_an_example() {
         assert!(text(&output).contains("xample"), "{args:?} has an example: {}", text(&output));
     }
 }
+
+#[test]
+fn commands_racing_to_create_the_database_all_succeed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("fresh");
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            Command::new(BIN)
+                .args(["user", "add", &format!("racer{i}"), "--role", "operator", "--data-dir"])
+                .arg(&data)
+                .env("PARLEY_AUTH__ARGON2_MEMORY_KIB", "64")
+                .env("PARLEY_AUTH__ARGON2_ITERATIONS", "1")
+                .env_remove("PARLEY_CONFIG")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run parley")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("wait");
+        assert!(output.status.success(), "{}", text(&output));
+    }
+    let list = parley(&["user", "list"], &data, None);
+    assert_eq!(text(&list).matches("racer").count(), 4, "{}", text(&list));
+}
