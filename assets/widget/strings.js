@@ -66,6 +66,10 @@ const en = {
   mailSend: 'Send transcript', // page
   mailSent: 'The transcript is on its way.',
   mailFailed: 'The transcript could not be sent.',
+  optional: '(optional)',
+  choose: 'Choose…',
+  fieldMissing: 'Enter',
+  telInvalid: 'Enter a phone number, using digits, spaces and + only',
 };
 
 const cy = {
@@ -133,6 +137,10 @@ const cy = {
   mailSend: 'Anfon trawsgrifiad',
   mailSent: 'Mae’r trawsgrifiad ar ei ffordd.',
   mailFailed: 'Nid oedd modd anfon y trawsgrifiad.',
+  optional: '(dewisol)',
+  choose: 'Dewiswch…',
+  fieldMissing: 'Rhowch',
+  telInvalid: 'Rhowch rif ffôn, gan ddefnyddio digidau, bylchau a + yn unig',
 };
 
 export const STRINGS = { en, cy };

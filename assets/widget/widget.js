@@ -36,6 +36,11 @@ let offlineId = null; // id of the leave_message awaiting its ack
 let mailId = null; // id of the email_transcript awaiting its ack
 
 const form = prechat(t, startChat);
+// The site's own extra questions for the pre-chat form.
+fetch(`/widget/config?site=${encodeURIComponent(site)}`)
+  .then((response) => (response.ok ? response.json() : null))
+  .then((config) => config && form.setFields(config.fields, lang))
+  .catch(() => {});
 const chat = chatView(t, lang, { onSend: sendMessage, onTyping: sendTyping, onEnd: endChat });
 const ended = endedView(t, { onNewChat: newChat, onRate: rate });
 const offline = offlineView(t, leaveMessage);
@@ -248,11 +253,12 @@ function visitorKey() {
   }
 }
 
-function startChat({ name, question }) {
+function startChat({ name, question, answers }) {
   const start = {
     id: crypto.randomUUID(),
     name,
     question,
+    answers,
     page: params.get('page') || undefined,
     referrer: params.get('ref') || undefined,
     visitor: visitorKey(),

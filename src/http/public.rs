@@ -32,6 +32,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
                     "site": site.key,
                     "name": site.name,
                     "origins": site.origins,
+                    "fields": site.fields,
                     "available": state.chat.hub().operators_available() > 0,
                 }))
                 .into_response(),

@@ -3,4 +3,5 @@
 pub mod accounts;
 pub mod chat;
 pub mod mail;
+pub mod prechat;
 pub mod sites;

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::domain::Origin;
+use crate::service::prechat::{Field, check_fields};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,8 @@ pub struct Site {
     pub key: String,
     pub name: String,
     pub origins: Vec<String>,
+    /// Extra pre-chat fields, after name and before the question.
+    pub fields: Vec<Field>,
 }
 
 #[derive(Clone)]
@@ -52,9 +55,9 @@ impl Sites {
     pub async fn load(store: Store, config: &Config) -> Result<Sites, SiteError> {
         let sites = Sites { store, cache: Arc::default(), allow_self: config.demo };
         if sites.store.sites().await?.is_empty() {
-            sites.save("main", "Main website", &config.widget.site_origins).await?;
+            sites.save("main", "Main website", &config.widget.site_origins, &[]).await?;
             if config.demo {
-                sites.save("demo", "Demo page", &[]).await?;
+                sites.save("demo", "Demo page", &[], &[]).await?;
             }
         }
         sites.refresh().await?;
@@ -67,7 +70,8 @@ impl Sites {
             .into_iter()
             .map(|r| {
                 let origins: Vec<String> = serde_json::from_str(&r.origins).unwrap_or_default();
-                (r.key.clone(), Site { key: r.key, name: r.name, origins })
+                let fields: Vec<Field> = serde_json::from_str(&r.fields).unwrap_or_default();
+                (r.key.clone(), Site { key: r.key, name: r.name, origins, fields })
             })
             .collect();
         if let Ok(mut cache) = self.cache.write() {
@@ -85,7 +89,8 @@ impl Sites {
     }
 
     /// Creates or updates a site after checking its key, name and origins.
-    pub async fn save(&self, key: &str, name: &str, origins: &[String]) -> Result<Site, SiteError> {
+    pub async fn save(&self, key: &str, name: &str, origins: &[String], fields: &[Field]) -> Result<Site, SiteError> {
+        check_fields(fields).map_err(SiteError::Invalid)?;
         let key = check_key(key)?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -102,9 +107,10 @@ impl Sites {
             }
         }
         let json = serde_json::to_string(&clean).map_err(|e| SiteError::Invalid(e.to_string()))?;
-        self.store.upsert_site(key.clone(), name.to_owned(), json).await?;
+        let fields_json = serde_json::to_string(fields).map_err(|e| SiteError::Invalid(e.to_string()))?;
+        self.store.upsert_site(key.clone(), name.to_owned(), json, fields_json).await?;
         self.refresh().await?;
-        Ok(Site { key, name: name.to_owned(), origins: clean })
+        Ok(Site { key, name: name.to_owned(), origins: clean, fields: fields.to_vec() })
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), SiteError> {

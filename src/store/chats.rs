@@ -43,11 +43,15 @@ pub struct NewConversation {
     pub page_url: Option<String>,
     pub referrer: Option<String>,
     pub visitor_key: Option<String>,
+    /// JSON array of the visitor's pre-chat answers.
+    pub answers: Option<String>,
 }
 
 /// What operators see about the visitor of one conversation.
 #[derive(Debug, Clone)]
 pub struct VisitorContext {
+    /// JSON array of pre-chat answers ({key, label, value}).
+    pub answers: Option<String>,
     pub page_url: Option<String>,
     pub referrer: Option<String>,
     /// Earlier conversations of the same visitor: (public id, started, status).
@@ -133,8 +137,8 @@ impl Store {
                 }
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO conversations (public_id, start_client_id, visitor_token_hash, site, visitor_name, created_at,
-                                                page_url, referrer, visitor_key)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                                                page_url, referrer, visitor_key, answers)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
                 )
                 .bind(&new.public_id)
                 .bind(&new.start_client_id)
@@ -145,6 +149,7 @@ impl Store {
                 .bind(&new.page_url)
                 .bind(&new.referrer)
                 .bind(&new.visitor_key)
+                .bind(&new.answers)
                 .fetch_one(&mut *conn)
                 .await?;
                 let first = NewMessage {
@@ -202,11 +207,15 @@ impl Store {
 
     /// Where the visitor was, and their earlier chats (newest first, at most 20).
     pub async fn visitor_context(&self, id: i64) -> Result<VisitorContext, StoreError> {
-        let (page_url, referrer, visitor_key): (Option<String>, Option<String>, Option<String>) =
-            sqlx::query_as("SELECT page_url, referrer, visitor_key FROM conversations WHERE id = ?1")
-                .bind(id)
-                .fetch_one(self.reader())
-                .await?;
+        let (page_url, referrer, visitor_key, answers): (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = sqlx::query_as("SELECT page_url, referrer, visitor_key, answers FROM conversations WHERE id = ?1")
+            .bind(id)
+            .fetch_one(self.reader())
+            .await?;
         let previous = match &visitor_key {
             Some(key) => {
                 sqlx::query_as(
@@ -220,7 +229,7 @@ impl Store {
             }
             None => Vec::new(),
         };
-        Ok(VisitorContext { page_url, referrer, previous })
+        Ok(VisitorContext { answers, page_url, referrer, previous })
     }
 
     /// Open (accepted) conversations per operator.

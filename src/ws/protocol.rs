@@ -29,6 +29,9 @@ pub enum ClientFrame {
         referrer: Option<String>,
         #[serde(default)]
         visitor: Option<String>,
+        /// Answers to the site's extra pre-chat fields, by field key.
+        #[serde(default)]
+        answers: serde_json::Map<String, serde_json::Value>,
     },
     Resume {
         conversation: String,

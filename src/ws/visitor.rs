@@ -26,9 +26,10 @@ impl VisitorConn {
         let chat = &state.chat;
         match frame {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
-            ClientFrame::Start { id, site, name, question, page, referrer, visitor } => {
-                state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
-                let context = StartContext { page, referrer, visitor };
+            ClientFrame::Start { id, site, name, question, page, referrer, visitor, answers } => {
+                let fields = state.sites.get(&site).ok_or(ChatError::UnknownSite)?.fields;
+                let answers = crate::service::prechat::check_answers(&fields, &answers).map_err(ChatError::Invalid)?;
+                let context = StartContext { page, referrer, visitor, answers };
                 let started = chat.start(&id, &site, &name, &question, context).await?;
                 let conversation = started.conversation;
                 let mut frames = vec![direct(protocol::frame(

@@ -705,3 +705,59 @@ async fn operators_see_where_the_visitor_came_from_and_earlier_chats() {
     assert_eq!(pages[2], None);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sites_ask_their_own_prechat_questions() {
+    let app = TestApp::spawn().await;
+    let fields = json!([
+        { "key": "email", "label": "E-mail", "type": "email", "required": true },
+        { "key": "topic", "label": "Topic", "label_cy": "Pwnc", "type": "select", "required": false, "options": ["Bins", "Council tax"] }
+    ]);
+    app.app
+        .state()
+        .sites
+        .save(
+            "main",
+            "Main website",
+            &["https://www.example.gov.uk".to_owned()],
+            &serde_json::from_value::<Vec<parley::service::prechat::Field>>(fields.clone()).expect("fields"),
+        )
+        .await
+        .expect("save");
+    let config: Value = app
+        .client
+        .get(app.public("/widget/config?site=main"))
+        .send()
+        .await
+        .expect("config")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(config["fields"], fields);
+
+    let mut staff = operator(&app, "pia").await;
+    let mut ws = visitor(&app).await;
+    let start = |answers: Value| json!({ "v": 1, "type": "start", "id": uuid(), "site": "main", "name": "Rhys", "question": "Help", "answers": answers });
+    for (answers, why) in [
+        (json!({}), "E-mail is required"),
+        (json!({ "email": "x" }), "E-mail is not valid"),
+        (json!({ "email": "r@example.org", "topic": "Parking" }), "Topic is not valid"),
+    ] {
+        send(&mut ws, start(answers.clone())).await;
+        let (error, _) = until(&mut ws, "error").await;
+        assert_eq!(error["code"], "invalid", "{answers}");
+        assert!(error["message"].as_str().unwrap_or_default().contains(why), "{answers}: {error}");
+    }
+    send(&mut ws, start(json!({ "email": "rhys@example.org", "topic": "Bins" }))).await;
+    let (started, _) = until(&mut ws, "started").await;
+    send(&mut staff, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": started["conversation"] })).await;
+    let (info, _) = until(&mut staff, "visitor").await;
+    assert_eq!(
+        info["answers"],
+        json!([
+            { "key": "email", "label": "E-mail", "value": "rhys@example.org" },
+            { "key": "topic", "label": "Topic", "value": "Bins" }
+        ])
+    );
+    app.stop().await;
+}

@@ -16,6 +16,8 @@ use crate::service::sites::SiteError;
 struct SiteBody {
     name: String,
     origins: Vec<String>,
+    #[serde(default)]
+    fields: Vec<crate::service::prechat::Field>,
 }
 
 fn reject(err: SiteError) -> Rejection {
@@ -53,7 +55,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(with_state(state.clone()))
         .and_then(|key: String, authed: Authed, body: SiteBody, state: AppState| async move {
             administrator(&authed)?;
-            let site = state.sites.save(&key, &body.name, &body.origins).await.map_err(reject)?;
+            let site = state.sites.save(&key, &body.name, &body.origins, &body.fields).await.map_err(reject)?;
             tracing::info!(user_id = authed.session.user_id, site = %site.key, "site saved");
             Ok::<_, Rejection>(warp::reply::json(&site).into_response())
         });

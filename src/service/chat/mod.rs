@@ -83,6 +83,8 @@ pub struct StartContext {
     pub page: Option<String>,
     pub referrer: Option<String>,
     pub visitor: Option<String>,
+    /// Checked answers to the site's extra pre-chat fields.
+    pub answers: Vec<crate::service::prechat::Answer>,
 }
 
 /// An http(s) URL of at most 2,000 characters, else nothing.
@@ -191,6 +193,7 @@ impl Chat {
             page_url: context.page.as_deref().and_then(check_url),
             referrer: context.referrer.as_deref().and_then(check_url),
             visitor_key: context.visitor.as_deref().and_then(|v| check_uuid("visitor", v).ok()),
+            answers: (!context.answers.is_empty()).then(|| json!(context.answers).to_string()),
         };
         let (id, created) = self.store.start_conversation(new).await?;
         if created {

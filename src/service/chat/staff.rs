@@ -111,6 +111,7 @@ impl Chat {
                 "page": context.page_url,
                 "referrer": context.referrer,
                 "previous": previous,
+                "answers": context.answers.as_deref().and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok()).unwrap_or(json!([])),
             }),
         );
         Ok(OutFrame { conversation: conversation.id, seq: None, text: frame.into() })

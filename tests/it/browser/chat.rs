@@ -51,6 +51,11 @@ async fn visitor_and_operator_chat_in_browsers() {
     })
     .await;
     let site = host_site(listener, app.app.public_addr(), "en");
+    let topic: Vec<parley::service::prechat::Field> = serde_json::from_value(serde_json::json!([
+        { "key": "topic", "label": "Topic", "type": "select", "required": true, "options": ["Bins", "Council tax"] }
+    ]))
+    .expect("fields");
+    app.app.state().sites.save("main", "Main website", &[format!("http://{host}")], &topic).await.expect("site");
     app.add_user("olive", "operator", PASSWORD).await;
     let key = app.dir.path().join("tls/key.pem");
     let operator = Driver::start(&key).await;
@@ -75,11 +80,18 @@ async fn visitor_and_operator_chat_in_browsers() {
     visitor.wait_text("#name-error", "Enter your name").await;
     let problems = visitor.axe_violations().await;
     assert!(problems.is_empty(), "widget form (with errors shown): {problems:?}");
+    visitor.wait_text("#field-topic-error", "Topic").await;
     visitor.type_into("#name", "Ann Visitor").await;
+    visitor.eval("const s = document.getElementById('field-topic'); s.value = 'Bins'; s.dispatchEvent(new Event('change')); return true").await;
     visitor.type_into("#question", "When is my bin collected?").await;
     visitor.click("#consent").await;
     visitor.click("#prechat-form button[type=submit]").await;
     visitor.wait_text("#status", "queue").await;
+    let answers: Option<String> = sqlx::query_scalar("SELECT answers FROM conversations")
+        .fetch_one(app.app.state().store.reader())
+        .await
+        .expect("row");
+    assert!(answers.unwrap_or_default().contains("\"value\":\"Bins\""), "the extra answer was stored");
 
     operator.wait_until("return !!document.querySelector('#queue button.accept')", "visitor in queue").await;
     operator.screenshot("dashboard-queue").await;
