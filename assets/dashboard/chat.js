@@ -2,8 +2,9 @@
 // tab per chat and notifications. After every (re)connect each open tab is joined from the last
 // seq it has seen and its unacknowledged messages are sent again with their first ids (they
 // survive a reload in sessionStorage); `mine` then opens tabs for chats assigned to us that have
-// none, and ends the tabs of chats that closed while we were away. Messages count as read only
-// while the live view (#view-live) is on screen.
+// none, and ends the tabs of chats that closed while we were away. The `visitor` frame that
+// starts the answer to `accept` and `join` fills that chat's visitor details. Messages count as
+// read only while the live view (#view-live) is on screen.
 import { connect } from '/common/socket.js';
 import { currentSession } from './session.js';
 import { strings, format } from './strings.js';
@@ -114,6 +115,8 @@ export function startChat(session) {
         return onAssigned(frame);
       case 'message':
         return chat && onMessage(chat, frame);
+      case 'visitor':
+        return chat && chat.view.showVisitor(frame);
       case 'ack':
         return onAck(frame);
       case 'typing':

@@ -1,12 +1,14 @@
 // One open chat in the dashboard: its tab panel with the transcript (ol.messages), the
 // visitor's typing indicator, the reply box (#reply-<conversation>, button.send, with the canned
-// responses list ul.canned-list) and "Close chat". Pending messages and seq de-duplication are
-// handled by Transcript.
+// responses list ul.canned-list) and "Close chat" in div.chat-main, and the visitor's details
+// (section.visitor-panel, see visitor.js) beside them. Pending messages and seq de-duplication
+// are handled by Transcript.
 import { Transcript } from '/common/transcript.js';
 import { composer } from '/common/composer.js';
 import { cannedPicker } from './canned.js';
 import { format } from './strings.js';
 import { element } from './dom.js';
+import { visitorPanel } from './visitor.js';
 
 /** A visitor who stops typing without saying so (a lost frame) stops showing after this. */
 const TYPING_SHOWN_MS = 10000;
@@ -59,7 +61,10 @@ export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRe
   const actions = element('div', 'actions');
   actions.append(send, close);
   form.append(label, reply, hint, error, actions);
-  panel.append(heading, list, typing, ended, form);
+  const main = element('div', 'chat-main');
+  main.append(list, typing, ended, form);
+  const visitor = visitorPanel(t, info);
+  panel.append(heading, main, visitor.section);
 
   const transcript = new Transcript(list, {
     self: 'operator',
@@ -94,6 +99,8 @@ export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRe
     panel,
     transcript,
     showTyping,
+    /** Shows (or replaces) the visitor's details from a `visitor` frame. */
+    showVisitor: visitor.show,
     ended: () => !ended.hidden,
     /** The chat is over: the transcript stays, the reply box goes. */
     end() {

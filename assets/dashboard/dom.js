@@ -2,6 +2,8 @@
 import { describedBy } from '/common/composer.js';
 import { dateTime } from './strings.js';
 
+const AUTHORS = ['visitor', 'operator', 'system'];
+
 /** A new `tag` element with an optional class name and text. */
 export function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -15,6 +17,24 @@ export function timeElement(at) {
   const time = element('time', '', dateTime(at));
   time.dateTime = typeof at === 'string' ? at : '';
   return time;
+}
+
+/**
+ * One line of a stored transcript (from GET /api/v1/conversations/{conversation}/messages): an
+ * li.line.line-<author> with span.author, a <time> and span.text.
+ */
+export function transcriptLine(t, message) {
+  const kind = AUTHORS.includes(message.author) ? message.author : 'system';
+  const author = message.name || { visitor: t.visitor, operator: t.operator }[kind] || t.system;
+  const li = element('li', `line line-${kind}`);
+  if (Number.isInteger(message.seq)) li.dataset.seq = String(message.seq);
+  li.append(
+    element('span', 'author', String(author)),
+    ' ',
+    timeElement(message.at),
+    element('span', 'text', String(message.text ?? '')),
+  );
+  return li;
 }
 
 /** Sets a live region's text, only when it changes (so it is not announced twice). */

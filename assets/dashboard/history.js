@@ -4,8 +4,8 @@
 // transcript request makes the answer of an older one be ignored. Text from the server goes in
 // with textContent only.
 import { apiGet } from './api.js';
-import { dateTime, format } from './strings.js';
-import { element, setText, showMessage, timeElement } from './dom.js';
+import { dateTime, format, statusLabel } from './strings.js';
+import { element, setText, showMessage, timeElement, transcriptLine } from './dom.js';
 
 /** The API's default page size: a full page means there may be older matches. */
 const PAGE = 50;
@@ -41,15 +41,6 @@ export function historyView(t) {
   function showError(message, field) {
     showMessage(error, message);
     if (message && field) field.focus();
-  }
-
-  function statusLabel(status) {
-    return { queued: t.statusQueued, active: t.statusActive, closed: t.statusClosed }[status] || String(status ?? '');
-  }
-
-  function authorLabel(line) {
-    if (line.name) return line.name;
-    return { visitor: t.visitor, operator: t.operator }[line.author] || t.system;
   }
 
   async function search() {
@@ -104,7 +95,7 @@ export function historyView(t) {
       name,
       chat.site ?? '',
       chat.operator || t.notTaken,
-      statusLabel(chat.status),
+      statusLabel(t, chat.status),
       String(chat.messages ?? 0),
       Number.isInteger(chat.rating) ? String(chat.rating) : t.notRated,
     ].map((text) => element('td', '', text));
@@ -133,7 +124,7 @@ export function historyView(t) {
       const list = await apiGet(t, `/api/v1/conversations/${encodeURIComponent(chat.conversation)}/messages`);
       if (mine !== transcriptNo) return;
       const messages = Array.isArray(list) ? list : [];
-      lines.replaceChildren(...messages.map(line));
+      lines.replaceChildren(...messages.map((message) => transcriptLine(t, message)));
       noLines.hidden = messages.length > 0;
       say(format(t.transcriptShown, { n: messages.length }));
       title.focus();
@@ -145,19 +136,6 @@ export function historyView(t) {
     } finally {
       if (mine === transcriptNo) panel.removeAttribute('aria-busy');
     }
-  }
-
-  function line(message) {
-    const kind = ['visitor', 'operator', 'system'].includes(message.author) ? message.author : 'system';
-    const li = element('li', `line line-${kind}`);
-    if (Number.isInteger(message.seq)) li.dataset.seq = String(message.seq);
-    li.append(
-      element('span', 'author', authorLabel(message)),
-      ' ',
-      timeElement(message.at),
-      element('span', 'text', String(message.text ?? '')),
-    );
-    return li;
   }
 
   /** Hides the transcript; `returnFocus` puts the focus back on the button that opened it. */

@@ -39,6 +39,21 @@ const en = {
   tooFast: 'Too many actions at once. Trying again shortly.',
   failed: 'Something went wrong with the last action.',
 
+  // Visitor details beside each chat (visitor.js).
+  visitorDetails: 'Visitor details',
+  visitorWaiting: 'Loading the visitor’s details…',
+  visitorName: 'Name',
+  visitorPage: 'Started the chat on',
+  visitorReferrer: 'Came from',
+  notKnown: 'Not known',
+  opensInNewTab: 'Opens in a new browser tab',
+  earlierChats: 'Earlier chats',
+  noEarlierChats: 'No earlier chats',
+  earlierChatOf: ' of the earlier chat started {started}',
+  earlierTranscriptTitle: 'Earlier chat started {started}',
+  transcriptEmpty: 'This chat has no messages.',
+  closeTranscript: 'Close transcript',
+
   // Canned responses in the reply box (canned.js).
   cannedList: 'Canned responses',
   cannedShared: 'shared',
@@ -109,6 +124,11 @@ const dateTimeFormat = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', t
 export function dateTime(at) {
   const date = new Date(at);
   return Number.isNaN(date.getTime()) ? '' : dateTimeFormat.format(date);
+}
+
+/** A conversation status (queued, active, closed) in words. */
+export function statusLabel(t, status) {
+  return { queued: t.statusQueued, active: t.statusActive, closed: t.statusClosed }[status] || String(status ?? '');
 }
 
 /** How long since `since` (an RFC 3339 time), e.g. "3 min 05 s". */

@@ -98,6 +98,9 @@ async fn visitor_and_operator_chat_in_browsers() {
     operator.click("#queue button.accept").await;
     operator.wait_until("return [...document.querySelectorAll('.chat-panel li.msg .text')].some(e => e.textContent === 'When is my bin collected?')", "question shown").await;
     visitor.wait_text("#status", "olive").await;
+    // The visitor details: the page the chat started on and the extra pre-chat answer.
+    operator.wait_text(".chat-panel .visitor-page", &format!("http://{host}/")).await;
+    operator.wait_text(".chat-panel .visitor-panel", "Bins").await;
 
     let reply = operator.eval("return document.querySelector('.chat-panel textarea').id").await;
     let reply = format!("#{}", reply.as_str().expect("reply box id"));
