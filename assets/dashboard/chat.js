@@ -3,8 +3,10 @@
 // seq it has seen and its unacknowledged messages are sent again with their first ids (they
 // survive a reload in sessionStorage); `mine` then opens tabs for chats assigned to us that have
 // none, and ends the tabs of chats that closed while we were away. The `visitor` frame that
-// starts the answer to `accept` and `join` fills that chat's visitor details. Messages count as
-// read only while the live view (#view-live) is on screen.
+// starts the answer to `accept` and `join` fills that chat's visitor details, and the `note`
+// frames that end it (or come live from colleagues) its internal notes. A `transfer` is
+// answered by `transferred` (the tab ends) or by an `invalid` error (see transferRequests).
+// Messages count as read only while the live view (#view-live) is on screen.
 import { connect } from '/common/socket.js';
 import { currentSession } from './session.js';
 import { strings, format } from './strings.js';
@@ -14,6 +16,7 @@ import { conversationPanel } from './conversation.js';
 import { notifier } from './notify.js';
 import { availabilityToggle } from './availability.js';
 import { cannedResponses } from './canned.js';
+import { transferRequests } from './transfer.js';
 
 const PENDING_KEY = 'parley.staff.pending';
 const RETRY_MS = 2000;
@@ -38,6 +41,7 @@ export function startChat(session) {
   const chats = new Map(); // conversation → { view, info, unread, quietUntil }
   const pending = loadPending(); // conversation → [{id, text}]
   const accepting = new Map(); // conversation → its queue entry, for the accepts we sent
+  const transfers = transferRequests((conversation) => chats.get(conversation)?.view);
   let connected = false;
   let baseline = true; // the first queue of this page is not news
   let queueNews = 0;
@@ -94,6 +98,7 @@ export function startChat(session) {
     say(t.reconnecting);
     availability.disconnected();
     for (const chat of chats.values()) chat.view.showTyping(false);
+    transfers.failAll(t.transferUnconfirmed);
     // Every third failed attempt: has the session ended? Then back to the sign-in page.
     if (failures && failures % 3 === 0) {
       currentSession()
@@ -117,6 +122,8 @@ export function startChat(session) {
         return chat && onMessage(chat, frame);
       case 'visitor':
         return chat && chat.view.showVisitor(frame);
+      case 'note':
+        return chat && chat.view.notes.show(frame);
       case 'ack':
         return onAck(frame);
       case 'typing':
@@ -124,13 +131,14 @@ export function startChat(session) {
         return;
       case 'closed':
         if (!chat || chat.view.ended()) return;
-        chat.view.end();
-        dropPending(frame.conversation);
+        endChat(frame.conversation, chat);
         return say(format(t.chatEnded, { name: chat.info.name || t.visitor }));
+      case 'transferred':
+        return onTransferred(frame);
       case 'status':
         return availability.confirmed(frame.status);
       case 'error':
-        return onError(frame.code);
+        return onError(frame);
       default:
     }
   }
@@ -157,7 +165,7 @@ export function startChat(session) {
       if (!chats.has(info.conversation)) join(openChat(info));
     }
     for (const [conversation, chat] of chats) {
-      if (!open.has(conversation) && !chat.view.ended()) chat.view.end();
+      if (!open.has(conversation) && !chat.view.ended()) endChat(conversation, chat);
     }
     for (const conversation of pending.keys()) if (!open.has(conversation)) dropPending(conversation);
   }
@@ -199,9 +207,12 @@ export function startChat(session) {
       tabs.remove(conversation);
       chat = null;
     }
-    if (chat) return;
-    join(openChat({ conversation, name: frame.name, site: frame.site }));
-    say(format(t.newVisitor, { name: frame.name || t.visitor }));
+    // A transfer (`from` is who handed it over) is news even if our other tab opened it already.
+    const from = typeof frame.from === 'string' && frame.from ? frame.from : '';
+    if (chat && !from) return;
+    if (!chat) join(openChat({ conversation, name: frame.name, site: frame.site }));
+    const name = frame.name || t.visitor;
+    say(from ? format(t.transferredToYou, { from, name }) : format(t.newVisitor, { name }));
     attention.beep();
     recount();
   }
@@ -229,9 +240,30 @@ export function startChat(session) {
       forget(conversation, frame.id);
       return;
     }
+    for (const chat of chats.values()) if (chat.view.notes.ack(frame.id)) return;
   }
 
-  function onError(code) {
+  /** Our transfer went through: the chat is no longer ours. */
+  function onTransferred(frame) {
+    transfers.done(frame.id);
+    const chat = chats.get(frame.conversation);
+    if (!chat || chat.view.ended()) return;
+    const name = typeof frame.to === 'string' && frame.to ? frame.to : t.operator;
+    endChat(frame.conversation, chat, format(t.transferredEnded, { name }));
+    say(format(t.chatTransferred, { name }));
+  }
+
+  /** Ends a chat's tab: closed, transferred (`text` says so), or gone while we were away. */
+  function endChat(conversation, chat, text) {
+    chat.view.end(text);
+    dropPending(conversation);
+    transfers.drop(conversation);
+  }
+
+  function onError({ code, message }) {
+    const reason = typeof message === 'string' && message ? message : t.transferFailed;
+    // Only a transfer is answered with `invalid` (a status we send is always valid).
+    if (code === 'invalid' && transfers.refused(reason)) return;
     if (code === 'already_taken') {
       accepting.clear();
       queue.idle();
@@ -241,6 +273,7 @@ export function startChat(session) {
     if (code === 'conversation_closed' || code === 'unknown_conversation') return;
     if (code === 'rate_limited' || code === 'internal') {
       say(code === 'rate_limited' ? t.tooFast : t.failed);
+      transfers.failAll(t.transferFailed);
       if (!retry) retry = setTimeout(resend, RETRY_MS);
       return;
     }
@@ -256,6 +289,18 @@ export function startChat(session) {
       onTyping: (active) => chat.view.ended() || socket.send({ type: 'typing', conversation, active }),
       onClose: () => {
         if (!socket.send({ type: 'close', id: crypto.randomUUID(), conversation })) say(t.notConnected);
+      },
+      onNote: (id, text) => {
+        const frame = { type: 'note', id, conversation, text };
+        if (!socket.fits(frame)) return t.noteTooLong;
+        if (connected) socket.send(frame);
+        return '';
+      },
+      onTransfer: (to, note) => {
+        const id = crypto.randomUUID();
+        if (!socket.send({ type: 'transfer', id, conversation, to, note: note || undefined })) return t.notConnected;
+        transfers.add(id, conversation);
+        return '';
       },
       onRemove: () => {
         chats.delete(conversation);
@@ -276,6 +321,7 @@ export function startChat(session) {
     const conversation = chat.info.conversation;
     socket.send({ type: 'join', conversation, last_seq: chat.view.transcript.lastSeq });
     for (const p of pending.get(conversation) || []) socket.send({ type: 'message', id: p.id, conversation, text: p.text });
+    sendNotes(chat);
   }
 
   function resend() {
@@ -283,6 +329,12 @@ export function startChat(session) {
     for (const [conversation, list] of pending) {
       for (const p of list) socket.send({ type: 'message', id: p.id, conversation, text: p.text });
     }
+    for (const chat of chats.values()) if (!chat.view.ended()) sendNotes(chat);
+  }
+
+  /** Sends a chat's notes that have no `ack` yet again, with their first ids. */
+  function sendNotes({ info, view }) {
+    for (const n of view.notes.pending()) socket.send({ type: 'note', ...n, conversation: info.conversation });
   }
 
   function accept(conversation) {

@@ -1,25 +1,29 @@
 // One open chat in the dashboard: its tab panel with the transcript (ol.messages), the
 // visitor's typing indicator, the reply box (#reply-<conversation>, button.send, with the canned
-// responses list ul.canned-list) and "Close chat" in div.chat-main, and the visitor's details
-// (section.visitor-panel, see visitor.js) beside them. Pending messages and seq de-duplication
-// are handled by Transcript.
+// responses list ul.canned-list) and "Close chat" in div.chat-main, and beside them (div.chat-side)
+// the visitor's details (section.visitor-panel, see visitor.js), the internal notes
+// (section.notes-area, see notes.js) and "Transfer this chat" (section.transfer-area, see
+// transfer.js). Pending messages and seq de-duplication are handled by Transcript.
 import { Transcript } from '/common/transcript.js';
 import { composer } from '/common/composer.js';
 import { cannedPicker } from './canned.js';
 import { format } from './strings.js';
-import { element } from './dom.js';
+import { element, shortTime } from './dom.js';
 import { visitorPanel } from './visitor.js';
+import { notesArea } from './notes.js';
+import { transferArea } from './transfer.js';
 
 /** A visitor who stops typing without saying so (a lost frame) stops showing after this. */
 const TYPING_SHOWN_MS = 10000;
-const clock = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
 
 /**
  * Builds the panel for `info` ({conversation, name, site}). `me` is the operator's display name.
- * Callbacks: onSend(text) → '' or an error, onTyping(active), onClose(), onRemove(). `canned`
- * (from cannedResponses) adds the canned responses list to the reply box.
+ * Callbacks: onSend(text) → '' or an error, onTyping(active), onClose(), onRemove(),
+ * onNote(id, text) → '' or an error, onTransfer(to, note) → '' or an error. `canned` (from
+ * cannedResponses) adds the canned responses list to the reply box.
  */
-export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRemove, canned }) {
+export function conversationPanel(t, info, me, callbacks) {
+  const { onSend, onTyping, onClose, onRemove, onNote, onTransfer, canned } = callbacks;
   const id = info.conversation;
   const name = info.name || t.visitor;
   const panel = element('section', 'chat-panel');
@@ -37,7 +41,8 @@ export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRe
   const dismiss = element('button', 'dismiss', t.removeTab);
   dismiss.type = 'button';
   dismiss.addEventListener('click', onRemove);
-  ended.append(element('p', '', t.ended), dismiss);
+  const endedText = element('p', '', t.ended);
+  ended.append(endedText, dismiss);
 
   const form = element('form', 'composer');
   form.noValidate = true;
@@ -64,7 +69,11 @@ export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRe
   const main = element('div', 'chat-main');
   main.append(list, typing, ended, form);
   const visitor = visitorPanel(t, info);
-  panel.append(heading, main, visitor.section);
+  const notes = notesArea(t, id, me, { onAdd: onNote });
+  const transfer = transferArea(t, id, { onTransfer });
+  const side = element('div', 'chat-side');
+  side.append(visitor.section, notes.section, transfer.section);
+  panel.append(heading, main, side);
 
   const transcript = new Transcript(list, {
     self: 'operator',
@@ -74,10 +83,7 @@ export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRe
       if (m.author === 'operator') return m.name === me ? t.you : m.name || t.operator;
       return t.system;
     },
-    time: (at) => {
-      const date = new Date(at);
-      return Number.isNaN(date.getTime()) ? '' : clock.format(date);
-    },
+    time: shortTime,
   });
   // Before the composer: the list handles its keys and a "/shortcut" reply first.
   const picker = canned ? cannedPicker(t, canned, form, reply) : null;
@@ -98,16 +104,26 @@ export function conversationPanel(t, info, me, { onSend, onTyping, onClose, onRe
   return {
     panel,
     transcript,
+    /** The internal notes (see notes.js): show(frame), ack(id), pending(). */
+    notes,
+    /** The transfer form (see transfer.js): busy(on), fail(message). */
+    transfer,
     showTyping,
     /** Shows (or replaces) the visitor's details from a `visitor` frame. */
     showVisitor: visitor.show,
     ended: () => !ended.hidden,
-    /** The chat is over: the transcript stays, the reply box goes. */
-    end() {
+    /**
+     * The chat is over for us (closed, or transferred: then `text` says so): the transcript and
+     * the notes stay, the reply box, the note form and the transfer form go.
+     */
+    end(text = t.ended) {
       if (!ended.hidden) return;
       const hadFocus = panel.contains(document.activeElement);
+      endedText.textContent = text;
       ended.hidden = false;
       form.hidden = true;
+      notes.end();
+      transfer.end();
       picker?.close();
       box.setEnabled(false);
       showTyping(false);

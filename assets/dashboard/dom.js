@@ -2,6 +2,8 @@
 import { describedBy } from '/common/composer.js';
 import { dateTime } from './strings.js';
 
+const clock = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
+
 const AUTHORS = ['visitor', 'operator', 'system'];
 
 /** A new `tag` element with an optional class name and text. */
@@ -12,9 +14,15 @@ export function element(tag, className, text) {
   return node;
 }
 
-/** A <time> for an RFC 3339 time, showing the local date and time. */
-export function timeElement(at) {
-  const time = element('time', '', dateTime(at));
+/** An RFC 3339 time as the local time of day, e.g. "10:15" ('' if unreadable). */
+export function shortTime(at) {
+  const date = new Date(at);
+  return Number.isNaN(date.getTime()) ? '' : clock.format(date);
+}
+
+/** A <time> for an RFC 3339 time, showing the local date and time (or what `show` makes of it). */
+export function timeElement(at, show = dateTime) {
+  const time = element('time', '', show(at));
   time.dateTime = typeof at === 'string' ? at : '';
   return time;
 }

@@ -39,6 +39,31 @@ const en = {
   tooFast: 'Too many actions at once. Trying again shortly.',
   failed: 'Something went wrong with the last action.',
 
+  // Internal notes beside each chat (notes.js): staff only, never sent to the visitor.
+  notesTitle: 'Internal notes — the visitor does not see these',
+  notesNone: 'No notes yet.',
+  noteLabel: 'New internal note',
+  addNote: 'Add note',
+  noteSaving: 'saving…',
+  noteNotSaved: 'Not saved: the chat ended first.',
+  noteMissing: 'Type a note first',
+  noteTooLong: 'Notes must be 4,000 characters or fewer',
+
+  // Handing a chat to a colleague (transfer.js).
+  transferTitle: 'Transfer this chat',
+  transferTo: 'Colleague’s user name',
+  transferToHint: 'The user name they sign in with. They must have the dashboard open.',
+  transferNote: 'Note for your colleague (optional)',
+  transferNoteHint: 'Kept with the internal notes. The visitor does not see it.',
+  transfer: 'Transfer',
+  transferring: 'Transferring…',
+  transferWhoMissing: 'Enter your colleague’s user name',
+  chatTransferred: 'Chat transferred to {name}',
+  transferredToYou: '{from} transferred the chat with {name} to you',
+  transferredEnded: 'You transferred this chat to {name}.',
+  transferFailed: 'The transfer did not go through. Try again.',
+  transferUnconfirmed: 'The connection was lost before the transfer was confirmed. If this chat is still open once live chat reconnects, try again.',
+
   // Visitor details beside each chat (visitor.js).
   visitorDetails: 'Visitor details',
   visitorWaiting: 'Loading the visitor’s details…',

@@ -67,13 +67,15 @@ impl Chat {
             Some(u) if u.id == from_user => return Err(ChatError::Invalid("the chat is already yours".into())),
             _ => return Err(ChatError::Invalid(format!("{} is not signed in to take chats", target.as_str()))),
         };
-        if !self.store.reassign_conversation(conversation.id, user.id).await? {
-            return Err(ChatError::Closed);
-        }
         let text = match note.map(str::trim).filter(|n| !n.is_empty()) {
             Some(n) => format!("Transferred from {from_name} to {}: {n}", user.display_name),
             None => format!("Transferred from {from_name} to {}", user.display_name),
         };
+        // Check the hand-over note before anything changes, so a bad note changes nothing.
+        check_text("note", &text, MAX_TEXT_CHARS)?;
+        if !self.store.reassign_conversation(conversation.id, user.id).await? {
+            return Err(ChatError::Closed);
+        }
         self.note(conversation, from_user, from_name, &client_id, &text, outbox).await?;
         self.hub.leave_user(conversation.id, from_user);
         tracing::info!(conversation = %conversation.public_id, from_user, to_user = user.id, "conversation transferred");

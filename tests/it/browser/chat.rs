@@ -343,3 +343,55 @@ async fn administration_pages_and_the_canned_response_picker() {
     browser.quit().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_and_transfers_from_the_dashboard() {
+    use crate::chat_support::{operator, send, start, until, visitor};
+    let app = TestApp::spawn().await;
+    let mut colleague = operator(&app, "cal").await;
+    app.add_user("dee", "operator", PASSWORD).await;
+    let browser = Driver::start(&app.dir.path().join("tls/key.pem")).await;
+    browser.goto(&app.staff("/")).await;
+    browser.type_into("#username", "dee").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("#login-form button[type=submit]").await;
+    browser.wait_until("return !!document.querySelector('#queue li.empty')", "queue received").await;
+    let mut ws = visitor(&app).await;
+    let (conversation, _) = start(&mut ws, "Eli").await;
+    browser.wait_until("return !!document.querySelector('#queue button.accept')", "visitor waiting").await;
+    browser.click("#queue button.accept").await;
+    browser.find(&format!("#note-{conversation}")).await;
+
+    browser.type_into(&format!("#note-{conversation}"), "Asked about a missed collection").await;
+    browser.click(".chat-panel button.add-note").await;
+    browser.wait_until("return [...document.querySelectorAll('.chat-panel li.note .text')].some(e => e.textContent === 'Asked about a missed collection')", "note saved").await;
+    let notes: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM notes").fetch_all(app.app.state().store.reader()).await.expect("notes");
+    assert_eq!(notes, ["Asked about a missed collection"]);
+
+    // A colleague who is not signed in cannot take it; cal can.
+    browser.type_into(&format!("#transfer-to-{conversation}"), "nobody").await;
+    browser.click(".chat-panel button.transfer").await;
+    browser.wait_text(&format!("#transfer-{conversation}-error"), "not signed in").await;
+    browser.eval(&format!("document.getElementById('transfer-to-{conversation}').value = ''; return true")).await;
+    browser.type_into(&format!("#transfer-to-{conversation}"), "cal").await;
+    browser.type_into(&format!("#transfer-note-{conversation}"), "bins team").await;
+    browser.click(".chat-panel button.transfer").await;
+    let (assigned, _) = until(&mut colleague, "assigned").await;
+    assert_eq!(
+        (assigned["conversation"].as_str(), assigned["from"].as_str()),
+        (Some(conversation.as_str()), Some("dee"))
+    );
+    // The visitor first heard that dee accepted, then that cal took over.
+    while until(&mut ws, "accepted").await.0["operator"] != "cal" {}
+    browser.wait_until("return !!document.querySelector('.chat-panel .ended')", "panel ended after transfer").await;
+    browser.screenshot("dashboard-transferred").await;
+    let problems = browser.axe_violations().await;
+    assert!(problems.is_empty(), "chat panel with notes and transfer: {problems:?}");
+    send(&mut colleague, serde_json::json!({ "v": 1, "type": "join", "conversation": conversation, "last_seq": 0 }))
+        .await;
+    let (note, _) = until(&mut colleague, "note").await;
+    assert_eq!(note["text"], "Asked about a missed collection");
+    browser.quit().await;
+    app.stop().await;
+}
