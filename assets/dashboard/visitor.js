@@ -124,10 +124,12 @@ export function visitorPanel(t, info) {
     return group;
   }
 
+  const WEB_ADDRESS = /^https?:[/][/]/i;
+
   /** An address as text; a web address (http or https scheme) is also a link. */
   function address(url, key) {
     if (!url) return t.notKnown;
-    if (!/^https?:\/\//i.test(url)) return url;
+    if (!WEB_ADDRESS.test(url)) return url;
     let target;
     try {
       target = new URL(url);
