@@ -146,10 +146,6 @@ impl CertResolver {
         }
         Ok(())
     }
-
-    pub fn source(&self) -> &CertSource {
-        &self.source
-    }
 }
 
 impl ResolvesServerCert for CertResolver {

@@ -7,13 +7,9 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::assets::html;
+use super::assets::{escape, html};
 use super::filters::with_state;
 use crate::app::AppState;
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 fn page(title: &str, body: &str) -> Response {
     html(format!(

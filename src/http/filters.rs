@@ -8,7 +8,7 @@ use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use warp::{Filter, Rejection};
 
-use super::rejection::ApiError;
+use super::rejection::{ApiError, reject};
 use super::serve::PeerAddr;
 use crate::app::AppState;
 use crate::auth::session::{self, constant_time_eq};
@@ -42,7 +42,7 @@ pub struct Authed {
 pub fn staff(state: AppState) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone {
     warp::header::headers_cloned().and(with_state(state)).and_then(|headers: HeaderMap, state: AppState| async move {
         let token = cookie_token(&headers).ok_or_else(|| warp::reject::custom(ApiError::unauthenticated()))?;
-        let session = state.accounts.authenticate(&token).await.map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+        let session = state.accounts.authenticate(&token).await.map_err(reject)?;
         Ok::<_, Rejection>(Authed { session, token })
     })
 }

@@ -7,7 +7,7 @@ use warp::path::Tail;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use super::assets::html;
+use super::assets::{escape, html};
 use super::filters::with_state;
 use super::rejection::ApiError;
 use crate::app::AppState;
@@ -103,10 +103,6 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
 
 pub(super) fn asset(state: &AppState, path: &str, headers: &HeaderMap) -> Result<Response, Rejection> {
     state.assets.respond(path, headers).ok_or_else(warp::reject::not_found)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn privacy_page(state: &AppState) -> String {

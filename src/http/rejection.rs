@@ -102,6 +102,11 @@ struct ErrorBody<'a> {
     message: &'a str,
 }
 
+/// A rejection carrying anything that maps to an `ApiError` (store and account errors too).
+pub fn reject(err: impl Into<ApiError>) -> Rejection {
+    warp::reject::custom(err.into())
+}
+
 /// Maps every rejection (ours and warp's) to the JSON error shape.
 pub async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
     Ok(to_api_error(&rejection).into_response())

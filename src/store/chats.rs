@@ -88,8 +88,9 @@ macro_rules! select_conversations {
     };
 }
 
-/// Appends inside an open writer transaction (also used by `start`).
-async fn append(conn: &mut SqliteConnection, message: NewMessage) -> Result<Appended, sqlx::Error> {
+/// Appends inside an open writer transaction (also used by `start`). `None` when the
+/// conversation is closed (checked in the same transaction, so a close cannot slip in between).
+async fn append(conn: &mut SqliteConnection, message: NewMessage) -> Result<Option<Appended>, sqlx::Error> {
     let existing: Option<(i64, i64)> =
         sqlx::query_as("SELECT seq, created_at FROM messages WHERE conversation_id = ?1 AND client_id = ?2")
             .bind(message.conversation_id)
@@ -97,13 +98,15 @@ async fn append(conn: &mut SqliteConnection, message: NewMessage) -> Result<Appe
             .fetch_optional(&mut *conn)
             .await?;
     if let Some((seq, created_at)) = existing {
-        return Ok(Appended { seq, created_at, duplicate: true });
+        return Ok(Some(Appended { seq, created_at, duplicate: true }));
     }
-    let seq: i64 =
-        sqlx::query_scalar("UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")
-            .bind(message.conversation_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let seq: Option<i64> = sqlx::query_scalar(
+        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 AND status != 'closed' RETURNING last_seq",
+    )
+    .bind(message.conversation_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(seq) = seq else { return Ok(None) };
     let created_at = now();
     sqlx::query(
         "INSERT INTO messages (conversation_id, seq, client_id, author, author_user_id, author_name, body, created_at)
@@ -119,7 +122,7 @@ async fn append(conn: &mut SqliteConnection, message: NewMessage) -> Result<Appe
     .bind(created_at)
     .execute(&mut *conn)
     .await?;
-    Ok(Appended { seq, created_at, duplicate: false })
+    Ok(Some(Appended { seq, created_at, duplicate: false }))
 }
 
 impl Store {
@@ -167,7 +170,8 @@ impl Store {
         .await
     }
 
-    pub async fn append_message(&self, message: NewMessage) -> Result<Appended, StoreError> {
+    /// Appends a message; `None` when the conversation is closed.
+    pub async fn append_message(&self, message: NewMessage) -> Result<Option<Appended>, StoreError> {
         self.write(move |conn| Box::pin(append(conn, message))).await
     }
 

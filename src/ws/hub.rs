@@ -209,7 +209,8 @@ impl Hub {
         }
     }
 
-    pub fn room_size(&self, room: i64) -> usize {
+    #[cfg(test)]
+    fn room_size(&self, room: i64) -> usize {
         self.inner.lock().map(|inner| inner.rooms.get(&room).map_or(0, Vec::len)).unwrap_or(0)
     }
 }

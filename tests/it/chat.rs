@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::chat_support::{PASSWORD, operator, send, start, until, uuid, visitor};
+use crate::chat_support::{PASSWORD, accept, operator, send, start, until, uuid, visitor};
 use crate::harness::TestApp;
 use crate::websocket::Client;
 
@@ -32,8 +32,7 @@ async fn a_whole_conversation_between_visitor_and_operator() {
     assert_eq!(queue["waiting"][0]["conversation"], conversation.as_str());
     assert_eq!(queue["waiting"][0]["name"], "Ann");
 
-    send(&mut staff, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
-    let (accepted, _) = until(&mut staff, "accepted").await;
+    let accepted = accept(&mut staff, &conversation).await;
     assert_eq!(accepted["name"], "Ann");
     let (question, _) = until(&mut staff, "message").await;
     assert_eq!(
@@ -123,8 +122,7 @@ async fn a_dropped_socket_resumes_without_gap_or_duplicate() {
     let mut staff = operator(&app, "sam").await;
     let mut ws = visitor(&app).await;
     let (conversation, token) = start(&mut ws, "Cy").await;
-    send(&mut staff, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
-    until(&mut staff, "accepted").await;
+    accept(&mut staff, &conversation).await;
     until(&mut ws, "accepted").await;
 
     let mut seen = BTreeSet::from([1]);
@@ -206,8 +204,7 @@ async fn two_operators_race_for_one_chat() {
     let mut second = operator(&app, "vic").await;
     let mut ws = visitor(&app).await;
     let (conversation, _) = start(&mut ws, "Eve").await;
-    send(&mut first, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
-    until(&mut first, "accepted").await;
+    accept(&mut first, &conversation).await;
     send(&mut second, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
     let (error, _) = until(&mut second, "error").await;
     assert_eq!(error["code"], "already_taken");
@@ -357,8 +354,7 @@ async fn stored_chats_have_transcripts_and_ratings() {
     let mut staff = operator(&app, "yas").await;
     let mut ws = visitor(&app).await;
     let (conversation, token) = start(&mut ws, "Hal").await;
-    send(&mut staff, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
-    until(&mut staff, "accepted").await;
+    accept(&mut staff, &conversation).await;
     send(
         &mut staff,
         json!({ "v": 1, "type": "message", "id": uuid(), "conversation": conversation, "text": "Sorted." }),
@@ -432,8 +428,7 @@ async fn chats_of_a_vanished_operator_return_to_the_queue() {
     let mut second = operator(&app, "amy").await;
     let mut ws = visitor(&app).await;
     let (conversation, _) = start(&mut ws, "Ian").await;
-    send(&mut first, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
-    until(&mut first, "accepted").await;
+    accept(&mut first, &conversation).await;
     until(&mut ws, "accepted").await;
     // The queue empties once the chat is taken (earlier queue frames may still be in flight).
     while until(&mut second, "queue").await.0["waiting"] != json!([]) {}
@@ -444,8 +439,7 @@ async fn chats_of_a_vanished_operator_return_to_the_queue() {
     assert_eq!(position["position"], 1);
     let (queue, _) = until(&mut second, "queue").await;
     assert_eq!(queue["waiting"][0]["conversation"], conversation.as_str());
-    send(&mut second, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
-    let (accepted, _) = until(&mut second, "accepted").await;
+    let accepted = accept(&mut second, &conversation).await;
     assert_eq!(accepted["operator"], "amy");
     let (history, _) = until(&mut second, "message").await;
     assert_eq!(history["seq"], 1, "the new operator sees the history");
@@ -459,8 +453,7 @@ async fn notes_stay_internal_and_transfers_hand_over_the_chat() {
     let mut second = operator(&app, "cal").await;
     let mut ws = visitor(&app).await;
     let (conversation, _) = start(&mut ws, "Dot").await;
-    send(&mut first, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
-    until(&mut first, "accepted").await;
+    accept(&mut first, &conversation).await;
     until(&mut ws, "accepted").await;
 
     let note_id = uuid();

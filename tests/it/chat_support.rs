@@ -59,3 +59,9 @@ pub async fn start(ws: &mut Client, name: &str) -> (String, String) {
         started["token"].as_str().expect("token").to_owned(),
     )
 }
+
+/// An operator accepts a waiting chat; returns the `accepted` frame.
+pub async fn accept(staff: &mut Client, conversation: &str) -> Value {
+    send(staff, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
+    until(staff, "accepted").await.0
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::chat_support::{operator, send, start, until, uuid, visitor};
+use crate::chat_support::{accept, operator, send, start, until, uuid, visitor};
 use crate::harness::TestApp;
 
 /// A real SMTP server on a loopback port that stores every mail in a Maildir.
@@ -116,8 +116,7 @@ async fn transcript_is_mailed_once_with_a_working_withdrawal_link() {
     let mut staff = operator(&app, "mo").await;
     let mut ws = visitor(&app).await;
     let (conversation, token) = start(&mut ws, "Nia").await;
-    send(&mut staff, json!({ "v": 1, "type": "accept", "id": uuid(), "conversation": conversation })).await;
-    until(&mut staff, "accepted").await;
+    accept(&mut staff, &conversation).await;
     send(&mut staff, json!({ "v": 1, "type": "message", "id": uuid(), "conversation": conversation, "text": "Your reference is ZX-4471." })).await;
     until(&mut staff, "ack").await;
     let id = uuid();

@@ -9,7 +9,7 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
 use crate::http::filters::{Authed, json_body, staff, staff_mutation, with_state};
-use crate::http::rejection::ApiError;
+use crate::http::rejection::{ApiError, reject};
 use crate::store::CannedRow;
 
 #[derive(Deserialize)]
@@ -35,10 +35,6 @@ impl From<CannedRow> for Canned {
     }
 }
 
-fn api(err: impl Into<ApiError>) -> Rejection {
-    warp::reject::custom(err.into())
-}
-
 fn bad(message: &str) -> Rejection {
     warp::reject::custom(ApiError::new(StatusCode::BAD_REQUEST, "invalid", message))
 }
@@ -54,7 +50,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(staff(state.clone()))
         .and(with_state(state.clone()))
         .and_then(|authed: Authed, state: AppState| async move {
-            let rows = state.store.canned_for(authed.session.user_id).await.map_err(api)?;
+            let rows = state.store.canned_for(authed.session.user_id).await.map_err(reject)?;
             let list: Vec<Canned> = rows.into_iter().map(Canned::from).collect();
             Ok::<_, Rejection>(warp::reply::json(&list).into_response())
         });
@@ -70,41 +66,25 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(staff_mutation(state.clone()))
         .and(with_state(state.clone()))
         .and_then(|id: i64, authed: Authed, state: AppState| async move {
-            let row = state.store.canned(id).await.map_err(api)?;
+            let row = state.store.canned(id).await.map_err(reject)?;
             let allowed = match &row {
                 Some(r) => r.owner_id == Some(authed.session.user_id) || (r.owner_id.is_none() && may_share(&authed)),
                 None => false,
             };
             if row.is_none() {
-                return Err(api(ApiError::new(StatusCode::NOT_FOUND, "unknown_canned", "no such canned response")));
+                return Err(reject(ApiError::new(StatusCode::NOT_FOUND, "unknown_canned", "no such canned response")));
             }
             if !allowed {
-                return Err(api(ApiError::new(
+                return Err(reject(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "forbidden",
                     "you may delete your own canned responses only",
                 )));
             }
-            state.store.delete_canned(id).await.map_err(api)?;
+            state.store.delete_canned(id).await.map_err(reject)?;
             Ok::<_, Rejection>(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())
         });
-    let notes = warp::path!("conversations" / String / "notes")
-        .and(warp::get())
-        .and(staff(state.clone()))
-        .and(with_state(state))
-        .and_then(|public_id: String, _: Authed, state: AppState| async move {
-            let not_found = || api(ApiError::new(StatusCode::NOT_FOUND, "unknown_conversation", "no such conversation"));
-            let Ok(id) = uuid::Uuid::parse_str(&public_id) else { return Err(not_found()) };
-            let conversation =
-                state.store.conversation_by_public_id(&id.hyphenated().to_string()).await.map_err(api)?.ok_or_else(not_found)?;
-            let notes = state.store.notes(conversation.id).await.map_err(api)?;
-            let list: Vec<_> = notes
-                .iter()
-                .map(|n| serde_json::json!({ "name": n.author_name, "text": n.body, "at": crate::util::rfc3339(n.created_at) }))
-                .collect();
-            Ok::<_, Rejection>(warp::reply::json(&list).into_response())
-        });
-    list.or(create).unify().or(delete).unify().or(notes).unify().boxed()
+    list.or(create).unify().or(delete).unify().boxed()
 }
 
 async fn create(authed: Authed, body: NewCanned, state: AppState) -> Result<Response, Rejection> {
@@ -120,14 +100,14 @@ async fn create(authed: Authed, body: NewCanned, state: AppState) -> Result<Resp
         return Err(bad("the text has 1 to 4,000 characters"));
     }
     if body.shared && !may_share(&authed) {
-        return Err(api(ApiError::new(
+        return Err(reject(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "only supervisors and administrators add shared responses",
         )));
     }
     let owner = (!body.shared).then_some(authed.session.user_id);
-    let id = state.store.add_canned(owner, shortcut.clone(), text.to_owned()).await.map_err(api)?;
+    let id = state.store.add_canned(owner, shortcut.clone(), text.to_owned()).await.map_err(reject)?;
     let created = Canned { id, shortcut, text: text.to_owned(), shared: body.shared };
     Ok(warp::reply::with_status(warp::reply::json(&created), StatusCode::CREATED).into_response())
 }

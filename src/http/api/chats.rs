@@ -8,8 +8,8 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
 use crate::http::filters::{Authed, staff, staff_mutation, with_state};
-use crate::http::rejection::ApiError;
-use crate::store::ConversationFilter;
+use crate::http::rejection::{ApiError, reject};
+use crate::store::{ConversationFilter, ConversationRow};
 use crate::util::rfc3339;
 
 const MAX_PAGE: i64 = 200;
@@ -142,19 +142,23 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(staff_mutation(state.clone()))
         .and(with_state(state.clone()))
         .and_then(finish_offline);
+    let notes = warp::path!("conversations" / String / "notes")
+        .and(warp::get())
+        .and(staff(state.clone()))
+        .and(with_state(state.clone()))
+        .and_then(notes);
     let mail = warp::path("mail-outbox")
         .and(warp::path::end())
         .and(warp::get())
         .and(staff(state.clone()))
         .and(with_state(state.clone()))
         .and_then(list_mail);
-    list.or(transcript).unify().or(offline).unify().or(done).unify().or(mail).unify().boxed()
+    list.or(transcript).unify().or(notes).unify().or(offline).unify().or(done).unify().or(mail).unify().boxed()
 }
 
 async fn list_conversations(_: Authed, query: ConversationQuery, state: AppState) -> Result<Response, Rejection> {
     let filter = query.filter()?;
-    let rows =
-        state.store.conversation_summaries(&filter).await.map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    let rows = state.store.conversation_summaries(&filter).await.map_err(reject)?;
     let list: Vec<Conversation> = rows
         .into_iter()
         .map(|r| Conversation {
@@ -172,20 +176,17 @@ async fn list_conversations(_: Authed, query: ConversationQuery, state: AppState
     Ok(warp::reply::json(&list).into_response())
 }
 
+/// The conversation named by a path segment, or 404 `unknown_conversation`.
+async fn conversation_at(state: &AppState, public_id: &str) -> Result<ConversationRow, Rejection> {
+    let not_found = || reject(ApiError::new(StatusCode::NOT_FOUND, "unknown_conversation", "no such conversation"));
+    let Ok(id) = uuid::Uuid::parse_str(public_id) else { return Err(not_found()) };
+    state.store.conversation_by_public_id(&id.hyphenated().to_string()).await.map_err(reject)?.ok_or_else(not_found)
+}
+
 async fn transcript(public_id: String, _: Authed, state: AppState) -> Result<Response, Rejection> {
-    let not_found =
-        || warp::reject::custom(ApiError::new(StatusCode::NOT_FOUND, "unknown_conversation", "no such conversation"));
-    let Ok(id) = uuid::Uuid::parse_str(&public_id) else { return Err(not_found()) };
+    let conversation = conversation_at(&state, &public_id).await?;
     let store = &state.store;
-    let conversation = store
-        .conversation_by_public_id(&id.hyphenated().to_string())
-        .await
-        .map_err(|e| warp::reject::custom(ApiError::from(e)))?
-        .ok_or_else(not_found)?;
-    let rows = store
-        .messages_after(conversation.id, 0, i64::MAX)
-        .await
-        .map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    let rows = store.messages_after(conversation.id, 0, i64::MAX).await.map_err(reject)?;
     let lines: Vec<TranscriptLine> = rows
         .into_iter()
         .map(|m| TranscriptLine {
@@ -199,16 +200,22 @@ async fn transcript(public_id: String, _: Authed, state: AppState) -> Result<Res
     Ok(warp::reply::json(&lines).into_response())
 }
 
+async fn notes(public_id: String, _: Authed, state: AppState) -> Result<Response, Rejection> {
+    let conversation = conversation_at(&state, &public_id).await?;
+    let notes = state.store.notes(conversation.id).await.map_err(reject)?;
+    let list: Vec<_> = notes
+        .iter()
+        .map(|n| serde_json::json!({ "name": n.author_name, "text": n.body, "at": rfc3339(n.created_at) }))
+        .collect();
+    Ok(warp::reply::json(&list).into_response())
+}
+
 async fn list_offline(_: Authed, query: ListQuery, state: AppState) -> Result<Response, Rejection> {
     let status = match query.status.as_deref().unwrap_or("open") {
         s @ ("open" | "done") => s.to_owned(),
         _ => return Err(bad_status("open, done")),
     };
-    let rows = state
-        .store
-        .offline_requests(&status, limit(&query))
-        .await
-        .map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    let rows = state.store.offline_requests(&status, limit(&query)).await.map_err(reject)?;
     let list: Vec<OfflineRequest> = rows
         .into_iter()
         .map(|r| OfflineRequest {
@@ -226,11 +233,7 @@ async fn list_offline(_: Authed, query: ListQuery, state: AppState) -> Result<Re
 }
 
 async fn finish_offline(id: i64, authed: Authed, state: AppState) -> Result<Response, Rejection> {
-    let done = state
-        .store
-        .finish_offline(id, authed.session.user_id)
-        .await
-        .map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    let done = state.store.finish_offline(id, authed.session.user_id).await.map_err(reject)?;
     if !done {
         return Err(warp::reject::custom(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -255,7 +258,7 @@ struct MailStatus {
 }
 
 async fn list_mail(_: Authed, state: AppState) -> Result<Response, Rejection> {
-    let rows = state.store.recent_mail(MAX_PAGE).await.map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    let rows = state.store.recent_mail(MAX_PAGE).await.map_err(reject)?;
     let list: Vec<MailStatus> = rows
         .into_iter()
         .map(|m| MailStatus {

@@ -12,7 +12,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::app::AppState;
 use crate::auth::session::{clear_cookie, set_cookie};
 use crate::http::filters::{Authed, json_body, peer, staff, staff_mutation, with_state};
-use crate::http::rejection::ApiError;
+use crate::http::rejection::{ApiError, reject};
 use crate::service::accounts::StaffSession;
 use crate::util::rfc3339;
 
@@ -100,13 +100,13 @@ async fn login(body: LoginBody, peer: SocketAddr, state: AppState) -> Result<Res
         }
         Err(err) => {
             state.metrics.login_failed();
-            Err(warp::reject::custom(ApiError::from(err)))
+            Err(reject(err))
         }
     }
 }
 
 async fn logout(authed: Authed, state: AppState) -> Result<Response, Rejection> {
-    state.accounts.logout(&authed.token).await.map_err(|e| warp::reject::custom(ApiError::from(e)))?;
+    state.accounts.logout(&authed.token).await.map_err(reject)?;
     // Signing out ends the live-chat connections of this user too.
     state.chat.hub().revoke_user(authed.session.user_id);
     tracing::info!(user_id = authed.session.user_id, "staff logout");

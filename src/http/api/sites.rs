@@ -20,7 +20,7 @@ struct SiteBody {
     fields: Vec<crate::service::prechat::Field>,
 }
 
-fn reject(err: SiteError) -> Rejection {
+fn site_error(err: SiteError) -> Rejection {
     warp::reject::custom(match err {
         SiteError::Invalid(message) => ApiError::new(StatusCode::BAD_REQUEST, "invalid", message),
         SiteError::Unknown(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_site", err.to_string()),
@@ -55,7 +55,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(with_state(state.clone()))
         .and_then(|key: String, authed: Authed, body: SiteBody, state: AppState| async move {
             administrator(&authed)?;
-            let site = state.sites.save(&key, &body.name, &body.origins, &body.fields).await.map_err(reject)?;
+            let site = state.sites.save(&key, &body.name, &body.origins, &body.fields).await.map_err(site_error)?;
             tracing::info!(user_id = authed.session.user_id, site = %site.key, "site saved");
             Ok::<_, Rejection>(warp::reply::json(&site).into_response())
         });
@@ -65,7 +65,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(with_state(state))
         .and_then(|key: String, authed: Authed, state: AppState| async move {
             administrator(&authed)?;
-            state.sites.delete(&key).await.map_err(reject)?;
+            state.sites.delete(&key).await.map_err(site_error)?;
             tracing::info!(user_id = authed.session.user_id, site = %key, "site deleted");
             Ok::<_, Rejection>(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())
         });

@@ -132,9 +132,7 @@ pub fn check_uuid(field: &'static str, raw: &str) -> Result<String, ChatError> {
 }
 
 fn check_site(raw: &str) -> Result<String, ChatError> {
-    let ok =
-        !raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok { Ok(raw.to_owned()) } else { Err(ChatError::BadId("site")) }
+    crate::service::sites::check_key(raw).map_err(|_| ChatError::BadId("site"))
 }
 
 impl Chat {
@@ -249,10 +247,6 @@ impl Chat {
     ) -> Result<i64, ChatError> {
         let client_id = check_uuid("id", client_id)?;
         let text = check_text("text", text, MAX_TEXT_CHARS)?;
-        let current = self.store.conversation(conversation.id).await?.ok_or(ChatError::UnknownConversation)?;
-        if current.status == "closed" {
-            return Err(ChatError::Closed);
-        }
         let (kind, user_id, name) = match author {
             Author::Visitor { name } => ("visitor", None, name),
             Author::Operator { user_id, name } => ("operator", Some(user_id), name),
@@ -267,7 +261,8 @@ impl Chat {
                 author_name: name.clone(),
                 body: text.clone(),
             })
-            .await?;
+            .await?
+            .ok_or(ChatError::Closed)?;
         if !appended.duplicate {
             let row = MessageRow {
                 seq: appended.seq,

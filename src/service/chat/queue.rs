@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::{Chat, ChatError};
 use crate::config::Routing;
+use crate::store::ConversationRow;
 use crate::util::rfc3339;
 use crate::ws::hub::OutFrame;
 use crate::ws::protocol;
@@ -53,21 +54,13 @@ impl Chat {
 
     /// The `queue` frame for staff.
     pub async fn queue_frame(&self) -> Result<String, ChatError> {
-        let waiting = self.store.queued_conversations().await?;
-        let list: Vec<_> = waiting
-            .iter()
-            .map(|c| json!({ "conversation": c.public_id, "site": c.site, "name": c.visitor_name, "since": rfc3339(c.created_at) }))
-            .collect();
-        Ok(protocol::frame("queue", json!({ "waiting": list })))
+        Ok(queue_frame_of(&self.store.queued_conversations().await?))
     }
 
     /// The `mine` frame: conversations assigned to this operator and still open.
     pub async fn mine_frame(&self, user_id: i64) -> Result<String, ChatError> {
         let open = self.store.open_conversations_of(user_id).await?;
-        let list: Vec<_> = open
-            .iter()
-            .map(|c| json!({ "conversation": c.public_id, "site": c.site, "name": c.visitor_name, "since": rfc3339(c.created_at) }))
-            .collect();
+        let list: Vec<_> = open.iter().map(summary).collect();
         Ok(protocol::frame("mine", json!({ "conversations": list })))
     }
 
@@ -127,7 +120,7 @@ impl Chat {
 
     async fn publish_queue(&self) -> Result<(), ChatError> {
         let waiting = self.store.queued_conversations().await?;
-        let frame = self.queue_frame().await?;
+        let frame = queue_frame_of(&waiting);
         self.hub.publish_lobby(OutFrame { conversation: 0, seq: None, text: frame.into() });
         for (index, c) in waiting.iter().enumerate() {
             let position = protocol::frame("queue", json!({ "conversation": c.public_id, "position": index + 1 }));
@@ -136,4 +129,14 @@ impl Chat {
         self.metrics.set_chats_active(self.store.count_open_conversations().await?);
         Ok(())
     }
+}
+
+/// How staff see a conversation in the `queue` and `mine` frames.
+fn summary(c: &ConversationRow) -> serde_json::Value {
+    json!({ "conversation": c.public_id, "site": c.site, "name": c.visitor_name, "since": rfc3339(c.created_at) })
+}
+
+fn queue_frame_of(waiting: &[ConversationRow]) -> String {
+    let list: Vec<_> = waiting.iter().map(summary).collect();
+    protocol::frame("queue", json!({ "waiting": list }))
 }
