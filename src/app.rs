@@ -15,6 +15,7 @@ use crate::http::assets::Assets;
 use crate::ratelimit::KeyedLimiter;
 use crate::service::accounts::Accounts;
 use crate::service::chat::Chat;
+use crate::service::departments::{DepartmentError, Departments};
 use crate::service::mail::Mailer;
 use crate::service::sites::{SiteError, Sites};
 use crate::store::Store;
@@ -31,6 +32,8 @@ pub enum AppError {
     Hash(#[from] crate::auth::password::HashError),
     #[error("cannot set up the widget sites: {0}")]
     Sites(#[from] SiteError),
+    #[error("cannot load the departments: {0}")]
+    Departments(#[from] DepartmentError),
     #[error(
         "cannot listen on {addr} ({which} listener): {source}. Is another program using the port, or does binding a port below 1024 need CAP_NET_BIND_SERVICE?"
     )]
@@ -53,6 +56,8 @@ pub struct StateInner {
     pub login_limiter: KeyedLimiter,
     /// The websites allowed to embed the widget.
     pub sites: Sites,
+    /// Teams with members, routing modes and business hours.
+    pub departments: Departments,
     /// Flips to true when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
     /// Long-lived tasks (websockets) that shutdown waits for.
@@ -127,9 +132,11 @@ impl Application {
         let accounts = Accounts::new(store.clone(), &config.auth)?;
         let token_key = store.secret("chat_token_key").await?;
         let mailer = Mailer::new(store.clone(), &config);
+        let departments = Departments::load(store.clone()).await?;
         let chat = Chat::new(
             store.clone(),
             Arc::new(crate::ws::hub::Hub::default()),
+            departments.clone(),
             metrics.clone(),
             token_key,
             &config.chat,
@@ -146,7 +153,7 @@ impl Application {
         let public_addr = local(&public, "public", config.server.public_addr)?;
         let staff_addr = local(&staff, "staff", config.server.staff_addr)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let sites = Sites::load(store.clone(), &config).await?;
+        let sites = Sites::load(store.clone(), departments.clone(), &config).await?;
         let login_limiter = KeyedLimiter::per_minute(config.auth.login_attempts_per_minute);
         let state = AppState(Arc::new(StateInner {
             config,
@@ -159,6 +166,7 @@ impl Application {
             tls,
             login_limiter,
             sites,
+            departments,
             shutdown: shutdown_rx.clone(),
             tasks: TaskCounter::default(),
         }));

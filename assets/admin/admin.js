@@ -1,9 +1,15 @@
 // Administration entry: requires a signed-in user, else back to the sign-in page. Then shows the
-// sites (sites.js), the canned responses (canned.js) and the reference links (#links).
+// contents list (#contents), the sites (sites.js), the departments (departments.js), the bank
+// holidays (holidays.js), the canned responses (canned.js) and the reference links (#links). The
+// sections tell each other about changes: the site form offers the departments listed, a deleted
+// department disappears from the sites, and a changed bank-holiday list reloads the departments
+// (whether they are open now).
 import { currentSession, showUser } from '/dashboard/session.js';
 import { format } from '/dashboard/strings.js';
 import { strings } from './strings.js';
 import { sitesSection } from './sites.js';
+import { departmentsSection } from './departments.js';
+import { holidaysSection } from './holidays.js';
 import { cannedSection } from './canned.js';
 
 const t = strings();
@@ -16,8 +22,15 @@ currentSession()
     }
     showUser(session, () => window.location.assign('/'));
     status.textContent = format(t.signedInAs, { name: session.user.display_name });
-    for (const id of ['sites', 'canned', 'links']) document.getElementById(id).hidden = false;
-    sitesSection(t, session).load();
+    for (const id of ['contents', 'sites', 'departments', 'holidays', 'canned', 'links']) {
+      document.getElementById(id).hidden = false;
+    }
+    const sites = sitesSection(t, session);
+    const departments = departmentsSection(t, session, { onList: sites.setDepartments, onDelete: sites.load });
+    const holidays = holidaysSection(t, session, { onChange: departments.load });
+    sites.load();
+    departments.load();
+    holidays.load();
     cannedSection(t, session).load();
   })
   .catch(() => {

@@ -1,20 +1,49 @@
 // "Sites" on the administration page (#sites): the sites from GET /api/v1/sites in #sites-table,
-// each with its allowed origins and embed snippet. Administrators also get the form #site-form
-// (PUT /api/v1/sites/{key}, which adds or changes a site), an Edit button per row that fills the
-// form, and button.delete-site, which shows an inline "Confirm delete" button
+// each with its allowed origins, the departments it offers, its widget colour (a swatch) and its
+// embed snippet. Administrators also get the form #site-form (PUT /api/v1/sites/{key}, which adds
+// or changes a site): #site-key, #site-name, #site-origins; "Departments offered", one checkbox
+// #site-department-<key> per department in #site-departments (filled by setDepartments from the
+// Departments section, sent in the department list's order); "Widget appearance", #site-colour
+// (#rrggbb, kept in step with the picker #site-colour-picker), #site-title, #site-title-cy,
+// #site-greeting, #site-greeting-cy, #site-launcher, #site-launcher-cy (sent as `theme`, empty
+// ones left out); and the extra pre-chat fields (fields.js). An Edit button per row fills the
+// form, and button.delete-site shows an inline "Confirm delete" button
 // (button.confirm-delete-site) before DELETE /api/v1/sites/{key}. Everyone else sees the list and
-// the note #sites-readonly. Errors go to #sites-error (role=alert), outcomes to #sites-status
-// (role=status). Text from the server goes in with textContent only.
+// the note #sites-readonly. Errors (the server's 400 messages too) go to #sites-error
+// (role=alert), outcomes to #sites-status (role=status). Text from the server goes in with
+// textContent only.
 import { apiGet, apiSend } from '/dashboard/api.js';
 import { element, setText, showFieldMessage } from '/dashboard/dom.js';
 import { listLoader } from '/dashboard/listing.js';
 import { format } from '/dashboard/strings.js';
+import { checkbox, fieldsEditor, rowActions } from './fields.js';
 
 const KEY = /^[A-Za-z0-9_-]{1,64}$/;
+const COLOUR = /^#[0-9a-fA-F]{6}$/;
 const MAX_ORIGINS = 50;
 const MAX_NAME = 100;
+const MIN_CONTRAST = 4.5;
+/** The theme's texts: input id, theme key, most characters, string when too long. */
+const THEME_TEXTS = [
+  ['site-title', 'title', 60, 'titleTooLong'],
+  ['site-title-cy', 'title_cy', 60, 'titleTooLong'],
+  ['site-greeting', 'greeting', 300, 'greetingTooLong'],
+  ['site-greeting-cy', 'greeting_cy', 300, 'greetingTooLong'],
+  ['site-launcher', 'launcher', 60, 'launcherTooLong'],
+  ['site-launcher-cy', 'launcher_cy', 60, 'launcherTooLong'],
+];
 
-/** Wires the section for `session`; returns `{ load }`. */
+/** The contrast of white text on `colour` (#rrggbb), by the WCAG 2 formula, rounded down. */
+function contrastWithWhite(colour) {
+  const channel = (at) => {
+    const c = parseInt(colour.slice(at, at + 2), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+  return Math.floor((1.05 / (luminance + 0.05)) * 100) / 100;
+}
+
+/** Wires the section for `session`; returns `{ load, setDepartments }`. */
 export function sitesSection(t, session) {
   const byId = (id) => document.getElementById(id);
   const heading = byId('sites-title');
@@ -27,11 +56,20 @@ export function sitesSection(t, session) {
   const keyInput = byId('site-key');
   const nameInput = byId('site-name');
   const originsInput = byId('site-origins');
+  const departmentsBox = byId('site-departments');
+  const colourInput = byId('site-colour');
+  const picker = byId('site-colour-picker');
+  const contrast = byId('site-colour-contrast');
+  const swatch = byId('site-colour-swatch');
+  const themeInputs = THEME_TEXTS.map(([id, ...rest]) => [byId(id), ...rest]);
   const save = byId('site-save');
   const cancel = byId('site-cancel');
   const admin = session.user.role === 'administrator';
   let editing = null; // the key of the site in the form, when changing one
   let busy = false;
+  let departments; // undefined while loading, null when they could not be loaded, else the list
+  let names = new Map(); // department key → name
+  let siteDepartments = []; // the departments of the site in the form, kept when the list is missing
 
   byId('site-editor').hidden = !admin;
   byId('sites-readonly').hidden = admin;
@@ -39,7 +77,17 @@ export function sitesSection(t, session) {
 
   const say = (text) => setText(statusLine, text);
 
-  const showError = (message, field) => showFieldMessage(error, message, [keyInput, nameInput, originsInput], field);
+  const formInputs = () => [keyInput, nameInput, originsInput, colourInput, ...themeInputs.map(([i]) => i), ...fields.inputs()];
+  const showError = (message, field) => showFieldMessage(error, message, formInputs(), field);
+
+  const fields = fieldsEditor(t, {
+    list: byId('site-fields'),
+    add: byId('site-field-add'),
+    none: byId('site-fields-none'),
+    keyHint: 'site-field-key-hint',
+    say,
+    showError,
+  });
 
   const load = listLoader({
     container: table,
@@ -56,17 +104,11 @@ export function sitesSection(t, session) {
     },
   });
 
-  /** A button with visible `label` and, for screen readers, `more` naming what it acts on. */
-  function button(className, label, more) {
-    const node = element('button', className, label);
-    node.type = 'button';
-    node.append(element('span', 'visually-hidden', more));
-    return node;
-  }
-
   function row(site) {
     const key = site.key;
     const origins = Array.isArray(site.origins) ? site.origins.map(String) : [];
+    const offered = Array.isArray(site.departments) ? site.departments.map(String) : [];
+    const colour = typeof site.theme?.colour === 'string' && COLOUR.test(site.theme.colour) ? site.theme.colour : '';
     const tr = element('tr');
     tr.dataset.key = key;
     const keyCell = element('th', '', key);
@@ -79,11 +121,42 @@ export function sitesSection(t, session) {
     } else {
       originsCell.textContent = t.noOrigins;
     }
+    const departmentsCell = element('td');
+    if (offered.length) {
+      const list = element('ul', 'origins');
+      for (const dept of offered) {
+        const li = element('li', '', names.get(dept) || dept);
+        li.dataset.department = dept;
+        list.append(li);
+      }
+      departmentsCell.append(list);
+    } else {
+      departmentsCell.textContent = t.siteDepartmentsNone;
+    }
+    const colourCell = element('td');
+    if (colour) {
+      const sample = element('span', 'swatch');
+      sample.style.backgroundColor = colour;
+      colourCell.append(sample, element('code', '', colour.toLowerCase()));
+    } else {
+      colourCell.textContent = t.colourDefault;
+    }
     const snippet = element('code', 'snippet', embedSnippet(key));
     const snippetCell = element('td');
     snippetCell.append(snippet);
-    tr.append(keyCell, element('td', '', String(site.name ?? '')), originsCell, snippetCell);
-    if (admin) tr.append(actions(site, origins));
+    tr.append(keyCell, element('td', '', String(site.name ?? '')), originsCell, departmentsCell, colourCell, snippetCell);
+    if (admin) {
+      const who = {
+        edit: format(t.editWho, { key }),
+        delete: format(t.deleteWho, { key }),
+        confirm: format(t.confirmDeleteWho, { key }),
+        cancel: format(t.cancelDeleteWho, { key }),
+      };
+      const onEdit = () => startEdit(site, origins, offered);
+      const onAsk = () => showError('');
+      const onDelete = () => deleteSite(key);
+      tr.append(rowActions(t, { kind: 'site', key, who, warning: t.deleteWarning, onEdit, onAsk, onDelete }));
+    }
     return tr;
   }
 
@@ -92,51 +165,10 @@ export function sitesSection(t, session) {
     return `<script src="https://${t.snippetHost}/widget.js" data-site="${key}" async></script>`;
   }
 
-  function actions(site, origins) {
-    const key = site.key;
-    const cell = element('td');
-    const box = element('div', 'row-actions');
-    const edit = button('edit-site secondary', t.edit, format(t.editWho, { key }));
-    const remove = button('delete-site secondary', t.delete, format(t.deleteWho, { key }));
-    const confirm = button('confirm-delete-site danger', t.confirmDelete, format(t.confirmDeleteWho, { key }));
-    const keep = button('cancel-delete-site secondary', t.cancel, format(t.cancelDeleteWho, { key }));
-    const note = element('p', 'confirm-note', t.deleteWarning);
-    note.id = `site-${key}-delete-note`;
-    confirm.setAttribute('aria-describedby', note.id);
-    for (const node of [confirm, keep, note]) node.hidden = true;
-    box.append(edit, remove, confirm, keep, note);
-    cell.append(box);
-
-    const asking = (on) => {
-      remove.hidden = on;
-      for (const node of [confirm, keep, note]) node.hidden = !on;
-    };
-    edit.addEventListener('click', () => startEdit(site, origins));
-    remove.addEventListener('click', () => {
-      showError('');
-      asking(true);
-      confirm.focus();
-    });
-    keep.addEventListener('click', () => {
-      asking(false);
-      remove.focus();
-    });
-    box.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape' && !confirm.hidden && !busy) {
-        asking(false);
-        remove.focus();
-      }
-    });
-    confirm.addEventListener('click', () => deleteSite(key, confirm, keep, () => asking(false), remove));
-    return cell;
-  }
-
-  async function deleteSite(key, confirm, keep, restore, remove) {
-    if (busy) return;
+  /** Deletes a site; resolves to true when it is still there. */
+  async function deleteSite(key) {
+    if (busy) return true;
     busy = true;
-    confirm.setAttribute('aria-disabled', 'true');
-    keep.setAttribute('aria-disabled', 'true');
-    confirm.firstChild.textContent = t.deleting;
     showError('');
     try {
       await apiSend(t, 'DELETE', `/api/v1/sites/${encodeURIComponent(key)}`, session.csrf_token);
@@ -144,30 +176,83 @@ export function sitesSection(t, session) {
       heading.focus();
       await load();
       say(format(t.siteDeleted, { key }));
+      return false;
     } catch (e) {
-      confirm.removeAttribute('aria-disabled');
-      keep.removeAttribute('aria-disabled');
-      confirm.firstChild.textContent = t.confirmDelete;
-      if (e.code === 'unknown_site') {
+      const gone = e.code === 'unknown_site';
+      if (gone) {
         heading.focus();
         await load();
-      } else {
-        restore();
-        remove.focus();
       }
       showError(e.message);
+      return !gone;
     } finally {
       busy = false;
     }
   }
 
-  function startEdit(site, origins) {
+  /** The ticked departments, in the department list's order (the site's own when not loaded). */
+  function chosenDepartments() {
+    if (!Array.isArray(departments)) return siteDepartments;
+    return [...departmentsBox.querySelectorAll('input:checked')].map((input) => input.value);
+  }
+
+  function showDepartmentChoices(chosen) {
+    const focused = departmentsBox.contains(document.activeElement) ? document.activeElement.id : '';
+    if (departments === undefined) departmentsBox.replaceChildren(element('p', 'hint', t.loadingDepartments));
+    else if (departments === null) departmentsBox.replaceChildren(element('p', 'hint', t.siteDepartmentsUnavailable));
+    else if (!departments.length) departmentsBox.replaceChildren(element('p', 'hint', t.noDepartmentsYet));
+    else {
+      departmentsBox.replaceChildren(
+        ...departments.map((d) => checkbox(`site-department-${d.key}`, d.key, `${names.get(d.key)} (${d.key})`, chosen.includes(d.key))),
+      );
+    }
+    if (focused) byId(focused)?.focus();
+  }
+
+  /** The departments from the Departments section (null when they could not be loaded). */
+  function setDepartments(list) {
+    const chosen = chosenDepartments();
+    departments = Array.isArray(list) ? list.filter((d) => typeof d?.key === 'string') : null;
+    names = new Map((departments || []).map((d) => [d.key, String(d.name || d.key)]));
+    for (const li of rows.querySelectorAll('li[data-department]')) {
+      li.textContent = names.get(li.dataset.department) || li.dataset.department;
+    }
+    showDepartmentChoices(chosen);
+  }
+
+  function showColour() {
+    const value = colourInput.value.trim();
+    const valid = COLOUR.test(value);
+    if (valid) picker.value = value.toLowerCase();
+    swatch.hidden = !valid;
+    swatch.style.backgroundColor = valid ? value : '';
+    if (!value) contrast.textContent = t.colourDefaultHint;
+    else if (!valid) contrast.textContent = t.colourInvalid;
+    else {
+      const ratio = contrastWithWhite(value);
+      contrast.textContent = format(ratio >= MIN_CONTRAST ? t.colourContrast : t.colourContrastLow, { ratio });
+    }
+  }
+  colourInput.addEventListener('input', showColour);
+  picker.addEventListener('input', () => {
+    colourInput.value = picker.value;
+    showColour();
+  });
+
+  function startEdit(site, origins, offered) {
     editing = site.key;
     showError('');
     keyInput.value = site.key;
     keyInput.readOnly = true;
     nameInput.value = String(site.name ?? '');
     originsInput.value = origins.join('\n');
+    siteDepartments = offered;
+    showDepartmentChoices(offered);
+    const theme = site.theme && typeof site.theme === 'object' ? site.theme : {};
+    colourInput.value = typeof theme.colour === 'string' ? theme.colour : '';
+    showColour();
+    for (const [input, key] of themeInputs) input.value = typeof theme[key] === 'string' ? theme[key] : '';
+    fields.set(Array.isArray(site.fields) ? site.fields : []);
     formTitle.textContent = format(t.changeSite, { key: site.key });
     save.textContent = t.saveChanges;
     cancel.hidden = false;
@@ -178,6 +263,10 @@ export function sitesSection(t, session) {
     editing = null;
     form.reset();
     keyInput.readOnly = false;
+    siteDepartments = [];
+    showDepartmentChoices([]);
+    showColour();
+    fields.set([]);
     formTitle.textContent = t.addSite;
     save.textContent = t.saveSite;
     cancel.hidden = true;
@@ -190,6 +279,27 @@ export function sitesSection(t, session) {
     const edit = [...rows.children].find((tr) => tr.dataset.key === key)?.querySelector('.edit-site');
     (edit || keyInput).focus();
   });
+
+  /** The theme from the form, or `{ message, input }` for the first problem. */
+  function readTheme() {
+    const theme = {};
+    const colour = colourInput.value.trim();
+    if (colour && !COLOUR.test(colour)) return { problem: { message: t.colourInvalid, input: colourInput } };
+    if (colour) theme.colour = colour.toLowerCase();
+    for (const [input, key, max, tooLong] of themeInputs) {
+      const value = input.value.trim();
+      if ([...value].length > max) return { problem: { message: t[tooLong], input } };
+      if (value) theme[key] = value;
+    }
+    return { theme };
+  }
+
+  /** The form field a 400 message from the server is about, when it names one. */
+  function fieldOf(message, origins) {
+    if (/colou?r|contrast/i.test(message)) return colourInput;
+    if (origins.some((origin) => message.includes(origin))) return originsInput;
+    return fields.inputFor(message);
+  }
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -205,6 +315,10 @@ export function sitesSection(t, session) {
     if (!name) return showError(t.siteNameMissing, nameInput);
     if ([...name].length > MAX_NAME) return showError(t.siteNameTooLong, nameInput);
     if (origins.length > MAX_ORIGINS) return showError(t.tooManyOrigins, originsInput);
+    const { theme, problem } = readTheme();
+    if (problem) return showError(problem.message, problem.input);
+    const fieldProblem = fields.check();
+    if (fieldProblem) return showError(fieldProblem.message, fieldProblem.input);
     showError('');
     busy = true;
     save.setAttribute('aria-disabled', 'true');
@@ -213,19 +327,23 @@ export function sitesSection(t, session) {
       const saved = await apiSend(t, 'PUT', `/api/v1/sites/${encodeURIComponent(key)}`, session.csrf_token, {
         name,
         origins,
+        departments: chosenDepartments(),
+        theme,
+        fields: fields.value(),
       });
       resetForm();
       await load();
       say(format(t.siteSaved, { key: saved?.key || key }));
     } catch (e) {
       say('');
-      // The server names the origin it could not accept; that is the field to fix.
-      showError(e.message, e.code === 'invalid' && origins.length ? originsInput : undefined);
+      showError(e.message, e.code === 'invalid' ? fieldOf(e.message, origins) : undefined);
     } finally {
       busy = false;
       save.removeAttribute('aria-disabled');
     }
   });
 
-  return { load };
+  showDepartmentChoices([]);
+  showColour();
+  return { load, setDepartments };
 }

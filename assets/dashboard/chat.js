@@ -4,19 +4,21 @@
 // survive a reload in sessionStorage); `mine` then opens tabs for chats assigned to us that have
 // none, and ends the tabs of chats that closed while we were away. The `visitor` frame that
 // starts the answer to `accept` and `join` fills that chat's visitor details, and the `note`
-// frames that end it (or come live from colleagues) its internal notes. A `transfer` is
-// answered by `transferred` (the tab ends) or by an `invalid` error (see transferRequests).
+// frames that end it (or come live from colleagues) its internal notes. A `transfer` (to a
+// colleague or to a team's queue) is answered by `transferred` (the tab ends) or by an `invalid`
+// or `unknown_department` error (see transferRequests). Queue entries, `mine`, `assigned` and
+// the queue entry behind an `accepted` carry the chat's `department`, shown on its tab and panel.
 // Messages count as read only while the live view (#view-live) is on screen.
 import { connect } from '/common/socket.js';
 import { currentSession } from './session.js';
-import { strings, format } from './strings.js';
+import { strings, format, teamName } from './strings.js';
 import { queuePanel } from './queue.js';
 import { tabs as tabList } from './tabs.js';
 import { conversationPanel } from './conversation.js';
 import { notifier } from './notify.js';
 import { availabilityToggle } from './availability.js';
 import { cannedResponses } from './canned.js';
-import { transferRequests } from './transfer.js';
+import { staffDirectory, transferRequests } from './transfer.js';
 
 const PENDING_KEY = 'parley.staff.pending';
 const RETRY_MS = 2000;
@@ -52,7 +54,9 @@ export function startChat(session) {
   const attention = notifier();
   const canned = cannedResponses(t);
   canned.load();
-  const queue = queuePanel(t, { onAccept: accept });
+  const queue = queuePanel(t, { onAccept: accept, say });
+  const directory = staffDirectory(t, session.user.username);
+  directory.watch((departments) => queue.teams(departments));
   const tabs = tabList(document.getElementById('chat-tabs'), document.getElementById('chat-panels'), {
     onSelect: (key) => {
       document.getElementById('chats-empty').hidden = Boolean(key);
@@ -60,7 +64,8 @@ export function startChat(session) {
       else document.getElementById('chats-title').focus();
     },
   });
-  availability = availabilityToggle(t, { send: (state) => socket.send({ type: 'status', status: state }) });
+  const sendStatus = (status, max) => socket.send({ type: 'status', status, max_chats: max });
+  availability = availabilityToggle(t, { send: sendStatus, say });
   const socket = connect(`wss://${window.location.host}/ws/staff`, { onOpen, onFrame, onDown });
   say(t.connecting);
 
@@ -90,6 +95,7 @@ export function startChat(session) {
     connected = true;
     say(t.connected);
     availability.connected();
+    directory.refresh(true);
     for (const chat of chats.values()) if (!chat.view.ended()) join(chat);
   }
 
@@ -136,7 +142,7 @@ export function startChat(session) {
       case 'transferred':
         return onTransferred(frame);
       case 'status':
-        return availability.confirmed(frame.status);
+        return availability.confirmed(frame.status, frame.max_chats);
       case 'error':
         return onError(frame);
       default:
@@ -186,7 +192,7 @@ export function startChat(session) {
     }
     if (!chat) {
       const info = { ...entry, ...frame };
-      chat = openChat({ conversation, name: info.name, site: info.site });
+      chat = openChat({ conversation, name: info.name, site: info.site, department: info.department });
       // Joined either way: a chat accepted on another connection of ours needs it, and after our
       // own `accept` the messages then come twice, the second copy dropped by seq.
       join(chat);
@@ -210,7 +216,7 @@ export function startChat(session) {
     // A transfer (`from` is who handed it over) is news even if our other tab opened it already.
     const from = typeof frame.from === 'string' && frame.from ? frame.from : '';
     if (chat && !from) return;
-    if (!chat) join(openChat({ conversation, name: frame.name, site: frame.site }));
+    if (!chat) join(openChat({ conversation, name: frame.name, site: frame.site, department: frame.department }));
     const name = frame.name || t.visitor;
     say(from ? format(t.transferredToYou, { from, name }) : format(t.newVisitor, { name }));
     attention.beep();
@@ -248,9 +254,9 @@ export function startChat(session) {
     transfers.done(frame.id);
     const chat = chats.get(frame.conversation);
     if (!chat || chat.view.ended()) return;
-    const name = typeof frame.to === 'string' && frame.to ? frame.to : t.operator;
-    endChat(frame.conversation, chat, format(t.transferredEnded, { name }));
-    say(format(t.chatTransferred, { name }));
+    const { ended, said } = directory.transferred(frame);
+    endChat(frame.conversation, chat, ended);
+    say(said);
   }
 
   /** Ends a chat's tab: closed, transferred (`text` says so), or gone while we were away. */
@@ -262,8 +268,8 @@ export function startChat(session) {
 
   function onError({ code, message }) {
     const reason = typeof message === 'string' && message ? message : t.transferFailed;
-    // Only a transfer is answered with `invalid` (a status we send is always valid).
-    if (code === 'invalid' && transfers.refused(reason)) return;
+    // Only a transfer is answered with these (a status we send, max_chats included, is valid).
+    if ((code === 'invalid' || code === 'unknown_department') && transfers.refused(reason)) return;
     if (code === 'already_taken') {
       accepting.clear();
       queue.idle();
@@ -285,6 +291,7 @@ export function startChat(session) {
     const chat = { info, unread: 0, quietUntil: 0 };
     chat.view = conversationPanel(t, info, me, {
       canned,
+      directory,
       onSend: (text) => sendMessage(conversation, text),
       onTyping: (active) => chat.view.ended() || socket.send({ type: 'typing', conversation, active }),
       onClose: () => {
@@ -296,9 +303,9 @@ export function startChat(session) {
         if (connected) socket.send(frame);
         return '';
       },
-      onTransfer: (to, note) => {
+      onTransfer: (target, note) => {
         const id = crypto.randomUUID();
-        if (!socket.send({ type: 'transfer', id, conversation, to, note: note || undefined })) return t.notConnected;
+        if (!socket.send({ type: 'transfer', id, conversation, ...target, note: note || undefined })) return t.notConnected;
         transfers.add(id, conversation);
         return '';
       },
@@ -311,7 +318,7 @@ export function startChat(session) {
     });
     chats.set(conversation, chat);
     chat.quietUntil = performance.now() + HISTORY_QUIET_MS;
-    tabs.add(conversation, info.name || t.visitor, chat.view.panel);
+    tabs.add(conversation, info.name || t.visitor, chat.view.panel, teamName(info.department), t.tabTeam);
     for (const p of pending.get(conversation) || []) chat.view.transcript.addPending(p.id, p.text, t.you);
     return chat;
   }

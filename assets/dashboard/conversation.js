@@ -1,4 +1,5 @@
-// One open chat in the dashboard: its tab panel with the transcript (ol.messages), the
+// One open chat in the dashboard: its tab panel with a heading (the visitor's name, the site and,
+// for a chat with a department, span.team), the transcript (ol.messages), the
 // visitor's typing indicator, the reply box (#reply-<conversation>, button.send, with the canned
 // responses list ul.canned-list) and "Close chat" in div.chat-main, and beside them (div.chat-side)
 // the visitor's details (section.visitor-panel, see visitor.js), the internal notes
@@ -7,7 +8,7 @@
 import { Transcript } from '/common/transcript.js';
 import { composer } from '/common/composer.js';
 import { cannedPicker } from './canned.js';
-import { format } from './strings.js';
+import { format, teamName } from './strings.js';
 import { element, shortTime } from './dom.js';
 import { visitorPanel } from './visitor.js';
 import { notesArea } from './notes.js';
@@ -17,19 +18,22 @@ import { transferArea } from './transfer.js';
 const TYPING_SHOWN_MS = 10000;
 
 /**
- * Builds the panel for `info` ({conversation, name, site}). `me` is the operator's display name.
- * Callbacks: onSend(text) → '' or an error, onTyping(active), onClose(), onRemove(),
- * onNote(id, text) → '' or an error, onTransfer(to, note) → '' or an error. `canned` (from
- * cannedResponses) adds the canned responses list to the reply box.
+ * Builds the panel for `info` ({conversation, name, site, department}). `me` is the operator's
+ * display name. Callbacks: onSend(text) → '' or an error, onTyping(active), onClose(), onRemove(),
+ * onNote(id, text) → '' or an error, onTransfer(target, note) → '' or an error, where target is
+ * {to} or {department}. `canned` (from cannedResponses) adds the canned responses list to the
+ * reply box; `directory` (staffDirectory, see transfer.js) offers colleagues and teams.
  */
 export function conversationPanel(t, info, me, callbacks) {
-  const { onSend, onTyping, onClose, onRemove, onNote, onTransfer, canned } = callbacks;
+  const { onSend, onTyping, onClose, onRemove, onNote, onTransfer, canned, directory } = callbacks;
   const id = info.conversation;
   const name = info.name || t.visitor;
   const panel = element('section', 'chat-panel');
   panel.id = `panel-${id}`;
   const heading = element('h3', '', name);
   if (info.site) heading.append(' ', element('span', 'site', format(t.site, { site: info.site })));
+  const team = teamName(info.department);
+  if (team) heading.append(' ', element('span', 'team', format(t.team, { team })));
   const list = element('ol', 'messages');
   list.setAttribute('aria-live', 'polite');
   list.setAttribute('aria-label', format(t.messagesWith, { name }));
@@ -70,7 +74,7 @@ export function conversationPanel(t, info, me, callbacks) {
   main.append(list, typing, ended, form);
   const visitor = visitorPanel(t, info);
   const notes = notesArea(t, id, me, { onAdd: onNote });
-  const transfer = transferArea(t, id, { onTransfer });
+  const transfer = transferArea(t, id, { onTransfer, directory });
   const side = element('div', 'chat-side');
   side.append(visitor.section, notes.section, transfer.section);
   panel.append(heading, main, side);

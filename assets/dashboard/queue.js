@@ -1,18 +1,38 @@
-// Queue panel (#queue): the visitors waiting, each with name, site, time waited (ticking every
-// second) and an Accept button. Entries are kept per conversation so an update does not move
-// the keyboard focus off a button that is still there.
-import { elapsed, format } from './strings.js';
+// Queue panel (#queue): the visitors waiting, each with name, site, team (span.q-department, when
+// the chat has a department), time waited (ticking every second) and an Accept button. Entries are
+// kept per conversation so an update does not move the keyboard focus off a button that is still
+// there. #queue-department (in #queue-filter, shown once there are teams to pick) narrows the list
+// to one team's visitors: "All teams" or a department key, remembered in sessionStorage. It only
+// hides entries: the queue, its notifications and its count stay whole.
+import { elapsed, format, teamName } from './strings.js';
 
-/** Wires #queue. onAccept(conversation) is called when an Accept button is used. */
-export function queuePanel(t, { onAccept }) {
+const FILTER_KEY = 'parley.staff.queue-department';
+
+/**
+ * Wires #queue. onAccept(conversation) is called when an Accept button is used; say(text)
+ * announces what a change of the team filter shows.
+ */
+export function queuePanel(t, { onAccept, say }) {
   const list = document.getElementById('queue');
   const heading = document.getElementById('queue-title');
-  const entries = new Map(); // conversation → { li, info, wait, button }
+  const filterField = document.getElementById('queue-filter');
+  const filter = document.getElementById('queue-department');
+  const entries = new Map(); // conversation → { li, info, team, wait, button }
   const empty = document.createElement('li');
   empty.className = 'empty';
   empty.textContent = t.queueEmpty;
   list.append(empty);
+  let teams = []; // [{key, name}] from GET /api/v1/departments
+  let wanted = loadFilter(); // the team chosen, kept while the list of teams is not known yet
   setInterval(tick, 1000);
+
+  filter.addEventListener('change', () => {
+    wanted = filter.value;
+    saveFilter(wanted);
+    const shown = applyFilter();
+    const n = entries.size;
+    if (n) say(wanted ? format(t.queueFiltered, { shown, n }) : format(t.queueUnfiltered, { n }));
+  });
 
   function tick() {
     for (const entry of entries.values()) {
@@ -20,6 +40,8 @@ export function queuePanel(t, { onAccept }) {
       if (entry.wait.textContent !== text) entry.wait.textContent = text;
     }
   }
+
+  const keyOf = (info) => (typeof info.department?.key === 'string' ? info.department.key : '');
 
   function create(info) {
     const li = document.createElement('li');
@@ -31,6 +53,8 @@ export function queuePanel(t, { onAccept }) {
     const site = document.createElement('span');
     site.className = 'q-site';
     site.textContent = format(t.site, { site: info.site || '' });
+    const team = document.createElement('span');
+    team.className = 'q-department';
     const wait = document.createElement('span');
     wait.className = 'q-wait';
     const button = document.createElement('button');
@@ -43,8 +67,72 @@ export function queuePanel(t, { onAccept }) {
     button.addEventListener('click', () => {
       if (button.getAttribute('aria-disabled') !== 'true') onAccept(info.conversation);
     });
-    li.append(name, site, wait, button);
-    return { li, info, wait, button };
+    li.append(name, site, team, wait, button);
+    return { li, info, team, wait, button };
+  }
+
+  /** The team line of an entry, from its latest queue information. */
+  function showTeam(entry) {
+    const name = teamName(entry.info.department);
+    const text = name ? format(t.team, { team: name }) : '';
+    if (entry.team.textContent !== text) entry.team.textContent = text;
+    entry.team.hidden = !name;
+  }
+
+  /**
+   * The filter's options: every team from the server and any other a waiting chat names; the
+   * field shows once there is one. Returns whether the chosen team is among them.
+   */
+  function fillFilter() {
+    const known = new Map(teams.map((d) => [d.key, teamName(d)]));
+    for (const { info } of entries.values()) {
+      const key = keyOf(info);
+      if (key && !known.has(key)) known.set(key, teamName(info.department));
+    }
+    const options = [...known].map(([key, name]) => {
+      const option = document.createElement('option');
+      option.value = key;
+      option.textContent = name;
+      return option;
+    });
+    const [all, ...old] = filter.options;
+    const same =
+      options.length === old.length &&
+      options.every((o, i) => o.value === old[i].value && o.textContent === old[i].textContent);
+    if (!same) filter.replaceChildren(all, ...options);
+    filterField.hidden = options.length === 0;
+    const available = known.has(wanted);
+    filter.value = available ? wanted : '';
+    return available;
+  }
+
+  /** Hides the entries of other teams; returns how many are shown. */
+  function applyFilter() {
+    const key = fillFilter() ? wanted : '';
+    let shown = 0;
+    let lostFocus = false;
+    for (const entry of entries.values()) {
+      const hide = Boolean(key) && keyOf(entry.info) !== key;
+      lostFocus ||= hide && entry.li.contains(document.activeElement);
+      entry.li.hidden = hide;
+      if (!hide) shown += 1;
+    }
+    if (!entries.size) {
+      empty.textContent = t.queueEmpty;
+      list.append(empty);
+    } else if (!shown) {
+      empty.textContent = format(t.queueEmptyTeam, { n: entries.size });
+      list.append(empty);
+    } else {
+      empty.remove();
+    }
+    if (lostFocus) firstAccept().focus();
+    return shown;
+  }
+
+  function firstAccept() {
+    const entry = [...entries.values()].find((e) => !e.li.hidden);
+    return entry ? entry.button : heading;
   }
 
   return {
@@ -66,16 +154,23 @@ export function queuePanel(t, { onAccept }) {
           entry = create(info);
           entries.set(info.conversation, entry);
           fresh.push(info);
+        } else {
+          entry.info = { ...entry.info, ...info };
         }
+        showTeam(entry);
         if (list.children[index] !== entry.li) list.insertBefore(entry.li, list.children[index] || null);
       });
-      if (entries.size) empty.remove();
-      else list.append(empty);
+      applyFilter();
       tick();
-      if (lostFocus) (list.querySelector('.accept') || heading).focus();
+      if (lostFocus) firstAccept().focus();
       return fresh;
     },
-    /** Name, site and waiting time of a queued conversation, if it is in the queue. */
+    /** The teams (GET /api/v1/departments) the filter offers. */
+    teams(departments) {
+      teams = (Array.isArray(departments) ? departments : []).filter((d) => d && typeof d.key === 'string');
+      applyFilter();
+    },
+    /** Name, site, team and waiting time of a queued conversation, if it is in the queue. */
     info(conversation) {
       return entries.get(conversation)?.info;
     },
@@ -94,4 +189,21 @@ export function queuePanel(t, { onAccept }) {
       return entries.size;
     },
   };
+}
+
+function loadFilter() {
+  try {
+    return sessionStorage.getItem(FILTER_KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+function saveFilter(key) {
+  try {
+    if (key) sessionStorage.setItem(FILTER_KEY, key);
+    else sessionStorage.removeItem(FILTER_KEY);
+  } catch {
+    // Storage blocked: the choice lasts until the page closes.
+  }
 }

@@ -39,6 +39,15 @@ const en = {
   tooFast: 'Too many actions at once. Trying again shortly.',
   failed: 'Something went wrong with the last action.',
 
+  // Departments ("teams") on queue entries, chat tabs and headings, and the queue filter.
+  team: 'Team: {team}',
+  tabTeam: ', team ',
+  queueFilter: 'Show visitors for',
+  allTeams: 'All teams',
+  queueEmptyTeam: 'No visitors waiting for this team ({n} waiting for other teams)',
+  queueFiltered: 'Showing {shown} of {n} waiting visitors.',
+  queueUnfiltered: 'Showing all {n} waiting visitors.',
+
   // Internal notes beside each chat (notes.js): staff only, never sent to the visitor.
   notesTitle: 'Internal notes — the visitor does not see these',
   notesNone: 'No notes yet.',
@@ -63,6 +72,17 @@ const en = {
   transferredEnded: 'You transferred this chat to {name}.',
   transferFailed: 'The transfer did not go through. Try again.',
   transferUnconfirmed: 'The connection was lost before the transfer was confirmed. If this chat is still open once live chat reconnects, try again.',
+  transferKind: 'Transfer to',
+  transferKindUser: 'A colleague',
+  transferKindTeam: 'A team’s queue',
+  transferTeam: 'Team',
+  transferTeamHint: 'The chat goes back to the queue for that team, with your note. The visitor is told they are waiting again.',
+  chooseTeam: '— choose a team —',
+  teamClosed: '{name} (closed)',
+  teamUnavailable: '{name} (nobody available)',
+  transferTeamMissing: 'Choose a team',
+  chatTransferredTeam: 'Chat sent to the queue for {team}',
+  transferredEndedTeam: 'You sent this chat to the queue for {team}.',
 
   // Visitor details beside each chat (visitor.js).
   visitorDetails: 'Visitor details',
@@ -91,6 +111,9 @@ const en = {
   awayNow: 'Your status: away. If no other operator is available, new visitors are offered the leave-a-message form.',
   availabilityChanging: 'Updating your status…',
   availabilityOffline: 'Not connected. Your status is sent when live chat reconnects.',
+  maxChatsWrong: 'Enter a whole number from 1 to 20',
+  maxChatsSaved: 'You will be offered up to {n} chats at once.',
+  maxChatsSavedOne: 'You will be offered 1 chat at a time.',
 
   // Requests to the staff API (api.js).
   unreachable: 'The server could not be reached. Check your connection and try again.',
@@ -130,6 +153,29 @@ const en = {
   markingDone: 'Marking as done…',
   markedDone: 'Marked as done',
   alreadyDone: 'Someone else has already marked that request as done.',
+  teamLabel: 'Team',
+  assignedTo: 'Assigned to',
+  nobody: 'Nobody',
+  repliedAt: 'Replied by e-mail',
+  userOption: '{name} ({username})',
+  assignTo: 'Assign to',
+  assign: 'Assign',
+  assignWho: ' (message from {name})',
+  assignMe: 'Assign to me',
+  assigning: 'Assigning…',
+  assignedToName: 'Message from {name} assigned to {user}',
+  unassigned: 'Message from {name} assigned to nobody',
+  assignedElsewhere: 'Message from {name} assigned to {user}, so it is no longer in your list',
+  unassignedElsewhere: 'Message from {name} assigned to nobody, so it is no longer in your list',
+  replyByEmail: 'Reply by e-mail to {name}',
+  replyByEmailHint: 'Sent to {email} from the appliance’s own address; the request is then marked as done.',
+  sendReply: 'Send reply',
+  sendReplyWho: ' to {name}',
+  sendingReply: 'Sending…',
+  replyMissing: 'Type your reply first',
+  replyTooLong: 'Replies must be 4,000 characters or fewer',
+  replyQueued: 'Reply queued for sending',
+  mailFallback: 'Write to {email} with your e-mail program instead',
 };
 
 export const STRINGS = { en };
@@ -154,6 +200,13 @@ export function dateTime(at) {
 /** A conversation status (queued, active, closed) in words. */
 export function statusLabel(t, status) {
   return { queued: t.statusQueued, active: t.statusActive, closed: t.statusClosed }[status] || String(status ?? '');
+}
+
+/** A department from a frame or the API (`{key, name}` or null) as its name ('' for none). */
+export function teamName(department) {
+  if (!department || typeof department !== 'object') return '';
+  const name = typeof department.name === 'string' && department.name ? department.name : department.key;
+  return typeof name === 'string' ? name : '';
 }
 
 /** How long since `since` (an RFC 3339 time), e.g. "3 min 05 s". */

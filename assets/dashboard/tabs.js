@@ -1,5 +1,6 @@
 // Tabs for the open chats, after the WAI-ARIA tabs pattern: role=tablist/tab/tabpanel, one tab
-// in the Tab order, Left/Right/Home/End move to another tab and select it.
+// in the Tab order, Left/Right/Home/End move to another tab and select it. A tab shows the
+// visitor's name, then (span.tab-team) the chat's team when it has one, then the unread count.
 
 /** Wires the tablist (tabs) and `panels` (their container). onSelect(key) runs whenever a tab becomes the selected one. */
 export function tabs(tablist, panels, { onSelect }) {
@@ -36,8 +37,11 @@ export function tabs(tablist, panels, { onSelect }) {
     has: (key) => items.has(key),
     selected: () => selected,
     keys: () => [...order],
-    /** Adds a tab labelled `label` for `panel` (not selected unless it is the only one). */
-    add(key, label, panel) {
+    /**
+     * Adds a tab labelled `label` for `panel` (not selected unless it is the only one); `team`,
+     * when given, is the chat's team and `teamPrefix` what a screen reader hears before it.
+     */
+    add(key, label, panel, team = '', teamPrefix = '') {
       const tab = document.createElement('button');
       tab.type = 'button';
       tab.id = `tab-${key}`;
@@ -50,7 +54,17 @@ export function tabs(tablist, panels, { onSelect }) {
       const badge = document.createElement('span');
       badge.className = 'unread';
       badge.hidden = true;
-      tab.append(name, badge);
+      tab.append(name);
+      if (team) {
+        const detail = document.createElement('span');
+        detail.className = 'tab-team';
+        const prefix = document.createElement('span');
+        prefix.className = 'visually-hidden';
+        prefix.textContent = teamPrefix;
+        detail.append(prefix, team);
+        tab.append(detail);
+      }
+      tab.append(badge);
       tab.addEventListener('click', () => select(key, true));
       panel.setAttribute('role', 'tabpanel');
       panel.setAttribute('aria-labelledby', tab.id);

@@ -2,8 +2,9 @@
 //   <script src="https://APPLIANCE/widget.js" data-site="SITE_KEY" async></script>
 // Asks the appliance whether this page's origin may show the chat for that site; if so, adds a
 // launcher button and an iframe served by the appliance. It sets no cookies and uses no storage
-// on the host page's origin: everything else lives inside the iframe. The outcome is written to
-// <html data-parley-widget="ready|refused"> and, when refused, the console says why.
+// on the host page's origin: everything else lives inside the iframe. The site's theme (from the
+// same config) gives the launcher its colour and text, and the iframe its title. The outcome is
+// written to <html data-parley-widget="ready|refused"> and, when refused, the console says why.
 (function () {
   'use strict';
   var script = document.currentScript;
@@ -14,22 +15,35 @@
   var lang = script.getAttribute('data-lang') || document.documentElement.lang || 'en';
   lang = lang.toLowerCase().indexOf('cy') === 0 ? 'cy' : 'en';
   var label = lang === 'cy' ? 'Sgwrsio â ni' : 'Chat with us';
+  // Theme colours are "#rrggbb" with at least 4.5:1 contrast against white (checked by the
+  // appliance when saved); anything else keeps the default.
+  var COLOUR = /^#[0-9a-fA-F]{6}$/;
+  var DEFAULT_COLOUR = '#005ea5';
 
   function refuse(reason) {
     document.documentElement.setAttribute('data-parley-widget', 'refused');
     console.error('Parley chat widget not started: ' + reason);
   }
 
-  function mount() {
+  /** A theme text in the page's language only (`key_cy` in Welsh), or '' for the default. */
+  function themeText(theme, key) {
+    var value = theme[lang === 'cy' ? key + '_cy' : key];
+    return typeof value === 'string' && value.trim() ? value : '';
+  }
+
+  function mount(theme) {
+    theme = theme && typeof theme === 'object' ? theme : {};
+    var colour = typeof theme.colour === 'string' && COLOUR.test(theme.colour) ? theme.colour : DEFAULT_COLOUR;
     var button = document.createElement('button');
     button.type = 'button';
-    button.textContent = label;
+    button.textContent = themeText(theme, 'launcher') || label;
     button.setAttribute('aria-expanded', 'false');
     button.style.cssText = 'position:fixed;right:1rem;bottom:1rem;z-index:2147483646;padding:.75rem 1.25rem;' +
-      'font:600 1rem system-ui,sans-serif;color:#fff;background:#005ea5;border:2px solid #fff;border-radius:2rem;cursor:pointer';
+      'font:600 1rem system-ui,sans-serif;color:#fff;border:2px solid #fff;border-radius:2rem;cursor:pointer';
+    button.style.setProperty('background', colour);
 
     var frame = document.createElement('iframe');
-    frame.title = label;
+    frame.title = themeText(theme, 'title') || label;
     // The page and its referrer go to the iframe (not to any storage) so operators can see where
     // the visitor started the chat.
     frame.src = base + '/widget/?site=' + encodeURIComponent(site) + '&lang=' + lang +
@@ -58,7 +72,7 @@
           return refuse('this page (' + window.location.origin + ') is not one of the origins allowed for site "' + site +
             '". An administrator can add it under Administration → Sites.');
         }
-        mount();
+        mount(body.theme);
       });
     })
     .catch(function () {

@@ -1,30 +1,41 @@
-// Pre-chat form: name, question and consent. Checked in the page on submit (then again as the
-// visitor corrects each field), with each message tied to its field by aria-describedby.
+// Pre-chat form: name, the team (when the site offers several), the site's extra fields,
+// question and consent. Checked in the page on submit (then again as the visitor corrects each
+// field), with each message tied to its field by aria-describedby.
 import { fieldError, MAX_CHARS } from '/common/composer.js';
-import { renderFields } from './fields.js';
+import { offerDepartments, renderFields } from './fields.js';
 
 const MAX_NAME_CHARS = 100;
 
 const length = (text) => [...text].length;
 
 /**
- * Wires #prechat-form. onStart({name, question, answers}) returns '' or a message for the whole
- * form. `setFields(fields, lang)` adds the site's extra fields.
+ * Wires #prechat-form. onStart({name, question, answers, department}) returns '' or a message
+ * for the whole form; `department` is the chosen key, the only department's key, or undefined
+ * when the site offers none. `setFields(fields, lang)` adds the site's extra fields and
+ * `setDepartments(departments, lang)` its teams (see fields.js).
  */
 export function prechat(t, onStart) {
   const form = document.getElementById('prechat-form');
   const name = document.getElementById('name');
   const question = document.getElementById('question');
   const consent = document.getElementById('consent');
+  const departmentField = document.getElementById('department-field');
+  const department = document.getElementById('department');
   const formError = document.getElementById('prechat-error');
-  const base = [
-    [name, () => (!name.value.trim() ? t.nameMissing : length(name.value.trim()) > MAX_NAME_CHARS ? t.nameTooLong : '')],
-    [question, () => (!question.value.trim() ? t.questionMissing : length(question.value.trim()) > MAX_CHARS ? t.questionTooLong : '')],
-    [consent, () => (consent.checked ? '' : t.consentMissing)],
-  ];
+  const nameCheck = [name, () => (!name.value.trim() ? t.nameMissing : length(name.value.trim()) > MAX_NAME_CHARS ? t.nameTooLong : '')];
+  const departmentCheck = [department, () => (department.value ? '' : t.departmentMissing)];
+  const questionCheck = [question, () => (!question.value.trim() ? t.questionMissing : length(question.value.trim()) > MAX_CHARS ? t.questionTooLong : '')];
+  const consentCheck = [consent, () => (consent.checked ? '' : t.consentMissing)];
+  let departments = [];
   let extra = [];
-  let checks = base;
+  let checks = [];
   let tried = false;
+
+  /** The checks in the order the fields appear (the team only when there is a choice). */
+  function order() {
+    checks = [nameCheck, ...(departments.length > 1 ? [departmentCheck] : []), ...extra, questionCheck, consentCheck];
+  }
+  order();
 
   const check = ([input, rule]) => fieldError(input, rule());
 
@@ -32,7 +43,13 @@ export function prechat(t, onStart) {
     pair[0].addEventListener(pair[0] === consent || pair[0].tagName === 'SELECT' ? 'change' : 'input', () => {
       if (tried) check(pair);
     });
-  base.forEach(watch);
+  [nameCheck, departmentCheck, questionCheck, consentCheck].forEach(watch);
+
+  /** The team to send: the visitor's choice, or the only one, or none. */
+  function chosen() {
+    if (departments.length > 1) return department.value || undefined;
+    return departments[0]?.key;
+  }
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -45,7 +62,7 @@ export function prechat(t, onStart) {
     }
     const answers = {};
     for (const [input, , key] of extra) if (input.value.trim()) answers[key] = input.value.trim();
-    const problem = onStart({ name: name.value.trim(), question: question.value.trim(), answers });
+    const problem = onStart({ name: name.value.trim(), question: question.value.trim(), answers, department: chosen() });
     if (problem) showError(problem);
   });
 
@@ -59,8 +76,13 @@ export function prechat(t, onStart) {
     setFields(fields, lang) {
       extra = renderFields(document.getElementById('extra-fields'), fields, lang, t);
       extra.forEach(watch);
-      // Checked in the order they appear: name, extra fields, question, consent.
-      checks = [base[0], ...extra, base[1], base[2]];
+      order();
+    },
+    /** Offers the site's teams: a select with two or more, nothing to ask with one or none. */
+    setDepartments(list, lang) {
+      departments = list;
+      offerDepartments(departmentField, department, list, lang, t, true);
+      order();
     },
     /** Shows the form, optionally with a message about the last attempt. */
     show(message) {
@@ -68,16 +90,38 @@ export function prechat(t, onStart) {
       if (message) showError(message);
       name.focus();
     },
+    /** Shows the form after the server refused the chosen team, with `message` at the select. */
+    refuseDepartment(message) {
+      form.hidden = false;
+      if (departments.length < 2) {
+        showError(message);
+        name.focus();
+        return;
+      }
+      tried = true;
+      department.value = '';
+      fieldError(department, message);
+      department.focus();
+    },
     hide() {
       form.hidden = true;
       formError.hidden = true;
+    },
+    /** What the visitor has typed so far (for the leave-a-message form). */
+    values() {
+      return { name: name.value.trim(), text: question.value.trim(), department: chosen() };
+    },
+    /** Puts back what was typed for a chat the server refused, where the form is empty. */
+    fill({ name: givenName = '', question: givenQuestion = '' } = {}) {
+      if (givenName && !name.value) name.value = givenName;
+      if (givenQuestion && !question.value) question.value = givenQuestion;
     },
     /** Empties the form for a new chat. */
     reset() {
       form.reset();
       tried = false;
       formError.hidden = true;
-      for (const [input] of checks) {
+      for (const [input] of [nameCheck, departmentCheck, ...extra, questionCheck, consentCheck]) {
         fieldError(input, '');
         input.removeAttribute('aria-invalid');
       }

@@ -1,6 +1,7 @@
 // The chat's record in the iframe's own storage (the appliance's origin, never the host page's):
 // key "parley.chat.<site>" holds {conversation, token, lastSeq, pending: [{id, text}]}, or
-// {start: {id, name, question}, pending} while a `start` has not been answered yet.
+// {start: {id, name, question, department?, answers?}, pending} while a `start` has not been
+// answered yet (so a reload resends the same `start`, with the same team and answers).
 // Storage may be blocked or full: the chat then still works until the page is closed.
 
 const key = (site) => `parley.chat.${site}`;
@@ -23,7 +24,12 @@ export function load(site) {
   }
   const start = record.start;
   if (start && isText(start.id) && isText(start.name) && isText(start.question)) {
-    return { start: { id: start.id, name: start.name, question: start.question }, pending };
+    const kept = { id: start.id, name: start.name, question: start.question };
+    if (isText(start.department)) kept.department = start.department;
+    if (start.answers && typeof start.answers === 'object' && !Array.isArray(start.answers)) {
+      kept.answers = Object.fromEntries(Object.entries(start.answers).filter(([, v]) => typeof v === 'string'));
+    }
+    return { start: kept, pending };
   }
   return null;
 }

@@ -1,5 +1,6 @@
-// Every string the widget shows, one table per language. `{name}` and `{n}` are filled in by
-// `format`. Keys used in index.html through data-t="key" are marked (page).
+// Every string the widget shows, one table per language. `{name}`, `{n}`, `{day}` and `{time}`
+// are filled in by `format`. Keys used in index.html through data-t="key" are marked (page). A
+// site's theme may replace `title` and `intro` (its own title and greeting, see widget.js).
 
 const en = {
   title: 'Chat with us', // page
@@ -70,6 +71,17 @@ const en = {
   choose: 'Choose…',
   fieldMissing: 'Enter',
   telInvalid: 'Enter a phone number, using digits, spaces and + only',
+  departmentLabel: 'Which team do you need?', // page
+  offlineDepartmentLabel: 'Which team is your message for?', // page
+  departmentMissing: 'Choose the team you need',
+  departmentClosed: '(closed)',
+  departmentBusy: '(no one available)',
+  departmentUnknown: 'That team cannot take chats here. Choose a team from the list and try again.',
+  departmentOffline: 'No one in that team can chat right now. Leave a message and we will reply by e-mail.',
+  opensAgain: "We're open again on {day} at {time}",
+  // For browsers whose Intl has no names in the widget's language (see offline.js).
+  weekdays: ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'],
+  months: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'],
 };
 
 const cy = {
@@ -141,6 +153,17 @@ const cy = {
   choose: 'Dewiswch…',
   fieldMissing: 'Rhowch',
   telInvalid: 'Rhowch rif ffôn, gan ddefnyddio digidau, bylchau a + yn unig',
+  departmentLabel: 'Pa dîm sydd ei angen arnoch chi?',
+  offlineDepartmentLabel: 'I ba dîm mae eich neges?',
+  departmentMissing: 'Dewiswch y tîm sydd ei angen arnoch chi',
+  departmentClosed: '(ar gau)',
+  departmentBusy: '(neb ar gael)',
+  departmentUnknown: 'Ni all y tîm hwnnw gymryd sgyrsiau yma. Dewiswch dîm o’r rhestr a rhowch gynnig arall arni.',
+  departmentOffline: 'Does neb yn y tîm hwnnw ar gael i sgwrsio ar hyn o bryd. Gadewch neges a byddwn yn ateb drwy e-bost.',
+  // {day} is "ddydd Llun 24 Tachwedd" (the weekday mutated after "eto"), see offline.js.
+  opensAgain: 'Byddwn ar agor eto {day} am {time}',
+  weekdays: ['dydd Sul', 'dydd Llun', 'dydd Mawrth', 'dydd Mercher', 'dydd Iau', 'dydd Gwener', 'dydd Sadwrn'],
+  months: ['Ionawr', 'Chwefror', 'Mawrth', 'Ebrill', 'Mai', 'Mehefin', 'Gorffennaf', 'Awst', 'Medi', 'Hydref', 'Tachwedd', 'Rhagfyr'],
 };
 
 export const STRINGS = { en, cy };

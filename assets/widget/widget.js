@@ -1,6 +1,8 @@
-// Widget app inside the iframe: pre-chat form → live chat → "ended" with a rating form. The
-// conversation's record lives in the iframe's own storage (store.js); after a reload or a lost
-// link the chat is resumed and unacknowledged messages are sent again with their first ids.
+// Widget app inside the iframe: pre-chat form → live chat → "ended" with a rating form, or the
+// leave-a-message form when no one can chat. The site's config (/widget/config) brings its extra
+// fields, its teams (departments) and its theme. The conversation's record lives in the iframe's
+// own storage (store.js); after a reload or a lost link the chat is resumed and unacknowledged
+// messages are sent again with their first ids.
 import { STRINGS, format } from './strings.js';
 import { connect } from '/common/socket.js';
 import * as store from './store.js';
@@ -8,6 +10,7 @@ import { prechat } from './prechat.js';
 import { chatView } from './chat.js';
 import { endedView } from './ended.js';
 import { offlineView } from './offline.js';
+import { parseDepartments } from './fields.js';
 import { mailForm } from './mailme.js';
 
 const params = new URLSearchParams(window.location.search);
@@ -15,6 +18,8 @@ const lang = params.get('lang') === 'cy' ? 'cy' : 'en';
 const site = params.get('site') || '';
 const t = STRINGS[lang];
 const RETRY_MS = 2000;
+/** Theme colours the widget accepts (the server also checks contrast with white text). */
+const COLOUR = /^#[0-9a-fA-F]{6}$/;
 
 document.documentElement.lang = lang;
 document.title = t.title;
@@ -22,7 +27,7 @@ for (const element of document.querySelectorAll('[data-t]')) element.textContent
 
 const status = document.getElementById('status');
 let record = store.load(site); // see store.js; null while no chat is open
-let phase = record ? 'chat' : 'form'; // 'form' | 'chat' | 'ended'
+let phase = record ? 'chat' : 'form'; // 'form' | 'chat' | 'ended' | 'offline'
 let connected = false;
 let failedOnce = false;
 let operator = null;
@@ -32,20 +37,17 @@ let retry = null;
 let lastConversation = null;
 let lastToken = null;
 let available = true; // from the server's hello: is any adviser online?
+let config = null; // {available, departments} from /widget/config once it has arrived
 let offlineId = null; // id of the leave_message awaiting its ack
 let mailId = null; // id of the email_transcript awaiting its ack
 
 const form = prechat(t, startChat);
-// The site's own extra questions for the pre-chat form.
-fetch(`/widget/config?site=${encodeURIComponent(site)}`)
-  .then((response) => (response.ok ? response.json() : null))
-  .then((config) => config && form.setFields(config.fields, lang))
-  .catch(() => {});
 const chat = chatView(t, lang, { onSend: sendMessage, onTyping: sendTyping, onEnd: endChat });
 const ended = endedView(t, { onNewChat: newChat, onRate: rate });
-const offline = offlineView(t, leaveMessage);
+const offline = offlineView(t, lang, leaveMessage);
 const mail = mailForm(t, emailTranscript);
 const socket = connect(`wss://${window.location.host}/ws/visitor`, { onOpen, onFrame, onDown });
+loadConfig();
 
 if (record) {
   chat.open();
@@ -70,6 +72,52 @@ function renderStatus() {
   else setStatus(t.waiting);
 }
 
+/** Fetches the site's config again (teams open and close, and may change). */
+function loadConfig() {
+  fetch(`/widget/config?site=${encodeURIComponent(site)}`)
+    .then((response) => (response.ok ? response.json() : null))
+    .then((body) => body && applyConfig(body))
+    .catch(() => {});
+}
+
+function applyConfig(body) {
+  if (!config) {
+    form.setFields(body.fields, lang);
+    applyTheme(body.theme);
+  }
+  config = { available: body.available !== false, departments: parseDepartments(body.departments) };
+  form.setDepartments(config.departments, lang);
+  offline.setDepartments(config.departments);
+  if (phase === 'form' && !canChat()) showOffline(form.values());
+}
+
+/** The site's theme: its colour on the header and primary buttons, its own title and greeting. */
+function applyTheme(theme) {
+  if (!theme || typeof theme !== 'object') return;
+  // Only the widget's language: a Welsh page without Welsh texts keeps the Welsh defaults.
+  const text = (key) => {
+    const value = theme[lang === 'cy' ? `${key}_cy` : key];
+    return typeof value === 'string' && value.trim() ? value : '';
+  };
+  if (typeof theme.colour === 'string' && COLOUR.test(theme.colour)) {
+    document.documentElement.style.setProperty('--brand', theme.colour);
+  }
+  const title = text('title');
+  if (title) {
+    document.getElementById('title').textContent = title;
+    document.title = title;
+  }
+  const greeting = text('greeting');
+  if (greeting) document.getElementById('greeting').textContent = greeting;
+}
+
+/** Whether a chat can start: someone is online and, when the site has teams, one of them is free. */
+function canChat() {
+  if (!available) return false;
+  if (!config) return true;
+  return config.departments.length ? config.departments.some((d) => d.available) : config.available;
+}
+
 function persist() {
   if (record.conversation) record.lastSeq = chat.transcript.lastSeq;
   store.save(site, record);
@@ -79,7 +127,7 @@ function persist() {
 function onOpen(hello) {
   connected = true;
   available = hello.available !== false;
-  if (phase === 'form' && !available) showOffline({});
+  if (phase === 'form' && !canChat()) showOffline(form.values());
   if (phase === 'chat' && record.conversation) {
     socket.send({ type: 'resume', conversation: record.conversation, token: record.token, last_seq: chat.transcript.lastSeq });
     flush();
@@ -169,6 +217,10 @@ function onFrame(frame) {
 function onError(code, message) {
   if (offlineId) {
     offlineId = null;
+    if (code === 'unknown_department') {
+      loadConfig();
+      return offline.failed(t.departmentUnknown, { department: true });
+    }
     return offline.failed(code === 'invalid' ? message : t.failed);
   }
   if (mailId) {
@@ -176,23 +228,35 @@ function onError(code, message) {
     return mail.done(false, code === 'invalid' ? message : '');
   }
   if (phase === 'chat' && !record.conversation && code === 'offline') {
-    // Nobody can chat after all: keep what was typed and offer the message form instead.
+    // Nobody (in the chosen team) can chat after all: keep what was typed and offer the message
+    // form instead; the fresh config says when the team opens again.
     const typed = record.start || {};
     store.clear(site);
     record = null;
     chat.close();
-    return showOffline({ name: typed.name, text: typed.question });
+    showOffline({ name: typed.name, text: typed.question, department: typed.department });
+    if (typed.department && config?.departments.length > 1) setStatus(t.departmentOffline);
+    return loadConfig();
   }
   if (phase !== 'chat') return; // e.g. a late `rate` error
   if (code === 'unknown_conversation') return finish(false);
   if (code === 'conversation_closed') return finish(true);
   if (!record.conversation) {
-    // The start itself was refused: back to the form, which still holds what was typed.
+    // The start itself was refused: back to the form, which still holds what was typed (or gets
+    // it back after a reload).
+    const typed = record.start || {};
     store.clear(site);
     record = null;
     phase = 'form';
     chat.close();
-    form.show(code === 'rate_limited' ? t.tooFast : t.startFailed);
+    form.fill(typed);
+    if (code === 'unknown_department') {
+      // The site's teams changed under us: offer the current ones.
+      form.refuseDepartment(t.departmentUnknown);
+      loadConfig();
+    } else {
+      form.show(code === 'rate_limited' ? t.tooFast : t.startFailed);
+    }
     return renderStatus();
   }
   setStatus(code === 'rate_limited' ? t.tooFast : t.failed);
@@ -224,9 +288,9 @@ function showOffline(typed) {
   setStatus(t.offlineIntro);
 }
 
-function leaveMessage({ name, email, text }) {
+function leaveMessage({ name, email, text, department }) {
   offlineId = crypto.randomUUID();
-  const frame = { type: 'leave_message', id: offlineId, site, name, email, text };
+  const frame = { type: 'leave_message', id: offlineId, site, name, email, text, department };
   if (!socket.fits(frame)) return t.messageTooLong;
   if (!socket.send(frame)) return t.failed;
   return '';
@@ -253,12 +317,13 @@ function visitorKey() {
   }
 }
 
-function startChat({ name, question, answers }) {
+function startChat({ name, question, answers, department }) {
   const start = {
     id: crypto.randomUUID(),
     name,
     question,
     answers,
+    department, // undefined (left out of the frame) when the site offers no teams
     page: params.get('page') || undefined,
     referrer: params.get('ref') || undefined,
     visitor: visitorKey(),
@@ -301,8 +366,10 @@ function newChat() {
   chat.close();
   phase = 'form';
   form.reset();
-  form.show();
+  if (canChat()) form.show();
+  else showOffline({});
   renderStatus();
+  loadConfig();
 }
 
 /** Sends the rating (with the conversation's token, kept after the record was cleared). */

@@ -42,6 +42,49 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Gives the demo page two departments (one always open, one with office hours and the bank
+/// holidays of England and Wales) staffed by the demo operator, and a colour.
+async fn seed_demo(state: &crate::app::AppState) -> Result<(), String> {
+    use crate::service::departments::{Assignment, DepartmentInput, Mode};
+    use crate::service::hours::{DAYS, Region, Schedule};
+    use crate::service::sites::{SiteInput, Theme};
+    let office: Schedule =
+        Schedule(DAYS[..5].iter().map(|d| ((*d).to_owned(), vec![["09:00".to_owned(), "17:00".to_owned()]])).collect());
+    let departments = [
+        ("general", "General enquiries", "Ymholiadau cyffredinol", None, false),
+        ("council-tax", "Council tax", "Treth gyngor", Some(office), true),
+    ];
+    for (key, name, name_cy, hours, closed_on_bank_holidays) in departments {
+        let input = DepartmentInput {
+            name: name.into(),
+            name_cy: Some(name_cy.into()),
+            routing: Mode::LeastBusy,
+            assignment: Assignment::Auto,
+            hours,
+            closed_on_bank_holidays,
+            members: vec!["demo".into()],
+        };
+        state.departments.save(key, input).await.map_err(|e| e.to_string())?;
+    }
+    let year = time::OffsetDateTime::now_utc().year();
+    for y in [year, year + 1] {
+        state.departments.generate_holidays(Region::EnglandAndWales, y).await.map_err(|e| e.to_string())?;
+    }
+    let site = SiteInput {
+        name: "Demo page".into(),
+        departments: vec!["general".into(), "council-tax".into()],
+        theme: Theme {
+            colour: Some("#00703c".into()),
+            greeting: Some("Ask us about council tax, bins, parking or anything else.".into()),
+            greeting_cy: Some("Gofynnwch i ni am dreth gyngor, biniau, parcio neu unrhyw beth arall.".into()),
+            ..Theme::default()
+        },
+        ..SiteInput::default()
+    };
+    state.sites.save("demo", site).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// Creates the demo operator on first start and prints where everything is.
 async fn announce_demo(app: &Application) -> Result<(), String> {
     let state = app.state();
@@ -59,6 +102,7 @@ async fn announce_demo(app: &Application) -> Result<(), String> {
                 .add_user("demo", "operator", Some("Demo Operator"), Some(password.clone()))
                 .await
                 .map_err(|e| e.to_string())?;
+            seed_demo(state).await?;
             format!("  Demo operator: user `demo`, password `{password}` (shown once)")
         }
     };

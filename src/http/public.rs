@@ -28,14 +28,41 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .map(|query: std::collections::HashMap<String, String>, state: AppState| {
             let key = query.get("site").map(String::as_str).unwrap_or_default();
             let mut response = match state.sites.get(key) {
-                Some(site) => warp::reply::json(&serde_json::json!({
-                    "site": site.key,
-                    "name": site.name,
-                    "origins": site.origins,
-                    "fields": site.fields,
-                    "available": state.chat.hub().operators_available() > 0,
-                }))
-                .into_response(),
+                Some(site) => {
+                    let available = state.chat.hub().available_users();
+                    let now = time::OffsetDateTime::now_utc();
+                    let departments: Vec<_> = site
+                        .departments
+                        .iter()
+                        .filter_map(|k| state.departments.get(k))
+                        .map(|d| {
+                            let view = state.departments.view(&d, &available, now);
+                            serde_json::json!({
+                                "key": view.key,
+                                "name": view.name,
+                                "name_cy": view.name_cy,
+                                "open": view.open,
+                                "available": view.available,
+                                "opens_at": view.opens_at,
+                            })
+                        })
+                        .collect();
+                    let any = if departments.is_empty() {
+                        !available.is_empty()
+                    } else {
+                        departments.iter().any(|d| d["available"] == serde_json::Value::Bool(true))
+                    };
+                    warp::reply::json(&serde_json::json!({
+                        "site": site.key,
+                        "name": site.name,
+                        "origins": site.origins,
+                        "fields": site.fields,
+                        "departments": departments,
+                        "theme": site.theme,
+                        "available": any,
+                    }))
+                    .into_response()
+                }
                 None => ApiError::new(
                     http::StatusCode::NOT_FOUND,
                     "unknown_site",

@@ -75,6 +75,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::service::chat::ChatError> for ApiError {
+    fn from(err: crate::service::chat::ChatError) -> Self {
+        match err {
+            crate::service::chat::ChatError::Store(store) => ApiError::from(store),
+            other => ApiError::new(StatusCode::BAD_REQUEST, other.code(), other.to_string()),
+        }
+    }
+}
+
 impl From<AccountError> for ApiError {
     fn from(err: AccountError) -> Self {
         use AccountError as E;

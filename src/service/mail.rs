@@ -12,7 +12,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::config::{Config, SmtpConfig, SmtpSecurity};
 use crate::domain::Email;
-use crate::store::{ConversationRow, MailRow, NewMail, Store, StoreError};
+use crate::store::{ConversationRow, MailRow, NewMail, OfflineRow, Store, StoreError};
 
 /// Attempts before a mail is marked failed.
 const MAX_ATTEMPTS: i64 = 8;
@@ -90,6 +90,40 @@ impl Mailer {
                 body,
             })
             .await?;
+        self.wake.notify_one();
+        Ok(id)
+    }
+
+    /// Queues a staff member's reply to an offline request and marks the request done, in one
+    /// transaction. None when the request is not open any more.
+    pub async fn queue_offline_reply(
+        &self,
+        request: &OfflineRow,
+        user_id: i64,
+        staff_name: &str,
+        text: &str,
+    ) -> Result<Option<i64>, MailError> {
+        if !self.enabled() {
+            return Err(MailError::Disabled);
+        }
+        let to = Email::parse(&request.email).map_err(MailError::Address)?;
+        let body = format!(
+            "Dear {name},\n\n{text}\n\n{staff_name}\n{org}\n\n\
+             This is a reply to the message you left on our website:\n\n> {quoted}\n\n\
+             Privacy notice: {url}/privacy\n",
+            name = request.name,
+            org = self.organisation,
+            quoted = request.body.replace('\n', "\n> "),
+            url = self.public_url,
+        );
+        let mail = NewMail {
+            client_id: None,
+            kind: "offline_reply",
+            to_addr: to.as_str().to_owned(),
+            subject: format!("Your message to {}", self.organisation),
+            body,
+        };
+        let id = self.store.reply_offline(request.id, user_id, mail).await?;
         self.wake.notify_one();
         Ok(id)
     }

@@ -2,6 +2,8 @@
 
 pub mod accounts;
 pub mod chat;
+pub mod departments;
+pub mod hours;
 pub mod mail;
 pub mod prechat;
 pub mod sites;

@@ -19,6 +19,7 @@ pub struct ConversationRow {
     pub operator_name: Option<String>,
     pub last_seq: i64,
     pub created_at: i64,
+    pub department_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -45,6 +46,7 @@ pub struct NewConversation {
     pub visitor_key: Option<String>,
     /// JSON array of the visitor's pre-chat answers.
     pub answers: Option<String>,
+    pub department_id: Option<i64>,
 }
 
 /// What operators see about the visitor of one conversation.
@@ -81,7 +83,7 @@ macro_rules! select_conversations {
     ($tail:literal) => {
         concat!(
             "SELECT c.id, c.public_id, c.visitor_token_hash, c.site, c.visitor_name, c.status, c.operator_id,
-                    u.display_name AS operator_name, c.last_seq, c.created_at
+                    u.display_name AS operator_name, c.last_seq, c.created_at, c.department_id
              FROM conversations c LEFT JOIN staff_users u ON u.id = c.operator_id ",
             $tail
         )
@@ -140,8 +142,8 @@ impl Store {
                 }
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO conversations (public_id, start_client_id, visitor_token_hash, site, visitor_name, created_at,
-                                                page_url, referrer, visitor_key, answers)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+                                                page_url, referrer, visitor_key, answers, department_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
                 )
                 .bind(&new.public_id)
                 .bind(&new.start_client_id)
@@ -153,6 +155,7 @@ impl Store {
                 .bind(&new.referrer)
                 .bind(&new.visitor_key)
                 .bind(&new.answers)
+                .bind(new.department_id)
                 .fetch_one(&mut *conn)
                 .await?;
                 let first = NewMessage {
@@ -305,6 +308,25 @@ impl Store {
         .await
     }
 
+    /// Puts an active conversation back in the queue of `department_id` (a transfer to a
+    /// department); false when it was not active.
+    pub async fn requeue_to_department(&self, id: i64, department_id: i64) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE conversations SET status = 'queued', operator_id = NULL, accepted_at = NULL, department_id = ?2
+                     WHERE id = ?1 AND status = 'active'",
+                )
+                .bind(id)
+                .bind(department_id)
+                .execute(&mut *conn)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            })
+        })
+        .await
+    }
+
     /// Closes an open conversation; false when it was already closed.
     pub async fn close_conversation(&self, id: i64, by: &'static str) -> Result<bool, StoreError> {
         self.write(move |conn| {
@@ -334,6 +356,8 @@ pub struct ConversationFilter {
     pub operator: Option<String>,
     pub rating: Option<i64>,
     pub site: Option<String>,
+    /// Department key.
+    pub department: Option<String>,
     pub limit: i64,
 }
 
@@ -349,10 +373,10 @@ pub struct ConversationSummary {
     pub rating: Option<i64>,
     pub created_at: i64,
     pub closed_at: Option<i64>,
+    pub department: Option<String>,
 }
 
 impl Store {
-    /// Most recent conversations first, optionally only those with `status`.
     /// Most recent conversations first, narrowed by `filter`.
     pub async fn conversation_summaries(
         &self,
@@ -360,14 +384,16 @@ impl Store {
     ) -> Result<Vec<ConversationSummary>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT c.public_id, c.site, c.visitor_name, c.status, u.display_name AS operator_name,
-                    c.last_seq AS messages, c.rating, c.created_at, c.closed_at
+                    c.last_seq AS messages, c.rating, c.created_at, c.closed_at, d.key AS department
              FROM conversations c LEFT JOIN staff_users u ON u.id = c.operator_id
+                  LEFT JOIN departments d ON d.id = c.department_id
              WHERE (?1 IS NULL OR c.status = ?1)
                AND (?2 IS NULL OR c.created_at >= ?2)
                AND (?3 IS NULL OR c.created_at < ?3)
                AND (?4 IS NULL OR u.username = ?4)
                AND (?5 IS NULL OR c.rating = ?5)
                AND (?6 IS NULL OR c.site = ?6)
+               AND (?8 IS NULL OR d.key = ?8)
              ORDER BY c.created_at DESC, c.id DESC LIMIT ?7",
         )
         .bind(&filter.status)
@@ -377,6 +403,7 @@ impl Store {
         .bind(filter.rating)
         .bind(&filter.site)
         .bind(filter.limit)
+        .bind(&filter.department)
         .fetch_all(self.reader())
         .await?)
     }

@@ -41,35 +41,36 @@ macro_rules! select_mail {
     };
 }
 
+/// Queues a mail inside an open writer transaction; returns its id (the existing one for a
+/// resent client id).
+pub(super) async fn insert_mail(conn: &mut sqlx::SqliteConnection, mail: NewMail) -> Result<i64, sqlx::Error> {
+    let now = now();
+    sqlx::query(
+        "INSERT INTO mail_outbox (client_id, kind, to_addr, subject, body, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT(client_id) DO NOTHING",
+    )
+    .bind(&mail.client_id)
+    .bind(mail.kind)
+    .bind(&mail.to_addr)
+    .bind(&mail.subject)
+    .bind(&mail.body)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    match &mail.client_id {
+        Some(client_id) => {
+            sqlx::query_scalar("SELECT id FROM mail_outbox WHERE client_id = ?1")
+                .bind(client_id)
+                .fetch_one(&mut *conn)
+                .await
+        }
+        None => sqlx::query_scalar("SELECT last_insert_rowid()").fetch_one(&mut *conn).await,
+    }
+}
+
 impl Store {
     pub async fn queue_mail(&self, mail: NewMail) -> Result<i64, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = now();
-                sqlx::query(
-                    "INSERT INTO mail_outbox (client_id, kind, to_addr, subject, body, next_attempt_at, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT(client_id) DO NOTHING",
-                )
-                .bind(&mail.client_id)
-                .bind(mail.kind)
-                .bind(&mail.to_addr)
-                .bind(&mail.subject)
-                .bind(&mail.body)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-                match &mail.client_id {
-                    Some(client_id) => {
-                        sqlx::query_scalar("SELECT id FROM mail_outbox WHERE client_id = ?1")
-                            .bind(client_id)
-                            .fetch_one(&mut *conn)
-                            .await
-                    }
-                    None => sqlx::query_scalar("SELECT last_insert_rowid()").fetch_one(&mut *conn).await,
-                }
-            })
-        })
-        .await
+        self.write(move |conn| Box::pin(insert_mail(conn, mail))).await
     }
 
     /// Pending mails whose next attempt is due.

@@ -2,6 +2,7 @@
 //! reads, embedded forward-only migrations. SQL lives in this module's files only.
 
 mod chats;
+mod departments;
 mod mail;
 mod notes;
 mod offline;
@@ -14,6 +15,7 @@ pub use chats::{
     Appended, ConversationFilter, ConversationRow, ConversationSummary, MessageRow, NewConversation, NewMessage,
     VisitorContext,
 };
+pub use departments::{DepartmentRow, NewDepartment};
 pub use mail::{MailRow, NewMail};
 pub use notes::{CannedRow, NoteRow};
 pub use offline::{NewOffline, OfflineRow};

@@ -13,36 +13,38 @@ pub struct SiteRow {
     pub origins: String,
     /// JSON array of extra pre-chat fields.
     pub fields: String,
+    /// JSON array of department keys offered by the widget.
+    pub departments: String,
+    /// JSON object of widget colours and texts.
+    pub theme: String,
     pub created_at: i64,
 }
 
 impl Store {
     pub async fn sites(&self) -> Result<Vec<SiteRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT key, name, origins, fields, created_at FROM sites ORDER BY key")
+        Ok(sqlx::query_as("SELECT key, name, origins, fields, departments, theme, created_at FROM sites ORDER BY key")
             .fetch_all(self.reader())
             .await?)
     }
 
-    /// Creates or replaces a site (by key).
-    pub async fn upsert_site(
-        &self,
-        key: String,
-        name: String,
-        origins: String,
-        fields: String,
-    ) -> Result<(), StoreError> {
-        let what = format!("site `{key}`");
+    /// Creates or replaces a site (by key); `created_at` is ignored.
+    pub async fn upsert_site(&self, site: SiteRow) -> Result<(), StoreError> {
+        let what = format!("site `{}`", site.key);
         self.write(move |conn| {
             Box::pin(async move {
                 sqlx::query(
-                    "INSERT INTO sites (key, name, origins, fields, created_at, updated_at) VALUES (?1, ?2, ?3, ?5, ?4, ?4)
-                     ON CONFLICT(key) DO UPDATE SET name = ?2, origins = ?3, fields = ?5, updated_at = ?4",
+                    "INSERT INTO sites (key, name, origins, fields, departments, theme, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+                     ON CONFLICT(key) DO UPDATE SET name = ?2, origins = ?3, fields = ?4, departments = ?5, theme = ?6,
+                         updated_at = ?7",
                 )
-                .bind(key)
-                .bind(name)
-                .bind(origins)
+                .bind(site.key)
+                .bind(site.name)
+                .bind(site.origins)
+                .bind(site.fields)
+                .bind(site.departments)
+                .bind(site.theme)
                 .bind(now())
-                .bind(fields)
                 .execute(&mut *conn)
                 .await
                 .map(|_| ())

@@ -16,6 +16,8 @@ pub struct UserRow {
     pub disabled: bool,
     pub must_change_password: bool,
     pub created_at: i64,
+    /// Chats at once, when the operator chose a limit (else `chat.max_chats`).
+    pub max_chats: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -31,7 +33,7 @@ pub struct NewUser {
 macro_rules! select_users {
     ($tail:literal) => {
         concat!(
-            "SELECT id, username, display_name, role, password_hash, source, disabled, must_change_password, created_at FROM staff_users ",
+            "SELECT id, username, display_name, role, password_hash, source, disabled, must_change_password, created_at, max_chats FROM staff_users ",
             $tail
         )
     };
@@ -122,5 +124,29 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// Sets how many chats at once the user takes (1–20).
+    pub async fn set_max_chats(&self, user_id: i64, max_chats: i64) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("UPDATE staff_users SET max_chats = ?2, updated_at = ?3 WHERE id = ?1")
+                    .bind(user_id)
+                    .bind(max_chats)
+                    .bind(now())
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .await
+    }
+
+    /// The users who chose their own chat limit: user id → limit.
+    pub async fn chat_limits(&self) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT id, max_chats FROM staff_users WHERE max_chats IS NOT NULL")
+            .fetch_all(self.reader())
+            .await?;
+        Ok(rows.into_iter().collect())
     }
 }

@@ -66,7 +66,12 @@ pub fn staff(state: AppState) -> BoxedFilter<(Response,)> {
                 slot,
                 state,
                 Surface::Staff,
-                Peer::Staff { user_id: authed.session.user_id, name: authed.session.display_name, token: authed.token },
+                Peer::Staff {
+                    user_id: authed.session.user_id,
+                    name: authed.session.display_name,
+                    any_department: authed.session.role != "operator",
+                    token: authed.token,
+                },
             )
         })
         .boxed()

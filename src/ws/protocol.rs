@@ -32,6 +32,9 @@ pub enum ClientFrame {
         /// Answers to the site's extra pre-chat fields, by field key.
         #[serde(default)]
         answers: serde_json::Map<String, serde_json::Value>,
+        /// The department chosen, when the site offers several.
+        #[serde(default)]
+        department: Option<String>,
     },
     Resume {
         conversation: String,
@@ -63,6 +66,9 @@ pub enum ClientFrame {
     },
     Status {
         status: String,
+        /// Chats at once (1–20), saved for the user.
+        #[serde(default)]
+        max_chats: Option<i64>,
     },
     Note {
         id: String,
@@ -72,7 +78,12 @@ pub enum ClientFrame {
     Transfer {
         id: String,
         conversation: String,
-        to: String,
+        /// A user name, or
+        #[serde(default)]
+        to: Option<String>,
+        /// a department key.
+        #[serde(default)]
+        department: Option<String>,
         #[serde(default)]
         note: Option<String>,
     },
@@ -82,6 +93,8 @@ pub enum ClientFrame {
         name: String,
         email: String,
         text: String,
+        #[serde(default)]
+        department: Option<String>,
     },
     EmailTranscript {
         id: String,

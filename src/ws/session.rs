@@ -35,6 +35,8 @@ pub enum Peer {
     Staff {
         user_id: i64,
         name: String,
+        /// Supervisors and administrators may take chats of any department.
+        any_department: bool,
         token: String,
     },
 }
@@ -77,7 +79,9 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
     };
     let mut handler = match peer {
         Peer::Visitor => Handler::Visitor(visitor::VisitorConn::default()),
-        Peer::Staff { user_id, name, .. } => Handler::Staff(staff::StaffConn::new(user_id, name)),
+        Peer::Staff { user_id, name, any_department, .. } => {
+            Handler::Staff(staff::StaffConn::new(user_id, name, any_department))
+        }
     };
     let limiter = DefaultDirectRateLimiter::direct(
         Quota::per_second(NonZeroU32::new(FRAMES_PER_SECOND).unwrap_or(NonZeroU32::MIN))

@@ -12,11 +12,22 @@ use crate::service::chat::{Author, ChatError};
 pub struct StaffConn {
     user_id: i64,
     name: String,
+    any_department: bool,
+    /// The status this connection last chose.
+    status: &'static str,
 }
 
+/// Most chats at once an operator may choose.
+pub const MAX_CHATS_LIMIT: i64 = 20;
+
 impl StaffConn {
-    pub fn new(user_id: i64, name: String) -> StaffConn {
-        StaffConn { user_id, name }
+    pub fn new(user_id: i64, name: String, any_department: bool) -> StaffConn {
+        StaffConn { user_id, name, any_department, status: "online" }
+    }
+
+    async fn status_frame(&self, state: &AppState) -> Result<String, ChatError> {
+        let max_chats = state.chat.limit_of(self.user_id).await?;
+        Ok(protocol::frame("status", json!({ "status": self.status, "max_chats": max_chats })))
     }
 
     pub fn user_id(&self) -> i64 {
@@ -31,7 +42,11 @@ impl StaffConn {
             return answer(Err(err));
         }
         let frames = async {
-            Ok::<_, ChatError>(vec![state.chat.queue_frame().await?, state.chat.mine_frame(self.user_id).await?])
+            Ok::<_, ChatError>(vec![
+                self.status_frame(state).await?,
+                state.chat.queue_frame().await?,
+                state.chat.mine_frame(self.user_id).await?,
+            ])
         };
         answer(frames.await.map(|frames| frames.into_iter().map(direct).collect()))
     }
@@ -47,7 +62,7 @@ impl StaffConn {
         match frame {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
             ClientFrame::Accept { id, conversation } => {
-                let conversation = chat.accept(&conversation, self.user_id, outbox).await?;
+                let conversation = chat.accept(&conversation, self.user_id, self.any_department, outbox).await?;
                 let mut frames = vec![direct(protocol::frame(
                     "accepted",
                     json!({
@@ -56,6 +71,7 @@ impl StaffConn {
                         "name": conversation.visitor_name,
                         "site": conversation.site,
                         "operator": conversation.operator_name,
+                        "department": chat.department_label(&conversation),
                     }),
                 ))];
                 frames.push(chat.visitor_frame(&conversation).await?);
@@ -93,25 +109,41 @@ impl StaffConn {
                 chat.note(&conversation, self.user_id, &self.name, &id, &text, outbox).await?;
                 Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
             }
-            ClientFrame::Transfer { id, conversation, to, note } => {
+            ClientFrame::Transfer { id, conversation, to, department, note } => {
                 let conversation = chat.for_operator(&conversation, self.user_id).await?;
-                chat.transfer(&conversation, (self.user_id, &self.name), &to, note.as_deref(), &id, outbox).await?;
-                Ok(vec![direct(protocol::frame(
-                    "transferred",
-                    json!({ "id": id, "conversation": conversation.public_id, "to": to }),
-                ))])
+                let from = (self.user_id, self.name.as_str());
+                let done = match (to, department) {
+                    (Some(to), None) => {
+                        chat.transfer(&conversation, from, &to, note.as_deref(), &id, outbox).await?;
+                        json!({ "id": id, "conversation": conversation.public_id, "to": to })
+                    }
+                    (None, Some(department)) => {
+                        chat.transfer_to_department(&conversation, from, &department, note.as_deref(), &id, outbox)
+                            .await?;
+                        json!({ "id": id, "conversation": conversation.public_id, "department": department })
+                    }
+                    _ => return Err(ChatError::Invalid("name either `to` (a user) or `department`".into())),
+                };
+                Ok(vec![direct(protocol::frame("transferred", done))])
             }
-            ClientFrame::Status { status } => {
-                let available = match status.as_str() {
-                    "online" => true,
-                    "away" => false,
+            ClientFrame::Status { status, max_chats } => {
+                let (status, available) = match status.as_str() {
+                    "online" => ("online", true),
+                    "away" => ("away", false),
                     _ => return Err(ChatError::Invalid("status is \"online\" or \"away\"".into())),
                 };
+                if let Some(limit) = max_chats {
+                    if !(1..=MAX_CHATS_LIMIT).contains(&limit) {
+                        return Err(ChatError::Invalid(format!("max_chats is 1 to {MAX_CHATS_LIMIT}")));
+                    }
+                    state.store.set_max_chats(self.user_id, limit).await?;
+                }
+                self.status = status;
                 chat.hub().set_available(outbox.conn, available);
                 if available {
                     chat.reroute().await?;
                 }
-                Ok(vec![direct(protocol::frame("status", json!({ "status": status })))])
+                Ok(vec![direct(self.status_frame(state).await?)])
             }
             ClientFrame::Start { .. }
             | ClientFrame::Resume { .. }

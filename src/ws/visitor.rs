@@ -26,10 +26,12 @@ impl VisitorConn {
         let chat = &state.chat;
         match frame {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
-            ClientFrame::Start { id, site, name, question, page, referrer, visitor, answers } => {
-                let fields = state.sites.get(&site).ok_or(ChatError::UnknownSite)?.fields;
-                let answers = crate::service::prechat::check_answers(&fields, &answers).map_err(ChatError::Invalid)?;
-                let context = StartContext { page, referrer, visitor, answers };
+            ClientFrame::Start { id, site, name, question, page, referrer, visitor, answers, department } => {
+                let site_config = state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
+                let answers = crate::service::prechat::check_answers(&site_config.fields, &answers)
+                    .map_err(ChatError::Invalid)?;
+                let department = chat.pick_department(&site_config.departments, department.as_deref())?;
+                let context = StartContext { page, referrer, visitor, answers, department };
                 let started = chat.start(&id, &site, &name, &question, context).await?;
                 let conversation = started.conversation;
                 let mut frames = vec![direct(protocol::frame(
@@ -76,9 +78,10 @@ impl VisitorConn {
                 chat.close(&conversation, "visitor").await?;
                 Ok(Vec::new())
             }
-            ClientFrame::LeaveMessage { id, site, name, email, text } => {
-                state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
-                chat.leave_message(&id, &site, &name, &email, &text).await?;
+            ClientFrame::LeaveMessage { id, site, name, email, text, department } => {
+                let site_config = state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
+                let department = chat.pick_department(&site_config.departments, department.as_deref())?;
+                chat.leave_message(&id, &site, department.as_ref(), (&name, &email), &text).await?;
                 Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
             }
             ClientFrame::EmailTranscript { id, conversation, token, email } => {

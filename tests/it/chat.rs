@@ -711,9 +711,12 @@ async fn sites_ask_their_own_prechat_questions() {
         .sites
         .save(
             "main",
-            "Main website",
-            &["https://www.example.gov.uk".to_owned()],
-            &serde_json::from_value::<Vec<parley::service::prechat::Field>>(fields.clone()).expect("fields"),
+            parley::service::sites::SiteInput {
+                name: "Main website".into(),
+                origins: vec!["https://www.example.gov.uk".to_owned()],
+                fields: serde_json::from_value(fields.clone()).expect("fields"),
+                ..Default::default()
+            },
         )
         .await
         .expect("save");

@@ -7,19 +7,12 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, staff, staff_mutation, with_state};
+use crate::http::filters::{Authed, staff, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::store::{ConversationFilter, ConversationRow};
 use crate::util::rfc3339;
 
-const MAX_PAGE: i64 = 200;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    status: Option<String>,
-    limit: Option<i64>,
-}
+pub(super) const MAX_PAGE: i64 = 200;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +25,8 @@ struct ConversationQuery {
     operator: Option<String>,
     rating: Option<i64>,
     site: Option<String>,
+    /// Department key.
+    department: Option<String>,
     limit: Option<i64>,
 }
 
@@ -66,6 +61,7 @@ impl ConversationQuery {
             operator: self.operator.map(|o| o.trim().to_lowercase()),
             rating: self.rating,
             site: self.site,
+            department: self.department,
             limit: self.limit.unwrap_or(50).clamp(1, MAX_PAGE),
         })
     }
@@ -82,6 +78,7 @@ struct Conversation {
     rating: Option<i64>,
     started_at: String,
     closed_at: Option<String>,
+    department: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -93,28 +90,12 @@ struct TranscriptLine {
     at: String,
 }
 
-#[derive(Serialize)]
-struct OfflineRequest {
-    id: i64,
-    site: String,
-    name: String,
-    email: String,
-    text: String,
-    status: String,
-    received_at: String,
-    done_at: Option<String>,
-}
-
-fn bad_status(allowed: &str) -> Rejection {
+pub(super) fn bad_status(allowed: &str) -> Rejection {
     warp::reject::custom(ApiError::new(
         StatusCode::BAD_REQUEST,
         "bad_query",
         format!("status must be one of: {allowed}"),
     ))
-}
-
-fn limit(query: &ListQuery) -> i64 {
-    query.limit.unwrap_or(50).clamp(1, MAX_PAGE)
 }
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
@@ -130,18 +111,6 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(staff(state.clone()))
         .and(with_state(state.clone()))
         .and_then(transcript);
-    let offline = warp::path("offline-requests")
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(staff(state.clone()))
-        .and(warp::query::<ListQuery>())
-        .and(with_state(state.clone()))
-        .and_then(list_offline);
-    let done = warp::path!("offline-requests" / i64 / "done")
-        .and(warp::post())
-        .and(staff_mutation(state.clone()))
-        .and(with_state(state.clone()))
-        .and_then(finish_offline);
     let notes = warp::path!("conversations" / String / "notes")
         .and(warp::get())
         .and(staff(state.clone()))
@@ -153,7 +122,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(staff(state.clone()))
         .and(with_state(state.clone()))
         .and_then(list_mail);
-    list.or(transcript).unify().or(notes).unify().or(offline).unify().or(done).unify().or(mail).unify().boxed()
+    list.or(transcript).unify().or(notes).unify().or(mail).unify().boxed()
 }
 
 async fn list_conversations(_: Authed, query: ConversationQuery, state: AppState) -> Result<Response, Rejection> {
@@ -171,6 +140,7 @@ async fn list_conversations(_: Authed, query: ConversationQuery, state: AppState
             rating: r.rating,
             started_at: rfc3339(r.created_at),
             closed_at: r.closed_at.map(rfc3339),
+            department: r.department,
         })
         .collect();
     Ok(warp::reply::json(&list).into_response())
@@ -208,40 +178,6 @@ async fn notes(public_id: String, _: Authed, state: AppState) -> Result<Response
         .map(|n| serde_json::json!({ "name": n.author_name, "text": n.body, "at": rfc3339(n.created_at) }))
         .collect();
     Ok(warp::reply::json(&list).into_response())
-}
-
-async fn list_offline(_: Authed, query: ListQuery, state: AppState) -> Result<Response, Rejection> {
-    let status = match query.status.as_deref().unwrap_or("open") {
-        s @ ("open" | "done") => s.to_owned(),
-        _ => return Err(bad_status("open, done")),
-    };
-    let rows = state.store.offline_requests(&status, limit(&query)).await.map_err(reject)?;
-    let list: Vec<OfflineRequest> = rows
-        .into_iter()
-        .map(|r| OfflineRequest {
-            id: r.id,
-            site: r.site,
-            name: r.name,
-            email: r.email,
-            text: r.body,
-            status: r.status,
-            received_at: rfc3339(r.created_at),
-            done_at: r.done_at.map(rfc3339),
-        })
-        .collect();
-    Ok(warp::reply::json(&list).into_response())
-}
-
-async fn finish_offline(id: i64, authed: Authed, state: AppState) -> Result<Response, Rejection> {
-    let done = state.store.finish_offline(id, authed.session.user_id).await.map_err(reject)?;
-    if !done {
-        return Err(warp::reject::custom(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_request",
-            "no open offline request with that id",
-        )));
-    }
-    Ok(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())
 }
 
 #[derive(Serialize)]

@@ -2,6 +2,8 @@
 
 mod canned;
 mod chats;
+mod departments;
+mod offline;
 mod session;
 mod sites;
 
@@ -28,7 +30,11 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(sites::routes(state.clone()))
         .unify()
-        .or(canned::routes(state))
+        .or(canned::routes(state.clone()))
+        .unify()
+        .or(departments::routes(state.clone()))
+        .unify()
+        .or(offline::routes(state))
         .unify();
     v1.and(routes).or(openapi).unify().boxed()
 }

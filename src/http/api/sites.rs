@@ -1,24 +1,14 @@
 //! Sites that may embed the widget: list for all staff, changes for administrators.
 
 use http::StatusCode;
-use serde::Deserialize;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, json_body, staff, staff_mutation, with_state};
+use crate::http::filters::{Authed, administrator, json_body, staff, staff_mutation, with_state};
 use crate::http::rejection::ApiError;
-use crate::service::sites::SiteError;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SiteBody {
-    name: String,
-    origins: Vec<String>,
-    #[serde(default)]
-    fields: Vec<crate::service::prechat::Field>,
-}
+use crate::service::sites::{SiteError, SiteInput};
 
 fn site_error(err: SiteError) -> Rejection {
     warp::reject::custom(match err {
@@ -26,19 +16,6 @@ fn site_error(err: SiteError) -> Rejection {
         SiteError::Unknown(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_site", err.to_string()),
         SiteError::Store(store) => ApiError::from(store),
     })
-}
-
-/// Site settings are an administrator's job (role-based permissions arrive with access control).
-fn administrator(authed: &Authed) -> Result<(), Rejection> {
-    if authed.session.role == "administrator" {
-        Ok(())
-    } else {
-        Err(warp::reject::custom(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only administrators may change sites",
-        )))
-    }
 }
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
@@ -51,11 +28,11 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let put = warp::path!("sites" / String)
         .and(warp::put())
         .and(staff_mutation(state.clone()))
-        .and(json_body::<SiteBody>(state.config.server.max_body_bytes))
+        .and(json_body::<SiteInput>(state.config.server.max_body_bytes))
         .and(with_state(state.clone()))
-        .and_then(|key: String, authed: Authed, body: SiteBody, state: AppState| async move {
-            administrator(&authed)?;
-            let site = state.sites.save(&key, &body.name, &body.origins, &body.fields).await.map_err(site_error)?;
+        .and_then(|key: String, authed: Authed, body: SiteInput, state: AppState| async move {
+            administrator(&authed, "sites")?;
+            let site = state.sites.save(&key, body).await.map_err(site_error)?;
             tracing::info!(user_id = authed.session.user_id, site = %site.key, "site saved");
             Ok::<_, Rejection>(warp::reply::json(&site).into_response())
         });
@@ -64,7 +41,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(staff_mutation(state.clone()))
         .and(with_state(state))
         .and_then(|key: String, authed: Authed, state: AppState| async move {
-            administrator(&authed)?;
+            administrator(&authed, "sites")?;
             state.sites.delete(&key).await.map_err(site_error)?;
             tracing::info!(user_id = authed.session.user_id, site = %key, "site deleted");
             Ok::<_, Rejection>(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())

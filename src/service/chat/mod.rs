@@ -15,6 +15,7 @@ use sha2::Sha256;
 use crate::auth::session::{constant_time_eq, token_hash};
 use crate::config::{ChatConfig, Routing};
 use crate::domain::Email;
+use crate::service::departments::{Department, Departments};
 use crate::store::{ConversationRow, MessageRow, NewConversation, NewMessage, NewOffline, Store, StoreError};
 use crate::telemetry::Metrics;
 use crate::ws::hub::{Hub, OutFrame, Outbox};
@@ -45,6 +46,10 @@ pub enum ChatError {
     Offline,
     #[error("no such site; check data-site in the embed snippet")]
     UnknownSite,
+    #[error("choose one of the site's departments")]
+    UnknownDepartment,
+    #[error("this chat is for the {0} team; only its members or a supervisor can take it")]
+    NotMember(String),
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -64,6 +69,8 @@ impl ChatError {
             ChatError::AlreadyTaken => "already_taken",
             ChatError::Offline => "offline",
             ChatError::UnknownSite => "unknown_site",
+            ChatError::UnknownDepartment => "unknown_department",
+            ChatError::NotMember(_) => "not_member",
             ChatError::Invalid(_) => "invalid",
             ChatError::Store(_) => "internal",
         }
@@ -85,6 +92,8 @@ pub struct StartContext {
     pub visitor: Option<String>,
     /// Checked answers to the site's extra pre-chat fields.
     pub answers: Vec<crate::service::prechat::Answer>,
+    /// The department chosen (see `Chat::pick_department`).
+    pub department: Option<Department>,
 }
 
 /// An http(s) URL of at most 2,000 characters, else nothing.
@@ -106,12 +115,14 @@ pub struct Started {
 pub struct Chat {
     store: Store,
     hub: Arc<Hub>,
+    departments: Departments,
     metrics: Metrics,
     token_key: Arc<[u8; 32]>,
     routing: Routing,
     max_chats: i64,
-    /// Serialises automatic routing; holds the user id assigned last (for round robin).
-    dispatch: Arc<tokio::sync::Mutex<i64>>,
+    /// Serialises automatic routing; holds the user id assigned last per department (for
+    /// round robin; `None` = chats without a department).
+    dispatch: Arc<tokio::sync::Mutex<std::collections::HashMap<Option<i64>, i64>>>,
 }
 
 /// Text fields: trimmed, non-empty, bounded in characters.
@@ -136,10 +147,18 @@ fn check_site(raw: &str) -> Result<String, ChatError> {
 }
 
 impl Chat {
-    pub fn new(store: Store, hub: Arc<Hub>, metrics: Metrics, token_key: [u8; 32], config: &ChatConfig) -> Chat {
+    pub fn new(
+        store: Store,
+        hub: Arc<Hub>,
+        departments: Departments,
+        metrics: Metrics,
+        token_key: [u8; 32],
+        config: &ChatConfig,
+    ) -> Chat {
         Chat {
             store,
             hub,
+            departments,
             metrics,
             token_key: Arc::new(token_key),
             routing: config.routing,
@@ -150,6 +169,31 @@ impl Chat {
 
     pub fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    /// The department a visitor's chat or message goes to: none when the site offers none,
+    /// the only one, or the one named (which the site must offer).
+    pub fn pick_department(
+        &self,
+        offered: &[String],
+        requested: Option<&str>,
+    ) -> Result<Option<Department>, ChatError> {
+        let key = match (offered, requested) {
+            ([], None) => return Ok(None),
+            ([only], None) => only.as_str(),
+            (list, Some(key)) if list.iter().any(|k| k == key) => key,
+            _ => return Err(ChatError::UnknownDepartment),
+        };
+        self.departments.get(key).map(Some).ok_or(ChatError::UnknownDepartment)
+    }
+
+    /// Whether a new chat for `department` (or, with none, for anyone) could be answered now.
+    pub fn can_start(&self, department: Option<&Department>) -> bool {
+        let available = self.hub.available_users();
+        match department {
+            Some(d) => self.departments.is_available(d, &available, time::OffsetDateTime::now_utc()),
+            None => !available.is_empty(),
+        }
     }
 
     /// The resume token for a conversation: an HMAC of its start id, so a resent `start` gets
@@ -178,7 +222,7 @@ impl Chat {
         let token = self.token_for(&client_id);
         // A resent start of an existing conversation is answered even if everyone went away.
         let known = self.store.conversation_by_start_id(&client_id).await?;
-        if known.is_none() && self.hub.operators_available() == 0 {
+        if known.is_none() && !self.can_start(context.department.as_ref()) {
             return Err(ChatError::Offline);
         }
         let new = NewConversation {
@@ -192,6 +236,7 @@ impl Chat {
             referrer: context.referrer.as_deref().and_then(check_url),
             visitor_key: context.visitor.as_deref().and_then(|v| check_uuid("visitor", v).ok()),
             answers: (!context.answers.is_empty()).then(|| json!(context.answers).to_string()),
+            department_id: context.department.as_ref().map(|d| d.id),
         };
         let (id, created) = self.store.start_conversation(new).await?;
         if created {
@@ -320,13 +365,26 @@ impl Chat {
         );
     }
 
-    /// Assigns a waiting conversation to the operator and tells everyone.
-    pub async fn accept(&self, public_id: &str, user_id: i64, outbox: &Outbox) -> Result<ConversationRow, ChatError> {
+    /// Assigns a waiting conversation to the operator and tells everyone. Chats of a department
+    /// go to its members only, unless `any_department` (supervisors and administrators).
+    pub async fn accept(
+        &self,
+        public_id: &str,
+        user_id: i64,
+        any_department: bool,
+        outbox: &Outbox,
+    ) -> Result<ConversationRow, ChatError> {
         let public_id = check_uuid("conversation", public_id)?;
         let conversation =
             self.store.conversation_by_public_id(&public_id).await?.ok_or(ChatError::UnknownConversation)?;
         if conversation.status == "closed" {
             return Err(ChatError::Closed);
+        }
+        if let Some(department) = conversation.department_id.and_then(|id| self.departments.by_id(id))
+            && !any_department
+            && !department.has_member(user_id)
+        {
+            return Err(ChatError::NotMember(department.name));
         }
         if !self.store.accept_conversation(conversation.id, user_id).await? {
             return Err(ChatError::AlreadyTaken);
@@ -367,11 +425,13 @@ impl Chat {
         &self,
         client_id: &str,
         site: &str,
-        name: &str,
-        email: &str,
+        department: Option<&Department>,
+        contact: (&str, &str),
         text: &str,
     ) -> Result<i64, ChatError> {
+        let (name, email) = contact;
         let new = NewOffline {
+            department_id: department.map(|d| d.id),
             client_id: check_uuid("id", client_id)?,
             site: check_site(site)?,
             name: check_text("name", name, MAX_NAME_CHARS)?,
@@ -396,9 +456,14 @@ impl Chat {
         Ok(self.store.rate_conversation(conversation.id, rating, comment).await?)
     }
 
-    /// The waiting position of one conversation (1 = next), if it is queued.
+    /// The waiting position of one conversation (1 = next) among the chats of its department,
+    /// if it is queued.
     pub async fn position(&self, conversation: &ConversationRow) -> Result<Option<usize>, ChatError> {
         let waiting = self.store.queued_conversations().await?;
-        Ok(waiting.iter().position(|c| c.id == conversation.id).map(|i| i + 1))
+        Ok(waiting
+            .iter()
+            .filter(|c| c.department_id == conversation.department_id)
+            .position(|c| c.id == conversation.id)
+            .map(|i| i + 1))
     }
 }

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::{Chat, ChatError};
 use crate::config::Routing;
+use crate::service::departments::{Assignment, Mode};
 use crate::store::ConversationRow;
 use crate::util::rfc3339;
 use crate::ws::hub::OutFrame;
@@ -45,7 +46,8 @@ impl Chat {
         tracing::info!(user_id, chats = ids.len(), "operator gone: chats returned to the queue");
         for id in ids {
             if let Some(c) = self.store.conversation(id).await? {
-                let frame = protocol::frame("requeued", json!({ "conversation": c.public_id }));
+                let frame =
+                    protocol::frame("requeued", json!({ "conversation": c.public_id, "reason": "operator_left" }));
                 self.hub.publish(id, OutFrame { conversation: id, seq: None, text: frame.into() }, None);
             }
         }
@@ -54,14 +56,40 @@ impl Chat {
 
     /// The `queue` frame for staff.
     pub async fn queue_frame(&self) -> Result<String, ChatError> {
-        Ok(queue_frame_of(&self.store.queued_conversations().await?))
+        Ok(self.queue_frame_of(&self.store.queued_conversations().await?))
     }
 
     /// The `mine` frame: conversations assigned to this operator and still open.
     pub async fn mine_frame(&self, user_id: i64) -> Result<String, ChatError> {
         let open = self.store.open_conversations_of(user_id).await?;
-        let list: Vec<_> = open.iter().map(summary).collect();
+        let list: Vec<_> = open.iter().map(|c| self.summary(c)).collect();
         Ok(protocol::frame("mine", json!({ "conversations": list })))
+    }
+
+    /// `{key, name}` of a conversation's department, or null.
+    pub fn department_label(&self, c: &ConversationRow) -> serde_json::Value {
+        c.department_id.and_then(|id| self.departments.by_id(id)).map(|d| d.label()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// How staff see a conversation in the `queue` and `mine` frames.
+    fn summary(&self, c: &ConversationRow) -> serde_json::Value {
+        json!({
+            "conversation": c.public_id,
+            "site": c.site,
+            "name": c.visitor_name,
+            "since": rfc3339(c.created_at),
+            "department": self.department_label(c),
+        })
+    }
+
+    fn queue_frame_of(&self, waiting: &[ConversationRow]) -> String {
+        let list: Vec<_> = waiting.iter().map(|c| self.summary(c)).collect();
+        protocol::frame("queue", json!({ "waiting": list }))
+    }
+
+    /// The operator's chat limit: their own choice, else `chat.max_chats`.
+    pub async fn limit_of(&self, user_id: i64) -> Result<i64, ChatError> {
+        Ok(self.store.chat_limits().await?.get(&user_id).copied().unwrap_or(self.max_chats))
     }
 
     /// Routes waiting chats after an operator arrived or became available; tells everyone
@@ -71,11 +99,10 @@ impl Chat {
     }
 
     /// Automatic routing: hands waiting chats (oldest first) to available operators below
-    /// their limit, least busy first or in turn. True when any chat was assigned.
+    /// their limit — members of the chat's department by its mode, or anyone by `chat.routing`
+    /// for chats without one. Departments with manual assignment are left to their members.
+    /// True when any chat was assigned.
     async fn route_waiting(&self) -> Result<bool, ChatError> {
-        if self.routing == Routing::Manual {
-            return Ok(false);
-        }
         let mut last = self.dispatch.lock().await;
         let waiting = self.store.queued_conversations().await?;
         if waiting.is_empty() {
@@ -84,18 +111,33 @@ impl Chat {
         let mut routed = false;
         let available = self.hub.available_users();
         let mut counts = self.store.active_counts().await?;
+        let limits = self.store.chat_limits().await?;
         for conversation in waiting {
-            let load = |user: &i64| counts.get(user).copied().unwrap_or(0);
-            let candidates: Vec<i64> = available.iter().copied().filter(|u| load(u) < self.max_chats).collect();
-            let chosen = match self.routing {
-                Routing::RoundRobin => candidates.iter().copied().find(|u| *u > *last).or(candidates.first().copied()),
-                _ => candidates.iter().copied().min_by_key(|u| (load(u), *u)),
+            let department = conversation.department_id.and_then(|id| self.departments.by_id(id));
+            let round_robin = match &department {
+                Some(d) if d.assignment == Assignment::Manual => continue,
+                Some(d) => d.routing == Mode::RoundRobin,
+                None if self.routing == Routing::Manual => continue,
+                None => self.routing == Routing::RoundRobin,
             };
-            let Some(user) = chosen else { break };
+            let load = |user: &i64| counts.get(user).copied().unwrap_or(0);
+            let candidates: Vec<i64> = available
+                .iter()
+                .copied()
+                .filter(|u| department.as_ref().is_none_or(|d| d.has_member(*u)))
+                .filter(|u| load(u) < limits.get(u).copied().unwrap_or(self.max_chats))
+                .collect();
+            let previous = last.get(&conversation.department_id).copied().unwrap_or(0);
+            let chosen = if round_robin {
+                candidates.iter().copied().find(|u| *u > previous).or(candidates.first().copied())
+            } else {
+                candidates.iter().copied().min_by_key(|u| (load(u), *u))
+            };
+            let Some(user) = chosen else { continue };
             if !self.store.accept_conversation(conversation.id, user).await? {
                 continue;
             }
-            *last = user;
+            last.insert(conversation.department_id, user);
             routed = true;
             *counts.entry(user).or_insert(0) += 1;
             let Some(c) = self.store.conversation(conversation.id).await? else { continue };
@@ -104,7 +146,7 @@ impl Chat {
             self.hub.publish(c.id, OutFrame { conversation: c.id, seq: None, text: told.into() }, None);
             let assigned = protocol::frame(
                 "assigned",
-                json!({ "conversation": c.public_id, "name": c.visitor_name, "site": c.site }),
+                json!({ "conversation": c.public_id, "name": c.visitor_name, "site": c.site, "department": self.department_label(&c) }),
             );
             self.hub.publish_user(user, OutFrame { conversation: 0, seq: None, text: assigned.into() });
         }
@@ -120,23 +162,17 @@ impl Chat {
 
     async fn publish_queue(&self) -> Result<(), ChatError> {
         let waiting = self.store.queued_conversations().await?;
-        let frame = queue_frame_of(&waiting);
+        let frame = self.queue_frame_of(&waiting);
         self.hub.publish_lobby(OutFrame { conversation: 0, seq: None, text: frame.into() });
-        for (index, c) in waiting.iter().enumerate() {
-            let position = protocol::frame("queue", json!({ "conversation": c.public_id, "position": index + 1 }));
+        // Positions count within each department's own queue.
+        let mut ahead: std::collections::HashMap<Option<i64>, usize> = std::collections::HashMap::new();
+        for c in &waiting {
+            let position = ahead.entry(c.department_id).or_insert(0);
+            *position += 1;
+            let position = protocol::frame("queue", json!({ "conversation": c.public_id, "position": *position }));
             self.hub.publish(c.id, OutFrame { conversation: c.id, seq: None, text: position.into() }, None);
         }
         self.metrics.set_chats_active(self.store.count_open_conversations().await?);
         Ok(())
     }
-}
-
-/// How staff see a conversation in the `queue` and `mine` frames.
-fn summary(c: &ConversationRow) -> serde_json::Value {
-    json!({ "conversation": c.public_id, "site": c.site, "name": c.visitor_name, "since": rfc3339(c.created_at) })
-}
-
-fn queue_frame_of(waiting: &[ConversationRow]) -> String {
-    let list: Vec<_> = waiting.iter().map(summary).collect();
-    protocol::frame("queue", json!({ "waiting": list }))
 }

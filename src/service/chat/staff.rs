@@ -90,10 +90,50 @@ impl Chat {
         );
         let assigned = protocol::frame(
             "assigned",
-            json!({ "conversation": conversation.public_id, "name": conversation.visitor_name, "site": conversation.site, "from": from_name }),
+            json!({
+                "conversation": conversation.public_id,
+                "name": conversation.visitor_name,
+                "site": conversation.site,
+                "from": from_name,
+                "department": self.department_label(conversation),
+            }),
         );
         self.hub.publish_user(user.id, OutFrame { conversation: 0, seq: None, text: assigned.into() });
         Ok(())
+    }
+
+    /// Hands an active conversation back to the queue of a department, with an optional note;
+    /// its members (or automatic routing) take it from there. The visitor sees `requeued`.
+    pub async fn transfer_to_department(
+        &self,
+        conversation: &ConversationRow,
+        from: (i64, &str),
+        department: &str,
+        note: Option<&str>,
+        client_id: &str,
+        outbox: &Outbox,
+    ) -> Result<(), ChatError> {
+        let (from_user, from_name) = from;
+        let client_id = check_uuid("id", client_id)?;
+        let target = self.departments.get(department).ok_or(ChatError::UnknownDepartment)?;
+        let text = match note.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => format!("Transferred from {from_name} to the {} team: {n}", target.name),
+            None => format!("Transferred from {from_name} to the {} team", target.name),
+        };
+        check_text("note", &text, MAX_TEXT_CHARS)?;
+        if !self.store.requeue_to_department(conversation.id, target.id).await? {
+            return Err(ChatError::Closed);
+        }
+        self.note(conversation, from_user, from_name, &client_id, &text, outbox).await?;
+        self.hub.leave_user(conversation.id, from_user);
+        tracing::info!(conversation = %conversation.public_id, from_user, department = %target.key, "conversation transferred to a department");
+        let told = protocol::frame("requeued", json!({ "conversation": conversation.public_id, "reason": "transfer" }));
+        self.hub.publish(
+            conversation.id,
+            OutFrame { conversation: conversation.id, seq: None, text: told.into() },
+            None,
+        );
+        self.queue_changed().await
     }
 
     /// The `visitor` frame for staff: where the visitor was and their earlier chats.

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use parley::service::sites::SiteInput;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -55,7 +56,13 @@ async fn visitor_and_operator_chat_in_browsers() {
         { "key": "topic", "label": "Topic", "type": "select", "required": true, "options": ["Bins", "Council tax"] }
     ]))
     .expect("fields");
-    app.app.state().sites.save("main", "Main website", &[format!("http://{host}")], &topic).await.expect("site");
+    let input = SiteInput {
+        name: "Main website".into(),
+        origins: vec![format!("http://{host}")],
+        fields: topic,
+        ..SiteInput::default()
+    };
+    app.app.state().sites.save("main", input).await.expect("site");
     app.add_user("olive", "operator", PASSWORD).await;
     let key = app.dir.path().join("tls/key.pem");
     let operator = Driver::start(&key).await;
