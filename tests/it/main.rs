@@ -10,6 +10,7 @@ mod browser;
 mod chat;
 mod chat_support;
 mod cli;
+mod departments;
 mod durability;
 mod mail;
 mod process;
