@@ -2,6 +2,7 @@
 //! `target/tmp/screenshots/` for a person to look at.
 
 mod chat;
+mod departments;
 mod webdriver;
 
 use crate::harness::TestApp;
