@@ -1,8 +1,9 @@
 // "Stored chats" (#view-history): the filter form (#history-form), the matching conversations
 // from GET /api/v1/conversations in #history-table, and one transcript at a time from
-// GET /api/v1/conversations/{conversation}/messages in #transcript-view. A newer search or
-// transcript request makes the answer of an older one be ignored. Text from the server goes in
-// with textContent only.
+// GET /api/v1/conversations/{conversation}/messages in #transcript-view. The team filter
+// (#history-department) is filled from GET /api/v1/departments when the view is first shown.
+// A newer search or transcript request makes the answer of an older one be ignored. Text from
+// the server goes in with textContent only.
 import { apiGet } from './api.js';
 import { dateTime, format, statusLabel } from './strings.js';
 import { element, setText, showMessage, timeElement, transcriptLine } from './dom.js';
@@ -26,6 +27,7 @@ export function historyView(t) {
   const lines = byId('transcript-lines');
   const noLines = byId('transcript-empty');
   let searched = false;
+  const teams = new Map(); // department key → name, for the table
   let searchNo = 0;
   let transcriptNo = 0;
   let opener = null; // the "View transcript" button of the transcript shown
@@ -55,6 +57,8 @@ export function historyView(t) {
       status: byId('history-status').value,
       operator: byId('history-operator').value.trim(),
       rating: byId('history-rating').value,
+      department: byId('history-department').value,
+      q: byId('history-text').value.trim(),
     };
     const mine = ++searchNo;
     searched = true;
@@ -94,12 +98,13 @@ export function historyView(t) {
     const cells = [
       name,
       chat.site ?? '',
+      chat.department ? (teams.get(chat.department) ?? chat.department) : t.noTeam,
       chat.operator || t.notTaken,
       statusLabel(t, chat.status),
       String(chat.messages ?? 0),
       Number.isInteger(chat.rating) ? String(chat.rating) : t.notRated,
     ].map((text) => element('td', '', text));
-    cells[4].className = 'number';
+    cells[5].className = 'number';
     const button = element('button', 'view-transcript secondary', t.viewTranscript);
     button.type = 'button';
     button.append(element('span', 'visually-hidden', format(t.viewTranscriptOf, { name, started })));
@@ -149,9 +154,29 @@ export function historyView(t) {
     opener = null;
   }
 
+  /** Fills the team filter once; a failure leaves "Any" (the search still works). */
+  async function loadTeams() {
+    try {
+      const list = await apiGet(t, '/api/v1/departments');
+      const select = byId('history-department');
+      for (const d of Array.isArray(list) ? list : []) {
+        if (typeof d?.key !== 'string' || teams.has(d.key)) continue;
+        teams.set(d.key, String(d.name ?? d.key));
+        const option = element('option', '', teams.get(d.key));
+        option.value = d.key;
+        select.append(option);
+      }
+    } catch {
+      // Teams are optional for searching.
+    }
+  }
+
   return {
-    shown() {
-      if (!searched) search();
+    async shown() {
+      if (searched) return;
+      searched = true;
+      await loadTeams();
+      search();
     },
   };
 }

@@ -129,6 +129,7 @@ const en = {
   dateIncomplete: 'Enter a full date, or clear the date field.',
   datesReversed: 'The From date must be on or before the To date.',
   notTaken: 'None',
+  noTeam: 'None',
   notRated: 'Not rated',
   statusQueued: 'Queued',
   statusActive: 'Active',

@@ -358,6 +358,8 @@ pub struct ConversationFilter {
     pub site: Option<String>,
     /// Department key.
     pub department: Option<String>,
+    /// Words found in the site, department, operator or who closed it (not in personal data).
+    pub text: Option<String>,
     pub limit: i64,
 }
 
@@ -394,6 +396,9 @@ impl Store {
                AND (?5 IS NULL OR c.rating = ?5)
                AND (?6 IS NULL OR c.site = ?6)
                AND (?8 IS NULL OR d.key = ?8)
+               AND (?9 IS NULL OR instr(lower(c.site || ' ' || COALESCE(d.key, '') || ' ' || COALESCE(d.name, '') || ' '
+                                              || COALESCE(u.username, '') || ' ' || COALESCE(u.display_name, '') || ' '
+                                              || COALESCE(c.closed_by, '')), lower(?9)) > 0)
              ORDER BY c.created_at DESC, c.id DESC LIMIT ?7",
         )
         .bind(&filter.status)
@@ -404,6 +409,7 @@ impl Store {
         .bind(&filter.site)
         .bind(filter.limit)
         .bind(&filter.department)
+        .bind(&filter.text)
         .fetch_all(self.reader())
         .await?)
     }

@@ -248,6 +248,18 @@ async fn chats_go_to_members_of_the_chosen_department_within_their_limits() {
     .expect("rows");
     let keys: Vec<Option<&str>> = stored.iter().map(|(_, d)| d.as_deref()).collect();
     assert_eq!(keys, [Some("tax"), Some("tax"), Some("bins"), Some("bins")]);
+
+    // Stored chats filter by department, and by text in non-personal metadata only.
+    let count = |list: Value| list.as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(count(admin.get(&app, "/api/v1/conversations?department=bins").await), 2);
+    let by_team = admin.get(&app, "/api/v1/conversations?q=COUNCIL%20TAX").await;
+    assert_eq!(count(by_team.clone()), 2);
+    assert_eq!(by_team[0]["department"], "tax");
+    assert_eq!(count(admin.get(&app, "/api/v1/conversations?q=sam").await), 1, "the supervisor's chat");
+    assert_eq!(count(admin.get(&app, "/api/v1/conversations?q=Rhian").await), 0, "visitor names are not searched");
+    let (status, body) =
+        admin.call(&app, Method::GET, &format!("/api/v1/conversations?q={}", "x".repeat(101)), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_query")));
     app.stop().await;
 }
 

@@ -27,6 +27,8 @@ struct ConversationQuery {
     site: Option<String>,
     /// Department key.
     department: Option<String>,
+    /// Text in the site, department, operator or who closed it.
+    q: Option<String>,
     limit: Option<i64>,
 }
 
@@ -54,14 +56,19 @@ impl ConversationQuery {
         {
             return Err(bad_query("rating must be 1 to 5".into()));
         }
+        let text = self.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+        if text.as_ref().is_some_and(|q| q.chars().count() > 100) {
+            return Err(bad_query("q has at most 100 characters".into()));
+        }
         Ok(ConversationFilter {
+            text,
             from: self.from.as_deref().map(|d| day_start(d, "from", 0)).transpose()?,
             until: self.to.as_deref().map(|d| day_start(d, "to", 1)).transpose()?,
             status: self.status,
             operator: self.operator.map(|o| o.trim().to_lowercase()),
             rating: self.rating,
             site: self.site,
-            department: self.department,
+            department: self.department.filter(|d| !d.is_empty()),
             limit: self.limit.unwrap_or(50).clamp(1, MAX_PAGE),
         })
     }
