@@ -67,17 +67,12 @@ impl Chat {
             Some(u) if u.id == from_user => return Err(ChatError::Invalid("the chat is already yours".into())),
             _ => return Err(ChatError::Invalid(format!("{} is not signed in to take chats", target.as_str()))),
         };
-        let text = match note.map(str::trim).filter(|n| !n.is_empty()) {
-            Some(n) => format!("Transferred from {from_name} to {}: {n}", user.display_name),
-            None => format!("Transferred from {from_name} to {}", user.display_name),
-        };
         // Check the hand-over note before anything changes, so a bad note changes nothing.
-        check_text("note", &text, MAX_TEXT_CHARS)?;
+        let text = handover_note(from_name, &user.display_name, note)?;
         if !self.store.reassign_conversation(conversation.id, user.id).await? {
             return Err(ChatError::Closed);
         }
-        self.note(conversation, from_user, from_name, &client_id, &text, outbox).await?;
-        self.hub.leave_user(conversation.id, from_user);
+        self.handed_over(conversation, from, &client_id, &text, outbox).await?;
         tracing::info!(conversation = %conversation.public_id, from_user, to_user = user.id, "conversation transferred");
         let told = protocol::frame(
             "accepted",
@@ -116,16 +111,11 @@ impl Chat {
         let (from_user, from_name) = from;
         let client_id = check_uuid("id", client_id)?;
         let target = self.departments.get(department).ok_or(ChatError::UnknownDepartment)?;
-        let text = match note.map(str::trim).filter(|n| !n.is_empty()) {
-            Some(n) => format!("Transferred from {from_name} to the {} team: {n}", target.name),
-            None => format!("Transferred from {from_name} to the {} team", target.name),
-        };
-        check_text("note", &text, MAX_TEXT_CHARS)?;
+        let text = handover_note(from_name, &format!("the {} team", target.name), note)?;
         if !self.store.requeue_to_department(conversation.id, target.id).await? {
             return Err(ChatError::Closed);
         }
-        self.note(conversation, from_user, from_name, &client_id, &text, outbox).await?;
-        self.hub.leave_user(conversation.id, from_user);
+        self.handed_over(conversation, from, &client_id, &text, outbox).await?;
         tracing::info!(conversation = %conversation.public_id, from_user, department = %target.key, "conversation transferred to a department");
         let told = protocol::frame("requeued", json!({ "conversation": conversation.public_id, "reason": "transfer" }));
         self.hub.publish(
@@ -134,6 +124,21 @@ impl Chat {
             None,
         );
         self.queue_changed().await
+    }
+
+    /// After a transfer: the hand-over note goes in, and the handing-over operator leaves the room.
+    async fn handed_over(
+        &self,
+        conversation: &ConversationRow,
+        from: (i64, &str),
+        client_id: &str,
+        text: &str,
+        outbox: &Outbox,
+    ) -> Result<(), ChatError> {
+        let (from_user, from_name) = from;
+        self.note(conversation, from_user, from_name, client_id, text, outbox).await?;
+        self.hub.leave_user(conversation.id, from_user);
+        Ok(())
     }
 
     /// The `visitor` frame for staff: where the visitor was and their earlier chats.
@@ -158,6 +163,15 @@ impl Chat {
         );
         Ok(OutFrame { conversation: conversation.id, seq: None, text: frame.into() })
     }
+}
+
+/// "Transferred from A to B: note", checked before anything changes.
+fn handover_note(from_name: &str, to: &str, note: Option<&str>) -> Result<String, ChatError> {
+    let text = match note.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => format!("Transferred from {from_name} to {to}: {n}"),
+        None => format!("Transferred from {from_name} to {to}"),
+    };
+    check_text("note", &text, MAX_TEXT_CHARS)
 }
 
 fn note_frame(conversation: &str, id: &str, name: &str, text: &str, at: i64) -> String {
