@@ -327,18 +327,23 @@ async fn a_closed_department_takes_messages_and_chats_move_between_departments()
     app.stop().await;
 }
 
+/// Dafydd leaves a message; returns the offline request's id.
+async fn leave_message(app: &TestApp, staff: &Api, text: &str) -> i64 {
+    let mut ws = visitor(app).await;
+    let leave = json!({ "v": 1, "type": "leave_message", "id": uuid(), "site": "main", "name": "Dafydd",
+                        "email": "dafydd@example.org", "text": text });
+    send(&mut ws, leave).await;
+    until(&mut ws, "ack").await;
+    staff.get(app, "/api/v1/offline-requests").await[0]["id"].as_i64().expect("id")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_requests_are_assigned_and_answered_by_email() {
     let smtp = SmtpSink::start();
     let app = TestApp::spawn_with(with_smtp(smtp.port)).await;
-    let mut ws = visitor(&app).await;
-    let leave = json!({ "v": 1, "type": "leave_message", "id": uuid(), "site": "main", "name": "Dafydd",
-                        "email": "dafydd@example.org", "text": "Is my bin collected on the bank holiday?" });
-    send(&mut ws, leave).await;
-    until(&mut ws, "ack").await;
     let admin = Api::new(&app, "ada", "administrator").await;
     let ann = Api::new(&app, "ann", "operator").await;
-    let id = admin.get(&app, "/api/v1/offline-requests").await[0]["id"].as_i64().expect("id");
+    let id = leave_message(&app, &admin, "Is my bin collected on the bank holiday?").await;
 
     let (status, body) = admin
         .call(&app, Method::POST, &format!("/api/v1/offline-requests/{id}/assign"), Some(json!({ "user": "zed" })))
@@ -374,13 +379,8 @@ async fn offline_requests_are_assigned_and_answered_by_email() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replying_without_smtp_is_refused_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    let mut ws = visitor(&app).await;
-    let leave = json!({ "v": 1, "type": "leave_message", "id": uuid(), "site": "main", "name": "Dafydd",
-                        "email": "dafydd@example.org", "text": "Hello?" });
-    send(&mut ws, leave).await;
-    until(&mut ws, "ack").await;
     let ann = Api::new(&app, "ann", "operator").await;
-    let id = ann.get(&app, "/api/v1/offline-requests").await[0]["id"].as_i64().expect("id");
+    let id = leave_message(&app, &ann, "Hello?").await;
     let (status, body) = ann
         .call(&app, Method::POST, &format!("/api/v1/offline-requests/{id}/reply"), Some(json!({ "text": "Hi" })))
         .await;
