@@ -270,10 +270,10 @@ export function startChat(session) {
     const reason = typeof message === 'string' && message ? message : t.transferFailed;
     // Only a transfer is answered with these (a status we send, max_chats included, is valid).
     if ((code === 'invalid' || code === 'unknown_department') && transfers.refused(reason)) return;
-    if (code === 'already_taken') {
+    if (code === 'already_taken' || code === 'not_member') {
       accepting.clear();
       queue.idle();
-      return say(t.taken);
+      return say(code === 'not_member' ? reason : t.taken);
     }
     // A chat that closed while we were away answers its `join` so; `mine` ends its tab.
     if (code === 'conversation_closed' || code === 'unknown_conversation') return;

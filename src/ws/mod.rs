@@ -69,7 +69,7 @@ pub fn staff(state: AppState) -> BoxedFilter<(Response,)> {
                 Peer::Staff {
                     user_id: authed.session.user_id,
                     name: authed.session.display_name,
-                    any_department: authed.session.role != "operator",
+                    any_department: matches!(authed.session.role.as_str(), "supervisor" | "administrator"),
                     token: authed.token,
                 },
             )
