@@ -25,6 +25,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub smtp: SmtpConfig,
+    pub keys: KeysConfig,
+    pub backup: BackupConfig,
     pub log: LogConfig,
     /// Set by `serve --demo`; never read from a file.
     #[serde(skip)]
@@ -133,6 +135,42 @@ pub struct SmtpConfig {
     pub ca_file: PathBuf,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    pub kek_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    pub dir: PathBuf,
+    pub recipients: Vec<String>,
+    pub schedule: String,
+    pub keep_last: u32,
+    pub max_age_days: u32,
+}
+
+impl Config {
+    /// The KEK file: `keys.kek_file`, else `<data_dir>/kek.key`.
+    pub fn kek_file(&self) -> PathBuf {
+        if self.keys.kek_file.as_os_str().is_empty() {
+            self.server.data_dir.join("kek.key")
+        } else {
+            self.keys.kek_file.clone()
+        }
+    }
+
+    /// The backup directory: `backup.dir`, else `<data_dir>/backups`.
+    pub fn backup_dir(&self) -> PathBuf {
+        if self.backup.dir.as_os_str().is_empty() {
+            self.server.data_dir.join("backups")
+        } else {
+            self.backup.dir.clone()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -166,6 +204,7 @@ impl Config {
             ("auth.argon2_parallelism", u64::from(self.auth.argon2_parallelism)),
             ("auth.max_concurrent_hashes", self.auth.max_concurrent_hashes as u64),
             ("auth.login_attempts_per_minute", u64::from(self.auth.login_attempts_per_minute)),
+            ("backup.keep_last", u64::from(self.backup.keep_last)),
         ];
         for (key, value) in positive {
             if value == 0 {

@@ -1,8 +1,10 @@
 //! SQLite storage: one writer task that owns every write (group commit), a read-only pool for
 //! reads, embedded forward-only migrations. SQL lives in this module's files only.
 
+pub mod audit;
 mod chats;
 mod departments;
+pub mod erasure;
 mod mail;
 mod notes;
 mod offline;
@@ -11,6 +13,7 @@ mod sites;
 mod users;
 mod writer;
 
+pub use audit::{AuditEntry, AuditRow};
 pub use chats::{
     Appended, ConversationFilter, ConversationRow, ConversationSummary, MessageRow, NewConversation, NewMessage,
     VisitorContext,
