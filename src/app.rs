@@ -29,7 +29,11 @@ pub enum AppError {
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
+    Keys(#[from] crate::crypto::KekError),
+    #[error(transparent)]
     Hash(#[from] crate::auth::password::HashError),
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
     #[error("cannot set up the widget sites: {0}")]
     Sites(#[from] SiteError),
     #[error("cannot load the departments: {0}")]
@@ -120,6 +124,7 @@ pub struct Application {
     staff_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    _serve_lock: crate::backup::FileLock,
 }
 
 impl Application {
@@ -127,8 +132,12 @@ impl Application {
         crate::tls::install_crypto_provider();
         let data_dir = config.server.data_dir.clone();
         crate::store::prepare_data_dir(&data_dir)?;
+        // Held while serving: `parley backup restore` refuses to replace the database meanwhile.
+        let serve_lock = crate::backup::FileLock::serve(&data_dir)?;
         let metrics = Metrics::default();
         let store = Store::open(&data_dir, &config.database, metrics.clone()).await?;
+        crate::crypto::load_keyring(&store, &crate::crypto::KekFile::from_config(&config)).await?;
+        crate::store::seal_legacy_rows(&store).await?;
         let accounts = Accounts::new(store.clone(), &config.auth)?;
         let token_key = store.secret("chat_token_key").await?;
         let mailer = Mailer::new(store.clone(), &config);
@@ -171,6 +180,7 @@ impl Application {
             tasks: TaskCounter::default(),
         }));
         let mut tasks = JoinSet::new();
+        tasks.spawn(crate::backup::scheduler(state.clone(), shutdown_rx.clone()));
         let sender = state.mailer.spawn_sender(shutdown_rx.clone());
         tasks.spawn(async move {
             let _ = sender.await;
@@ -194,7 +204,7 @@ impl Application {
             shutdown_rx,
         ));
         tracing::info!(%public_addr, %staff_addr, "listening");
-        Ok(Application { state, public_addr, staff_addr, shutdown, tasks })
+        Ok(Application { state, public_addr, staff_addr, shutdown, tasks, _serve_lock: serve_lock })
     }
 
     pub fn public_addr(&self) -> SocketAddr {

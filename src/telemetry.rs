@@ -39,6 +39,9 @@ struct Inner {
     commit_failures: AtomicU64,
     committed_writes: AtomicU64,
     logins_failed: AtomicU64,
+    backups_ok: AtomicU64,
+    backups_failed: AtomicU64,
+    backup_last_success: AtomicI64,
 }
 
 /// Which listener a figure belongs to.
@@ -88,6 +91,23 @@ impl Metrics {
 
     pub fn login_failed(&self) {
         self.0.logins_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A backup run ended; `finished_at` is when, for a success.
+    pub fn backup_finished(&self, ok: bool, finished_at: Option<i64>) {
+        let counter = if ok { &self.0.backups_ok } else { &self.0.backups_failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if ok {
+            self.set_backup_last_success(finished_at);
+        }
+    }
+
+    /// The newest successful backup (from the database, which also knows those made by
+    /// `parley backup create`).
+    pub fn set_backup_last_success(&self, at: Option<i64>) {
+        if let Some(at) = at {
+            self.0.backup_last_success.fetch_max(at, Ordering::Relaxed);
+        }
     }
 
     pub fn set_chats_active(&self, count: i64) {
@@ -158,6 +178,13 @@ impl Metrics {
             "Writes committed by the writer task.",
             loadu(&inner.committed_writes) as i64,
         );
+        family(&mut out, "parley_backups_total", "counter", "Backup runs of this server by result.");
+        let _ = writeln!(out, "parley_backups_total{{result=\"ok\"}} {}", loadu(&inner.backups_ok));
+        let _ = writeln!(out, "parley_backups_total{{result=\"failed\"}} {}", loadu(&inner.backups_failed));
+        let last_backup = load(&inner.backup_last_success);
+        let help = "Unix time the newest successful backup finished (0: none yet).";
+        family(&mut out, "parley_backup_last_success_timestamp", "gauge", help);
+        let _ = writeln!(out, "parley_backup_last_success_timestamp {last_backup}");
         family(&mut out, "parley_db_commit_seconds", "histogram", "Time to commit one group of database writes.");
         for (bucket, limit) in inner.commit_buckets.iter().zip(BUCKETS) {
             let _ = writeln!(out, "parley_db_commit_seconds_bucket{{le=\"{limit}\"}} {}", loadu(bucket));
@@ -191,5 +218,18 @@ mod tests {
         assert!(text.contains("parley_db_commit_seconds_bucket{le=\"0.005\"} 1"), "{text}");
         assert!(text.contains("parley_db_commit_seconds_bucket{le=\"0.001\"} 0"), "{text}");
         assert!(text.contains("parley_db_writes_total 5"), "{text}");
+    }
+
+    #[test]
+    fn render_counts_backups() {
+        let m = Metrics::default();
+        m.backup_finished(true, Some(1_700_000_000));
+        m.backup_finished(false, None);
+        m.backup_finished(false, None);
+        m.set_backup_last_success(Some(1_600_000_000));
+        let text = m.render();
+        assert!(text.contains("parley_backups_total{result=\"ok\"} 1"), "{text}");
+        assert!(text.contains("parley_backups_total{result=\"failed\"} 2"), "{text}");
+        assert!(text.contains("parley_backup_last_success_timestamp 1700000000"), "an older time does not go back");
     }
 }

@@ -1,6 +1,7 @@
-//! Command line: `parley serve | configtest | user … | healthcheck`. Each command loads the
+//! Command line: `parley serve | configtest | user … | healthcheck | backup …`. Each command loads the
 //! configuration the same way the server does, so they agree on the data directory.
 
+mod backup;
 mod healthcheck;
 mod serve;
 mod user;
@@ -40,6 +41,9 @@ pub enum Command {
         after_help = "Example (e.g. in a monitoring check):\n  parley healthcheck --config /etc/parley/config.toml"
     )]
     Healthcheck(ConfigArgs),
+    /// Encrypted backups: create, list, verify, restore (docs/backups.md).
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
 }
 
 /// How to find the configuration (shared by every command).
@@ -96,6 +100,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Configtest(args) => configtest(&args),
             Command::User(command) => user::run(command).await,
             Command::Healthcheck(args) => healthcheck::run(&args).await,
+            Command::Backup(command) => backup::run(command).await,
         }
     });
     match result {

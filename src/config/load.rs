@@ -418,6 +418,33 @@ mod tests {
         assert!(err.to_string().contains("smtp.password_file"), "{err}");
     }
 
+    const RECIPIENT: &str = "age1g04jwp9efjglclgljn2ed44fftjm2hckp8dvwck3rzwga609t9eqtx7yg9";
+
+    #[test]
+    fn backup_recipients_must_be_age_public_keys() {
+        let good = format!("[backup]\nrecipients = [\"{RECIPIENT}\"]\nschedule = \"daily 02:30\"\n");
+        let config = from_file(&good).expect("loads");
+        assert_eq!(config.backup.recipients, vec![RECIPIENT.to_owned()]);
+        let err = from_file("[backup]\nrecipients = [\"AGE-SECRET-KEY-1QQQ\"]\n").expect_err("not a public key");
+        let text = err.to_string();
+        assert!(text.contains("backup.recipients") && text.contains("line 2") && text.contains("age1"), "{text}");
+    }
+
+    #[test]
+    fn backup_schedule_is_checked() {
+        for schedule in ["", "daily 00:00", "daily 23:59", "every 1 hours", "every 168 hours"] {
+            let file = format!("[backup]\nrecipients = [\"{RECIPIENT}\"]\nschedule = \"{schedule}\"\n");
+            from_file(&file).unwrap_or_else(|e| panic!("{schedule}: {e}"));
+        }
+        for schedule in ["daily 25:00", "every 169 hours", "every 0 hours", "hourly"] {
+            let file = format!("[backup]\nrecipients = [\"{RECIPIENT}\"]\nschedule = \"{schedule}\"\n");
+            let text = from_file(&file).expect_err(schedule).to_string();
+            assert!(text.contains("backup.schedule") && text.contains("line 3"), "{text}");
+        }
+        let err = from_file("[backup]\nschedule = \"every 6 hours\"\n").expect_err("no recipients");
+        assert!(err.to_string().contains("backup.recipients"), "{err}");
+    }
+
     #[test]
     fn demo_defaults_apply_below_flags() {
         let cli = CliOverrides { demo: true, staff_addr: Some("127.0.0.1:9999".into()), ..Default::default() };

@@ -237,6 +237,14 @@ impl Config {
         if !self.smtp.password.is_empty() && !self.smtp.password_file.as_os_str().is_empty() {
             return Err(("smtp.password_file", "set smtp.password or smtp.password_file, not both".into()));
         }
+        for recipient in &self.backup.recipients {
+            crate::backup::parse_recipient(recipient).map_err(|problem| ("backup.recipients", problem))?;
+        }
+        crate::backup::Schedule::parse(&self.backup.schedule).map_err(|problem| ("backup.schedule", problem))?;
+        if !self.backup.schedule.trim().is_empty() && self.backup.recipients.is_empty() {
+            let problem = "backup.schedule is set, so list at least one age public key (age1…) to encrypt to";
+            return Err(("backup.recipients", problem.into()));
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(("log.level", format!("`{}` is not a log level or filter", self.log.level)));
         }

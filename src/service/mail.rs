@@ -85,6 +85,7 @@ impl Mailer {
             .queue_mail(NewMail {
                 client_id: Some(client_id.to_owned()),
                 kind: "transcript",
+                subject_id: conversation.subject_id,
                 to_addr: to.as_str().to_owned(),
                 subject: format!("Your chat with {}", self.organisation),
                 body,
@@ -119,6 +120,7 @@ impl Mailer {
         let mail = NewMail {
             client_id: None,
             kind: "offline_reply",
+            subject_id: request.subject_id,
             to_addr: to.as_str().to_owned(),
             subject: format!("Your message to {}", self.organisation),
             body,

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod chat;
 pub mod departments;
 pub mod hours;
+pub mod keys;
 pub mod mail;
 pub mod prechat;
 pub mod sites;

@@ -91,22 +91,19 @@ impl Store {
 
     /// The newest entries first, at most `limit`.
     pub async fn audit_entries(&self, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, at, actor, action, target, details FROM audit_log ORDER BY id DESC LIMIT ?1",
-        )
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?)
+        Ok(sqlx::query_as("SELECT id, at, actor, action, target, details FROM audit_log ORDER BY id DESC LIMIT ?1")
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?)
     }
 
     /// Walks the whole chain; the id of the first entry that does not fit, if any.
     pub async fn verify_audit(&self) -> Result<Result<i64, i64>, StoreError> {
         type Row = (i64, i64, String, String, Option<String>, Option<String>, Vec<u8>, Vec<u8>);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, at, actor, action, target, details, prev_hash, hash FROM audit_log ORDER BY id",
-        )
-        .fetch_all(self.reader())
-        .await?;
+        let rows: Vec<Row> =
+            sqlx::query_as("SELECT id, at, actor, action, target, details, prev_hash, hash FROM audit_log ORDER BY id")
+                .fetch_all(self.reader())
+                .await?;
         let mut prev = vec![0u8; 32];
         let mut last_id = 0;
         for (id, at, actor, action, target, details, prev_hash, hash) in rows {

@@ -4,7 +4,9 @@
 use sqlx::FromRow;
 use sqlx::sqlite::SqliteConnection;
 
+use super::keys::{sealer_of, subject_for};
 use super::{Store, StoreError};
+use crate::crypto::{IndexKind, Keyring};
 use crate::util::now;
 
 #[derive(Debug, Clone, FromRow)]
@@ -20,6 +22,8 @@ pub struct ConversationRow {
     pub last_seq: i64,
     pub created_at: i64,
     pub department_id: Option<i64>,
+    /// The visitor as a data subject (owner of the key their fields are encrypted with).
+    pub subject_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -47,6 +51,8 @@ pub struct NewConversation {
     /// JSON array of the visitor's pre-chat answers.
     pub answers: Option<String>,
     pub department_id: Option<i64>,
+    /// E-mail addresses and phone numbers among the answers, for the blind indexes.
+    pub contacts: Vec<(IndexKind, String)>,
 }
 
 /// What operators see about the visitor of one conversation.
@@ -83,7 +89,7 @@ macro_rules! select_conversations {
     ($tail:literal) => {
         concat!(
             "SELECT c.id, c.public_id, c.visitor_token_hash, c.site, c.visitor_name, c.status, c.operator_id,
-                    u.display_name AS operator_name, c.last_seq, c.created_at, c.department_id
+                    u.display_name AS operator_name, c.last_seq, c.created_at, c.department_id, c.subject_id
              FROM conversations c LEFT JOIN staff_users u ON u.id = c.operator_id ",
             $tail
         )
@@ -92,7 +98,12 @@ macro_rules! select_conversations {
 
 /// Appends inside an open writer transaction (also used by `start`). `None` when the
 /// conversation is closed (checked in the same transaction, so a close cannot slip in between).
-async fn append(conn: &mut SqliteConnection, message: NewMessage) -> Result<Option<Appended>, sqlx::Error> {
+/// The author's name and the text are sealed with the conversation's subject key.
+async fn append(
+    conn: &mut SqliteConnection,
+    keyring: &Keyring,
+    message: NewMessage,
+) -> Result<Option<Appended>, sqlx::Error> {
     let existing: Option<(i64, i64)> =
         sqlx::query_as("SELECT seq, created_at FROM messages WHERE conversation_id = ?1 AND client_id = ?2")
             .bind(message.conversation_id)
@@ -102,13 +113,16 @@ async fn append(conn: &mut SqliteConnection, message: NewMessage) -> Result<Opti
     if let Some((seq, created_at)) = existing {
         return Ok(Some(Appended { seq, created_at, duplicate: true }));
     }
-    let seq: Option<i64> = sqlx::query_scalar(
-        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 AND status != 'closed' RETURNING last_seq",
+    let next: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 AND status != 'closed' RETURNING last_seq, subject_id",
     )
     .bind(message.conversation_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(seq) = seq else { return Ok(None) };
+    let Some((seq, subject)) = next else { return Ok(None) };
+    let subject = subject.ok_or_else(|| sqlx::Error::Protocol("conversation without a data subject".into()))?;
+    let sealer = sealer_of(&mut *conn, keyring, subject).await?;
+    let row = format!("{}:{seq}", message.conversation_id);
     let created_at = now();
     sqlx::query(
         "INSERT INTO messages (conversation_id, seq, client_id, author, author_user_id, author_name, body, created_at)
@@ -119,8 +133,8 @@ async fn append(conn: &mut SqliteConnection, message: NewMessage) -> Result<Opti
     .bind(message.client_id)
     .bind(message.author)
     .bind(message.author_user_id)
-    .bind(message.author_name)
-    .bind(message.body)
+    .bind(sealer.seal("messages", "author_name", &row, &message.author_name)?)
+    .bind(sealer.seal("messages", "body", &row, &message.body)?)
     .bind(created_at)
     .execute(&mut *conn)
     .await?;
@@ -129,34 +143,52 @@ async fn append(conn: &mut SqliteConnection, message: NewMessage) -> Result<Opti
 
 impl Store {
     /// Creates the conversation and its first message in one transaction. A resent `start`
-    /// (same client id) returns the existing conversation's id and `false`.
+    /// (same client id) returns the existing conversation's id and `false`. The visitor becomes
+    /// (or is found again as, by visitor key or e-mail) a data subject; personal fields are
+    /// sealed with the subject's key, the visitor key is kept only as a blind index.
     pub async fn start_conversation(&self, new: NewConversation) -> Result<(i64, bool), StoreError> {
+        let keyring = self.keyring()?;
         self.write(move |conn| {
             Box::pin(async move {
-                let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE start_client_id = ?1")
-                    .bind(&new.start_client_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+                let existing: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM conversations WHERE start_client_id = ?1")
+                        .bind(&new.start_client_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
                 if let Some(id) = existing {
                     return Ok((id, false));
                 }
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO conversations (public_id, start_client_id, visitor_token_hash, site, visitor_name, created_at,
-                                                page_url, referrer, visitor_key, answers, department_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+                let mut identifying = new.contacts.clone();
+                identifying.push((IndexKind::Name, new.visitor_name.clone()));
+                if let Some(key) = &new.visitor_key {
+                    identifying.push((IndexKind::Visitor, key.clone()));
+                }
+                let (subject, sealer) = subject_for(conn, &keyring, &identifying).await?;
+                let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM conversations")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let row = id.to_string();
+                let seal = |column: &str, value: Option<&str>| sealer.seal_opt("conversations", column, &row, value);
+                sqlx::query(
+                    "INSERT INTO conversations (id, public_id, start_client_id, visitor_token_hash, site, visitor_name,
+                                                created_at, page_url, referrer, visitor_key, answers, department_id,
+                                                subject_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
+                .bind(id)
                 .bind(&new.public_id)
                 .bind(&new.start_client_id)
                 .bind(&new.visitor_token_hash)
                 .bind(&new.site)
-                .bind(&new.visitor_name)
+                .bind(sealer.seal("conversations", "visitor_name", &row, &new.visitor_name)?)
                 .bind(now())
-                .bind(&new.page_url)
-                .bind(&new.referrer)
-                .bind(&new.visitor_key)
-                .bind(&new.answers)
+                .bind(seal("page_url", new.page_url.as_deref())?)
+                .bind(seal("referrer", new.referrer.as_deref())?)
+                .bind(new.visitor_key.as_deref().map(|k| hex::encode(keyring.blind(IndexKind::Visitor, k))))
+                .bind(seal("answers", new.answers.as_deref())?)
                 .bind(new.department_id)
-                .fetch_one(&mut *conn)
+                .bind(subject)
+                .execute(&mut *conn)
                 .await?;
                 let first = NewMessage {
                     conversation_id: id,
@@ -166,7 +198,7 @@ impl Store {
                     author_name: new.visitor_name,
                     body: new.question,
                 };
-                append(conn, first).await?;
+                append(conn, &keyring, first).await?;
                 Ok((id, true))
             })
         })
@@ -175,54 +207,90 @@ impl Store {
 
     /// Appends a message; `None` when the conversation is closed.
     pub async fn append_message(&self, message: NewMessage) -> Result<Option<Appended>, StoreError> {
-        self.write(move |conn| Box::pin(append(conn, message))).await
+        let keyring = self.keyring()?;
+        self.write(move |conn| Box::pin(async move { append(conn, &keyring, message).await })).await
+    }
+
+    /// Decrypts the visitor names of conversations read from the database.
+    async fn opened(&self, mut rows: Vec<ConversationRow>) -> Result<Vec<ConversationRow>, StoreError> {
+        let sealers = self.sealers(rows.iter().filter_map(|r| r.subject_id).collect()).await?;
+        for row in &mut rows {
+            if let Some(sealer) = row.subject_id.and_then(|s| sealers.get(&s)) {
+                row.visitor_name =
+                    sealer.open("conversations", "visitor_name", &row.id.to_string(), &row.visitor_name)?;
+            }
+        }
+        Ok(rows)
+    }
+
+    async fn opened_one(&self, row: Option<ConversationRow>) -> Result<Option<ConversationRow>, StoreError> {
+        Ok(match row {
+            Some(row) => self.opened(vec![row]).await?.pop(),
+            None => None,
+        })
     }
 
     pub async fn conversation_by_public_id(&self, public_id: &str) -> Result<Option<ConversationRow>, StoreError> {
-        Ok(sqlx::query_as(select_conversations!("WHERE c.public_id = ?1"))
+        let row = sqlx::query_as(select_conversations!("WHERE c.public_id = ?1"))
             .bind(public_id)
             .fetch_optional(self.reader())
-            .await?)
+            .await?;
+        self.opened_one(row).await
     }
 
     pub async fn conversation_by_start_id(&self, start_client_id: &str) -> Result<Option<ConversationRow>, StoreError> {
-        Ok(sqlx::query_as(select_conversations!("WHERE c.start_client_id = ?1"))
+        let row = sqlx::query_as(select_conversations!("WHERE c.start_client_id = ?1"))
             .bind(start_client_id)
             .fetch_optional(self.reader())
-            .await?)
+            .await?;
+        self.opened_one(row).await
     }
 
     pub async fn conversation(&self, id: i64) -> Result<Option<ConversationRow>, StoreError> {
-        Ok(sqlx::query_as(select_conversations!("WHERE c.id = ?1")).bind(id).fetch_optional(self.reader()).await?)
+        let row =
+            sqlx::query_as(select_conversations!("WHERE c.id = ?1")).bind(id).fetch_optional(self.reader()).await?;
+        self.opened_one(row).await
     }
 
     /// Waiting conversations, oldest first.
     pub async fn queued_conversations(&self) -> Result<Vec<ConversationRow>, StoreError> {
-        Ok(sqlx::query_as(select_conversations!("WHERE c.status = 'queued' ORDER BY c.created_at, c.id"))
+        let rows = sqlx::query_as(select_conversations!("WHERE c.status = 'queued' ORDER BY c.created_at, c.id"))
             .fetch_all(self.reader())
-            .await?)
+            .await?;
+        self.opened(rows).await
     }
 
     pub async fn open_conversations_of(&self, operator_id: i64) -> Result<Vec<ConversationRow>, StoreError> {
-        Ok(sqlx::query_as(select_conversations!(
+        let rows = sqlx::query_as(select_conversations!(
             "WHERE c.operator_id = ?1 AND c.status = 'active' ORDER BY c.accepted_at, c.id"
         ))
         .bind(operator_id)
         .fetch_all(self.reader())
-        .await?)
+        .await?;
+        self.opened(rows).await
     }
 
     /// Where the visitor was, and their earlier chats (newest first, at most 20).
     pub async fn visitor_context(&self, id: i64) -> Result<VisitorContext, StoreError> {
-        let (page_url, referrer, visitor_key, answers): (
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        ) = sqlx::query_as("SELECT page_url, referrer, visitor_key, answers FROM conversations WHERE id = ?1")
-            .bind(id)
-            .fetch_one(self.reader())
-            .await?;
+        type Row = (Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
+        let (page_url, referrer, visitor_key, answers, subject): Row = sqlx::query_as(
+            "SELECT page_url, referrer, visitor_key, answers, subject_id FROM conversations WHERE id = ?1",
+        )
+        .bind(id)
+        .fetch_one(self.reader())
+        .await?;
+        let (page_url, referrer, answers) = match subject {
+            Some(subject) => {
+                let sealer = self.sealer(subject).await?;
+                let row = id.to_string();
+                (
+                    sealer.open_opt("conversations", "page_url", &row, page_url.as_deref())?,
+                    sealer.open_opt("conversations", "referrer", &row, referrer.as_deref())?,
+                    sealer.open_opt("conversations", "answers", &row, answers.as_deref())?,
+                )
+            }
+            None => (page_url, referrer, answers),
+        };
         let previous = match &visitor_key {
             Some(key) => {
                 sqlx::query_as(
@@ -262,7 +330,7 @@ impl Store {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        Ok(sqlx::query_as(
+        let mut rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT seq, client_id, author, author_name, body, created_at FROM messages
              WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )
@@ -270,7 +338,23 @@ impl Store {
         .bind(after_seq)
         .bind(limit)
         .fetch_all(self.reader())
-        .await?)
+        .await?;
+        if rows.is_empty() {
+            return Ok(rows);
+        }
+        let subject: Option<i64> = sqlx::query_scalar("SELECT subject_id FROM conversations WHERE id = ?1")
+            .bind(conversation_id)
+            .fetch_one(self.reader())
+            .await?;
+        if let Some(subject) = subject {
+            let sealer = self.sealer(subject).await?;
+            for m in &mut rows {
+                let row = format!("{conversation_id}:{}", m.seq);
+                m.author_name = sealer.open("messages", "author_name", &row, &m.author_name)?;
+                m.body = sealer.open("messages", "body", &row, &m.body)?;
+            }
+        }
+        Ok(rows)
     }
 
     /// Assigns a queued conversation; false when it was no longer queued.
@@ -376,6 +460,10 @@ pub struct ConversationSummary {
     pub created_at: i64,
     pub closed_at: Option<i64>,
     pub department: Option<String>,
+    #[serde(skip)]
+    pub id: i64,
+    #[serde(skip)]
+    pub subject_id: Option<i64>,
 }
 
 impl Store {
@@ -384,9 +472,10 @@ impl Store {
         &self,
         filter: &ConversationFilter,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
-        Ok(sqlx::query_as(
+        let mut rows: Vec<ConversationSummary> = sqlx::query_as(
             "SELECT c.public_id, c.site, c.visitor_name, c.status, u.display_name AS operator_name,
-                    c.last_seq AS messages, c.rating, c.created_at, c.closed_at, d.key AS department
+                    c.last_seq AS messages, c.rating, c.created_at, c.closed_at, d.key AS department,
+                    c.id, c.subject_id
              FROM conversations c LEFT JOIN staff_users u ON u.id = c.operator_id
                   LEFT JOIN departments d ON d.id = c.department_id
              WHERE (?1 IS NULL OR c.status = ?1)
@@ -411,6 +500,13 @@ impl Store {
         .bind(&filter.department)
         .bind(&filter.text)
         .fetch_all(self.reader())
-        .await?)
+        .await?;
+        let sealers = self.sealers(rows.iter().filter_map(|r| r.subject_id).collect()).await?;
+        for r in &mut rows {
+            if let Some(sealer) = r.subject_id.and_then(|s| sealers.get(&s)) {
+                r.visitor_name = sealer.open("conversations", "visitor_name", &r.id.to_string(), &r.visitor_name)?;
+            }
+        }
+        Ok(rows)
     }
 }

@@ -3,7 +3,9 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
+use super::keys::sealer_of;
 use super::{Store, StoreError};
+use crate::crypto::Keyring;
 use crate::util::now;
 
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -19,6 +21,8 @@ pub struct MailRow {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    #[serde(skip)]
+    pub subject_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -29,12 +33,16 @@ pub struct NewMail {
     pub to_addr: String,
     pub subject: String,
     pub body: String,
+    /// The data subject the mail is about (address, subject line and body are sealed with
+    /// their key); None only for mail about no one.
+    pub subject_id: Option<i64>,
 }
 
 macro_rules! select_mail {
     ($tail:literal) => {
         concat!(
-            "SELECT id, kind, to_addr, subject, body, status, attempts, next_attempt_at, last_error, created_at, sent_at
+            "SELECT id, kind, to_addr, subject, body, status, attempts, next_attempt_at, last_error, created_at, sent_at,
+                    subject_id
              FROM mail_outbox ",
             $tail
         )
@@ -43,52 +51,89 @@ macro_rules! select_mail {
 
 /// Queues a mail inside an open writer transaction; returns its id (the existing one for a
 /// resent client id).
-pub(super) async fn insert_mail(conn: &mut sqlx::SqliteConnection, mail: NewMail) -> Result<i64, sqlx::Error> {
+pub(super) async fn insert_mail(
+    conn: &mut sqlx::SqliteConnection,
+    keyring: &Keyring,
+    mail: NewMail,
+) -> Result<i64, sqlx::Error> {
+    if let Some(client_id) = &mail.client_id {
+        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM mail_outbox WHERE client_id = ?1")
+            .bind(client_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(id) = known {
+            return Ok(id);
+        }
+    }
+    let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mail_outbox").fetch_one(&mut *conn).await?;
+    let (to, subject, body) = match mail.subject_id {
+        Some(subject) => {
+            let sealer = sealer_of(&mut *conn, keyring, subject).await?;
+            let row = id.to_string();
+            (
+                sealer.seal("mail_outbox", "to_addr", &row, &mail.to_addr)?,
+                sealer.seal("mail_outbox", "subject", &row, &mail.subject)?,
+                sealer.seal("mail_outbox", "body", &row, &mail.body)?,
+            )
+        }
+        None => (mail.to_addr, mail.subject, mail.body),
+    };
     let now = now();
     sqlx::query(
-        "INSERT INTO mail_outbox (client_id, kind, to_addr, subject, body, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT(client_id) DO NOTHING",
+        "INSERT INTO mail_outbox (id, client_id, kind, to_addr, subject, body, next_attempt_at, created_at, subject_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
     )
+    .bind(id)
     .bind(&mail.client_id)
     .bind(mail.kind)
-    .bind(&mail.to_addr)
-    .bind(&mail.subject)
-    .bind(&mail.body)
+    .bind(to)
+    .bind(subject)
+    .bind(body)
     .bind(now)
+    .bind(mail.subject_id)
     .execute(&mut *conn)
     .await?;
-    match &mail.client_id {
-        Some(client_id) => {
-            sqlx::query_scalar("SELECT id FROM mail_outbox WHERE client_id = ?1")
-                .bind(client_id)
-                .fetch_one(&mut *conn)
-                .await
-        }
-        None => sqlx::query_scalar("SELECT last_insert_rowid()").fetch_one(&mut *conn).await,
-    }
+    Ok(id)
 }
 
 impl Store {
     pub async fn queue_mail(&self, mail: NewMail) -> Result<i64, StoreError> {
-        self.write(move |conn| Box::pin(insert_mail(conn, mail))).await
+        let keyring = self.keyring()?;
+        self.write(move |conn| Box::pin(async move { insert_mail(conn, &keyring, mail).await })).await
+    }
+
+    /// Decrypts the sealed fields of mails read from the database.
+    async fn opened_mail(&self, mut rows: Vec<MailRow>) -> Result<Vec<MailRow>, StoreError> {
+        let sealers = self.sealers(rows.iter().filter_map(|r| r.subject_id).collect()).await?;
+        for m in &mut rows {
+            if let Some(sealer) = m.subject_id.and_then(|s| sealers.get(&s)) {
+                let row = m.id.to_string();
+                m.to_addr = sealer.open("mail_outbox", "to_addr", &row, &m.to_addr)?;
+                m.subject = sealer.open("mail_outbox", "subject", &row, &m.subject)?;
+                m.body = sealer.open("mail_outbox", "body", &row, &m.body)?;
+            }
+        }
+        Ok(rows)
     }
 
     /// Pending mails whose next attempt is due.
     pub async fn due_mail(&self, limit: i64) -> Result<Vec<MailRow>, StoreError> {
-        Ok(sqlx::query_as(select_mail!(
+        let rows = sqlx::query_as(select_mail!(
             "WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2"
         ))
         .bind(now())
         .bind(limit)
         .fetch_all(self.reader())
-        .await?)
+        .await?;
+        self.opened_mail(rows).await
     }
 
     pub async fn recent_mail(&self, limit: i64) -> Result<Vec<MailRow>, StoreError> {
-        Ok(sqlx::query_as(select_mail!("ORDER BY created_at DESC, id DESC LIMIT ?1"))
+        let rows = sqlx::query_as(select_mail!("ORDER BY created_at DESC, id DESC LIMIT ?1"))
             .bind(limit)
             .fetch_all(self.reader())
-            .await?)
+            .await?;
+        self.opened_mail(rows).await
     }
 
     pub async fn mail_sent(&self, id: i64) -> Result<(), StoreError> {

@@ -2,12 +2,15 @@
 //! reads, embedded forward-only migrations. SQL lives in this module's files only.
 
 pub mod audit;
+pub mod backups;
 mod chats;
 mod departments;
 pub mod erasure;
+mod keys;
 mod mail;
 mod notes;
 mod offline;
+mod seal;
 mod sessions;
 mod sites;
 mod users;
@@ -19,9 +22,11 @@ pub use chats::{
     VisitorContext,
 };
 pub use departments::{DepartmentRow, NewDepartment};
+pub use keys::{KekRow, Sealer};
 pub use mail::{MailRow, NewMail};
 pub use notes::{CannedRow, NoteRow};
 pub use offline::{NewOffline, OfflineRow};
+pub use seal::seal_legacy_rows;
 pub use sessions::{SessionRecord, SessionRow};
 pub use sites::SiteRow;
 pub use users::{NewUser, UserRow};
@@ -60,6 +65,10 @@ pub enum StoreError {
     Commit(String),
     #[error("{0} already exists")]
     Conflict(String),
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+    #[error("the encryption keys are not loaded")]
+    NoKeys,
 }
 
 /// Handle to the database; cheap to clone.
@@ -68,6 +77,7 @@ pub struct Store {
     read: SqlitePool,
     writer: writer::WriterHandle,
     path: PathBuf,
+    keys: std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<crate::crypto::Keyring>>>>,
 }
 
 impl Store {
@@ -95,7 +105,7 @@ impl Store {
             .connect_with(base.read_only(true))
             .await?;
         let writer = writer::spawn(conn, config.commit_max_batch, metrics);
-        Ok(Store { read, writer, path })
+        Ok(Store { read, writer, path, keys: Default::default() })
     }
 
     /// Runs `job` on the writer connection inside a group-committed transaction and returns its

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
+use super::keys::sealer_of;
 use super::{Store, StoreError, conflict_or};
 use crate::util::now;
 
@@ -32,17 +33,38 @@ impl Store {
         name: String,
         body: String,
     ) -> Result<i64, StoreError> {
+        let keyring = self.keyring()?;
         self.write(move |conn| {
             Box::pin(async move {
+                let known: Option<i64> =
+                    sqlx::query_scalar("SELECT created_at FROM notes WHERE conversation_id = ?1 AND client_id = ?2")
+                        .bind(conversation_id)
+                        .bind(&client_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                if let Some(at) = known {
+                    return Ok(at);
+                }
+                // Notes are about the visitor: sealed with the conversation's subject key.
+                let subject: Option<i64> = sqlx::query_scalar("SELECT subject_id FROM conversations WHERE id = ?1")
+                    .bind(conversation_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let subject =
+                    subject.ok_or_else(|| sqlx::Error::Protocol("conversation without a data subject".into()))?;
+                let sealer = sealer_of(&mut *conn, &keyring, subject).await?;
+                let id: i64 =
+                    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM notes").fetch_one(&mut *conn).await?;
                 sqlx::query(
-                    "INSERT INTO notes (conversation_id, client_id, author_user_id, author_name, body, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(conversation_id, client_id) DO NOTHING",
+                    "INSERT INTO notes (id, conversation_id, client_id, author_user_id, author_name, body, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
+                .bind(id)
                 .bind(conversation_id)
                 .bind(&client_id)
                 .bind(user_id)
                 .bind(name)
-                .bind(body)
+                .bind(sealer.seal("notes", "body", &id.to_string(), &body)?)
                 .bind(now())
                 .execute(&mut *conn)
                 .await?;
@@ -57,12 +79,23 @@ impl Store {
     }
 
     pub async fn notes(&self, conversation_id: i64) -> Result<Vec<NoteRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT client_id, author_name, body, created_at FROM notes WHERE conversation_id = ?1 ORDER BY id",
+        let rows: Vec<(i64, String, String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT n.id, n.client_id, n.author_name, n.body, n.created_at, c.subject_id
+             FROM notes n JOIN conversations c ON c.id = n.conversation_id
+             WHERE n.conversation_id = ?1 ORDER BY n.id",
         )
         .bind(conversation_id)
         .fetch_all(self.reader())
-        .await?)
+        .await?;
+        let mut notes = Vec::with_capacity(rows.len());
+        for (id, client_id, author_name, body, created_at, subject) in rows {
+            let body = match subject {
+                Some(subject) => self.sealer(subject).await?.open("notes", "body", &id.to_string(), &body)?,
+                None => body,
+            };
+            notes.push(NoteRow { client_id, author_name, body, created_at });
+        }
+        Ok(notes)
     }
 
     /// The user's own canned responses and the shared ones.

@@ -12,11 +12,17 @@ use crate::chat_support::{PASSWORD, accept, operator, send, start, until, uuid, 
 use crate::harness::TestApp;
 use crate::websocket::Client;
 
+/// Every stored message (decrypted) as (seq, text), by conversation and seq.
 async fn stored_messages(app: &TestApp) -> Vec<(i64, String)> {
-    sqlx::query_as("SELECT seq, body FROM messages ORDER BY conversation_id, seq")
-        .fetch_all(app.app.state().store.reader())
-        .await
-        .expect("messages")
+    let store = &app.app.state().store;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM conversations ORDER BY id").fetch_all(store.reader()).await.expect("ids");
+    let mut out = Vec::new();
+    for id in ids {
+        let messages = store.messages_after(id, 0, i64::MAX).await.expect("messages");
+        out.extend(messages.into_iter().map(|m| (m.seq, m.body)));
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

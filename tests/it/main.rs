@@ -12,6 +12,7 @@ mod chat_support;
 mod cli;
 mod departments;
 mod durability;
+mod encryption;
 mod mail;
 mod process;
 mod routes;

@@ -1,5 +1,6 @@
 //! `/api/v1`: JSON API of the staff listener, described by `/api/v1/openapi.json`.
 
+mod backups;
 mod canned;
 mod chats;
 mod departments;
@@ -34,7 +35,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(departments::routes(state.clone()))
         .unify()
-        .or(offline::routes(state))
+        .or(offline::routes(state.clone()))
+        .unify()
+        .or(backups::routes(state))
         .unify();
     v1.and(routes).or(openapi).unify().boxed()
 }

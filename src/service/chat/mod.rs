@@ -96,6 +96,17 @@ pub struct StartContext {
     pub department: Option<Department>,
 }
 
+/// An answer that is an e-mail address or a phone number, for the blind indexes.
+fn contact_kind(value: &str) -> Option<(crate::crypto::IndexKind, String)> {
+    use crate::crypto::IndexKind;
+    if Email::parse(value).is_ok() {
+        return Some((IndexKind::Email, value.to_owned()));
+    }
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let phone_like = (7..=15).contains(&digits) && value.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
+    phone_like.then(|| (IndexKind::Phone, value.to_owned()))
+}
+
 /// An http(s) URL of at most 2,000 characters, else nothing.
 fn check_url(raw: &str) -> Option<String> {
     let url = raw.trim();
@@ -237,6 +248,7 @@ impl Chat {
             visitor_key: context.visitor.as_deref().and_then(|v| check_uuid("visitor", v).ok()),
             answers: (!context.answers.is_empty()).then(|| json!(context.answers).to_string()),
             department_id: context.department.as_ref().map(|d| d.id),
+            contacts: context.answers.iter().filter_map(|a| contact_kind(&a.value)).collect(),
         };
         let (id, created) = self.store.start_conversation(new).await?;
         if created {

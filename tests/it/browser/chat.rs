@@ -94,10 +94,11 @@ async fn visitor_and_operator_chat_in_browsers() {
     visitor.click("#consent").await;
     visitor.click("#prechat-form button[type=submit]").await;
     visitor.wait_text("#status", "queue").await;
-    let answers: Option<String> = sqlx::query_scalar("SELECT answers FROM conversations")
+    let id: i64 = sqlx::query_scalar("SELECT id FROM conversations")
         .fetch_one(app.app.state().store.reader())
         .await
         .expect("row");
+    let answers = app.app.state().store.visitor_context(id).await.expect("context").answers;
     assert!(answers.unwrap_or_default().contains("\"value\":\"Bins\""), "the extra answer was stored");
 
     operator.wait_until("return !!document.querySelector('#queue button.accept')", "visitor in queue").await;
@@ -194,10 +195,16 @@ async fn with_no_operator_online_the_widget_takes_a_message() {
     visitor.screenshot("widget-offline-cy").await;
     let problems = visitor.axe_violations().await;
     assert!(problems.is_empty(), "Welsh offline form: {problems:?}");
-    let stored: Vec<(String, String)> = sqlx::query_as("SELECT email, body FROM offline_requests")
-        .fetch_all(app.app.state().store.reader())
+    let stored: Vec<(String, String)> = app
+        .app
+        .state()
+        .store
+        .offline_requests("open", None, 10)
         .await
-        .expect("rows");
+        .expect("rows")
+        .into_iter()
+        .map(|r| (r.email, r.body))
+        .collect();
     assert_eq!(stored, vec![("bryn@example.org".to_owned(), "Ffoniwch fi yn ôl, os gwelwch yn dda.".to_owned())]);
     visitor.quit().await;
     app.stop().await;
@@ -372,8 +379,10 @@ async fn notes_and_transfers_from_the_dashboard() {
     browser.type_into(&format!("#note-{conversation}"), "Asked about a missed collection").await;
     browser.click(".chat-panel button.add-note").await;
     browser.wait_until("return [...document.querySelectorAll('.chat-panel li.note .text')].some(e => e.textContent === 'Asked about a missed collection')", "note saved").await;
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM conversations").fetch_one(app.app.state().store.reader()).await.expect("id");
     let notes: Vec<String> =
-        sqlx::query_scalar("SELECT body FROM notes").fetch_all(app.app.state().store.reader()).await.expect("notes");
+        app.app.state().store.notes(id).await.expect("notes").into_iter().map(|n| n.body).collect();
     assert_eq!(notes, ["Asked about a missed collection"]);
 
     // A colleague who is not signed in cannot take it; cal can.

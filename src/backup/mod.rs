@@ -1,0 +1,462 @@
+//! Encrypted backups (DESIGN §5): a `VACUUM INTO` snapshot, encrypted with age to the
+//! configured recipients (the appliance holds no identity and cannot read its own backups),
+//! with a manifest beside it; retention after each success; verify and restore with an
+//! identity file given by the operator. Every run is recorded in `backup_runs`, the audit log
+//! and the metrics. The scheduler, the Backups page and `parley backup` share this code.
+
+mod archive;
+mod restore;
+mod schedule;
+
+pub use archive::{Listed, Manifest};
+pub use restore::{Restored, Verified, restore, verify};
+pub use schedule::{Schedule, scheduler};
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::store::backups::{BackupRunRow, RunOutcome};
+use crate::store::{AuditEntry, Store, StoreError};
+use crate::telemetry::Metrics;
+use crate::util::{now, rfc3339};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error(
+        "no backup recipients are configured: add at least one age public key (age1…) to backup.recipients. \
+         Make the key pair with age-keygen on an offline machine (docs/backups.md)"
+    )]
+    NoRecipients,
+    #[error("backup.recipients: {0}")]
+    BadRecipient(String),
+    #[error("another backup is running (it holds {0}); wait for it to finish, then try again")]
+    Busy(PathBuf),
+    #[error("cannot write the backup to {path}: {source}. {hint}")]
+    Target { path: PathBuf, source: io::Error, hint: &'static str },
+    #[error("cannot take a snapshot of the database: {0}. Check the free space in the data directory")]
+    Snapshot(String),
+    #[error("cannot encrypt the backup: {0}")]
+    Encrypt(String),
+    #[error(
+        "no manifest {manifest} next to the backup. Copy the .manifest.json file made with the backup \
+         into the same directory; without it the backup cannot be checked"
+    )]
+    ManifestMissing { manifest: PathBuf },
+    #[error("the manifest {path} is not a parley backup manifest ({message}); copy it again from the original")]
+    ManifestInvalid { path: PathBuf, message: String },
+    #[error(
+        "{file} is truncated: {actual} bytes, but its manifest says {expected} (an interrupted copy?). \
+         Copy it again from the original, or use another backup"
+    )]
+    Truncated { file: PathBuf, actual: u64, expected: u64 },
+    #[error("{file} is damaged: {detail}. Copy it again from the original, or use another backup")]
+    Damaged { file: PathBuf, detail: String },
+    #[error(
+        "cannot use the identity file {path}: {message}. Give the file made by age-keygen (with an AGE-SECRET-KEY-1… line)"
+    )]
+    Identity { path: PathBuf, message: String },
+    #[error(
+        "the identity in {identity} cannot decrypt {file}: the backup was encrypted to other keys ({recipients}). \
+         Use the identity file that belongs to one of them"
+    )]
+    WrongIdentity { identity: PathBuf, file: PathBuf, recipients: String },
+    #[error("the decrypted database fails PRAGMA integrity_check ({0}); use another backup")]
+    Integrity(String),
+    #[error(
+        "the backup has schema version {found}, newer than this parley binary knows ({known}); \
+         install parley {version} or later to restore it"
+    )]
+    NewerSchema { found: i64, known: i64, version: String },
+    #[error(
+        "the backup has schema version {0}, from before the erasure ledger (10): restoring it could bring \
+         erased people back, so parley does not"
+    )]
+    TooOld(i64),
+    #[error(
+        "parley is running on the data directory {0} (it holds serve.lock): stop the service first \
+         (systemctl stop parley), or add --force if you are sure nothing is running"
+    )]
+    ServiceRunning(PathBuf),
+    #[error(
+        "another parley is already serving from the data directory {0} (it holds serve.lock): \
+         stop it first, or give this one its own server.data_dir"
+    )]
+    AlreadyServing(PathBuf),
+    #[error("`{0}` is not a backup file name: expected parley-YYYYMMDD-HHMMSS.db.age")]
+    BadName(String),
+    #[error("there is no backup {name} in {dir}; `parley backup list` shows the backups")]
+    NotFound { name: String, dir: PathBuf },
+    #[error("{what} {path}: {source}")]
+    Io { what: &'static str, path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl BackupError {
+    fn io(what: &'static str, path: &Path, source: io::Error) -> BackupError {
+        BackupError::Io { what, path: path.to_owned(), source }
+    }
+}
+
+/// What started a backup (the `backup_runs.trigger` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    Cli,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
+            Trigger::Cli => "cli",
+        }
+    }
+}
+
+/// Parses one `backup.recipients` entry as an age X25519 public key.
+pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "`{text}` is not an age X25519 public key: copy the `age1…` line that age-keygen prints as “Public key”"
+        )
+    })
+}
+
+/// An exclusive lock on a file in the data directory, released when dropped.
+#[derive(Debug)]
+pub struct FileLock(#[allow(dead_code)] File);
+
+impl FileLock {
+    /// `Ok(None)` when another process (or another handle in this one) holds it.
+    fn try_take(path: &Path) -> Result<Option<FileLock>, BackupError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| BackupError::io("cannot open the lock file", path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FileLock(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(BackupError::io("cannot lock", path, e)),
+        }
+    }
+
+    /// Held by a running server for its lifetime (`<data_dir>/serve.lock`).
+    pub fn serve(data_dir: &Path) -> Result<FileLock, BackupError> {
+        FileLock::try_take(&data_dir.join("serve.lock"))?.ok_or_else(|| BackupError::AlreadyServing(data_dir.into()))
+    }
+
+    /// Taken by a restore so the server cannot start meanwhile; `None` if a server holds it.
+    pub fn serve_if_free(data_dir: &Path) -> Result<Option<FileLock>, BackupError> {
+        FileLock::try_take(&data_dir.join("serve.lock"))
+    }
+
+    /// One backup at a time, across processes (`<data_dir>/backup.lock`).
+    fn backup(data_dir: &Path) -> Result<FileLock, BackupError> {
+        let path = data_dir.join("backup.lock");
+        FileLock::try_take(&path)?.ok_or(BackupError::Busy(path))
+    }
+}
+
+/// One run as the API and the CLI show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunView {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub trigger: String,
+    pub status: String,
+    pub file: Option<String>,
+    pub size: Option<i64>,
+    pub sha256: Option<String>,
+    pub error: Option<String>,
+}
+
+impl From<BackupRunRow> for RunView {
+    fn from(row: BackupRunRow) -> RunView {
+        RunView {
+            id: row.id,
+            started_at: rfc3339(row.started_at),
+            finished_at: row.finished_at.map(rfc3339),
+            trigger: row.trigger,
+            status: row.status,
+            file: row.file,
+            size: row.size,
+            sha256: row.sha256,
+            error: row.error,
+        }
+    }
+}
+
+/// One file in the backup directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileView {
+    pub file: String,
+    pub size: u64,
+    pub created_at: String,
+    pub parley_version: Option<String>,
+    pub schema_version: Option<i64>,
+    pub sha256: Option<String>,
+    /// Why it cannot be restored as it is, if so (e.g. no manifest).
+    pub problem: Option<String>,
+}
+
+impl From<Listed> for FileView {
+    fn from(listed: Listed) -> FileView {
+        let created_at = listed.manifest.as_ref().map(|m| m.created_at.clone()).unwrap_or_else(|| rfc3339(listed.time));
+        FileView {
+            file: listed.file,
+            size: listed.size,
+            created_at,
+            parley_version: listed.manifest.as_ref().map(|m| m.parley_version.clone()),
+            schema_version: listed.manifest.as_ref().map(|m| m.schema_version),
+            sha256: listed.manifest.map(|m| m.sha256),
+            problem: listed.problem,
+        }
+    }
+}
+
+/// The Backups page: settings, the last run, a warning for administrators, the files.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub configured: bool,
+    pub dir: String,
+    pub schedule: String,
+    pub keep_last: u32,
+    pub max_age_days: u32,
+    pub last_run: Option<RunView>,
+    pub last_success_at: Option<String>,
+    pub warning: Option<String>,
+    pub backups: Vec<FileView>,
+}
+
+#[derive(Debug)]
+struct Settings {
+    data_dir: PathBuf,
+    dir: PathBuf,
+    recipients: Vec<String>,
+    schedule: Schedule,
+    schedule_text: String,
+    keep_last: u32,
+    max_age_days: u32,
+}
+
+/// Creates and lists backups of one appliance; cheap to clone.
+#[derive(Clone)]
+pub struct Backups {
+    store: Store,
+    metrics: Metrics,
+    settings: Arc<Settings>,
+}
+
+impl Backups {
+    pub fn new(store: Store, config: &Config, metrics: Metrics) -> Backups {
+        let settings = Settings {
+            data_dir: config.server.data_dir.clone(),
+            dir: config.backup_dir(),
+            recipients: config.backup.recipients.clone(),
+            // Checked when the configuration was loaded.
+            schedule: Schedule::parse(&config.backup.schedule).unwrap_or(Schedule::Off),
+            schedule_text: config.backup.schedule.clone(),
+            keep_last: config.backup.keep_last,
+            max_age_days: config.backup.max_age_days,
+        };
+        Backups { store, metrics, settings: Arc::new(settings) }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.settings.dir
+    }
+
+    pub fn schedule(&self) -> Schedule {
+        self.settings.schedule
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Makes a backup into `to` (default: the backup directory; retention applies only there),
+    /// records the run and its audit entry (`actor`: user name, `system` or `cli`) and counts
+    /// it in the metrics, whether it worked or not.
+    pub async fn create(&self, trigger: Trigger, actor: &str, to: Option<PathBuf>) -> Result<RunView, BackupError> {
+        let recipients = self.recipients()?;
+        let _lock = FileLock::backup(&self.settings.data_dir)?;
+        self.store.fail_interrupted_backup_runs().await?;
+        let id = self.store.start_backup_run(trigger.as_str()).await?;
+        let dir = to.clone().unwrap_or_else(|| self.settings.dir.clone());
+        match self.write(&dir, recipients).await {
+            Ok(written) => {
+                let audit = AuditEntry::new(actor, "backup.create").target(&written.file).details(format!(
+                    "{}: {} bytes, sha256 {}, to {}",
+                    trigger.as_str(),
+                    written.size,
+                    written.sha256,
+                    dir.display()
+                ));
+                let outcome =
+                    RunOutcome::Ok { file: written.file.clone(), size: written.size, sha256: written.sha256.clone() };
+                let row = self.store.finish_backup_run(id, outcome, audit).await?;
+                self.metrics.backup_finished(true, row.finished_at);
+                tracing::info!(file = %written.file, size = written.size, trigger = trigger.as_str(), "backup written");
+                if to.is_none() {
+                    self.prune(actor, &written.file).await;
+                }
+                Ok(row.into())
+            }
+            Err(err) => {
+                let message = err.to_string();
+                tracing::warn!(error = %message, trigger = trigger.as_str(), "backup failed");
+                self.metrics.backup_finished(false, None);
+                let audit = AuditEntry::new(actor, "backup.create.failed")
+                    .target(dir.display().to_string())
+                    .details(format!("{}: {message}", trigger.as_str()));
+                if let Err(store) = self.store.finish_backup_run(id, RunOutcome::Failed(message), audit).await {
+                    tracing::error!(error = %store, "cannot record the failed backup");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn recipients(&self) -> Result<Vec<age::x25519::Recipient>, BackupError> {
+        if self.settings.recipients.is_empty() {
+            return Err(BackupError::NoRecipients);
+        }
+        self.settings.recipients.iter().map(|r| parse_recipient(r).map_err(BackupError::BadRecipient)).collect()
+    }
+
+    async fn write(
+        &self,
+        dir: &Path,
+        recipients: Vec<age::x25519::Recipient>,
+    ) -> Result<archive::Written, BackupError> {
+        let dir = dir.to_owned();
+        let checked = dir.clone();
+        blocking(move || archive::prepare_dir(&checked)).await?;
+        // The plaintext snapshot stays in the private data directory, never in the backup one.
+        let snapshot =
+            archive::Scratch::new(self.settings.data_dir.join(format!("backup-snapshot-{}.db", uuid::Uuid::new_v4())));
+        self.store.snapshot_into(snapshot.path()).await.map_err(|e| BackupError::Snapshot(e.to_string()))?;
+        let schema_version = self.store.schema_version().await?;
+        let created = now();
+        let manifest = Manifest {
+            format: 1,
+            file: String::new(),
+            created_at: rfc3339(created),
+            parley_version: env!("CARGO_PKG_VERSION").to_owned(),
+            schema_version,
+            size: 0,
+            sha256: String::new(),
+            recipients: self.settings.recipients.iter().map(|r| r.trim().to_owned()).collect(),
+        };
+        blocking(move || {
+            let stem = archive::free_stem(&dir, created);
+            archive::encrypt_to(snapshot.path(), &dir, &stem, &recipients, manifest)
+        })
+        .await
+    }
+
+    /// Retention after a successful backup; a failure here is logged and audited, and the new
+    /// backup stands.
+    async fn prune(&self, actor: &str, keep: &str) {
+        let (dir, keep_last, max_age) =
+            (self.settings.dir.clone(), self.settings.keep_last, self.settings.max_age_days);
+        let keep = keep.to_owned();
+        let (action, details) = match blocking(move || archive::prune(&dir, keep_last, max_age, now(), &keep)).await {
+            Ok(removed) if removed.is_empty() => return,
+            Ok(removed) => ("backup.prune", format!("removed {}", removed.join(", "))),
+            Err(err) => {
+                tracing::warn!(error = %err, "backup retention failed");
+                ("backup.prune.failed", err.to_string())
+            }
+        };
+        let entry = AuditEntry::new(actor, action).target(self.settings.dir.display().to_string()).details(details);
+        if let Err(err) = self.store.audit(entry).await {
+            tracing::error!(error = %err, "cannot audit backup retention");
+        }
+    }
+
+    /// The backups in the backup directory, newest first.
+    pub async fn list(&self) -> Result<Vec<Listed>, BackupError> {
+        let dir = self.settings.dir.clone();
+        blocking(move || archive::list(&dir)).await
+    }
+
+    /// Everything the Backups page shows.
+    pub async fn status(&self) -> Result<Status, BackupError> {
+        let last_run = self.store.backup_runs(1).await?.into_iter().next();
+        let last_success = self.store.last_backup_success().await?;
+        self.metrics.set_backup_last_success(last_success);
+        let warning = self.warning(last_run.as_ref(), last_success).await?;
+        let backups = match self.list().await {
+            Ok(list) => list.into_iter().map(FileView::from).collect(),
+            Err(err) => return Err(err),
+        };
+        Ok(Status {
+            configured: !self.settings.recipients.is_empty(),
+            dir: self.settings.dir.display().to_string(),
+            schedule: self.settings.schedule_text.clone(),
+            keep_last: self.settings.keep_last,
+            max_age_days: self.settings.max_age_days,
+            last_run: last_run.map(RunView::from),
+            last_success_at: last_success.map(rfc3339),
+            warning,
+            backups,
+        })
+    }
+
+    /// Why administrators should look at backups now, if they should.
+    async fn warning(
+        &self,
+        last_run: Option<&BackupRunRow>,
+        last_success: Option<i64>,
+    ) -> Result<Option<String>, BackupError> {
+        if let Some(run) = last_run.filter(|r| r.status == "failed") {
+            let at = rfc3339(run.finished_at.unwrap_or(run.started_at));
+            let error = run.error.as_deref().unwrap_or("no reason recorded");
+            return Ok(Some(format!("The last backup, at {at}, failed: {error}")));
+        }
+        if let Some((at, action, details)) = self.store.unresolved_backup_failure().await? {
+            let what = action.trim_start_matches("backup.").trim_end_matches(".failed");
+            let details = details.unwrap_or_default();
+            return Ok(Some(format!("A backup {what} failed at {}: {details}", rfc3339(at))));
+        }
+        if let (Some(period), Some(at)) = (self.settings.schedule.period_seconds(), last_success)
+            && now() - at > 2 * period + 3600
+        {
+            return Ok(Some(format!("No backup has succeeded since {}; check the schedule and the log", rfc3339(at))));
+        }
+        Ok(None)
+    }
+
+    /// The path and size of backup `name` in the backup directory, for download.
+    pub fn file(&self, name: &str) -> Result<(PathBuf, u64), BackupError> {
+        if name.contains(['/', '\\']) || archive::parse_name(name).is_none() {
+            return Err(BackupError::BadName(name.to_owned()));
+        }
+        let path = self.settings.dir.join(name);
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok((path, meta.len())),
+            _ => Err(BackupError::NotFound { name: name.to_owned(), dir: self.settings.dir.clone() }),
+        }
+    }
+}
+
+/// Runs blocking file work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, BackupError> + Send + 'static,
+) -> Result<T, BackupError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| BackupError::Encrypt(format!("the backup task failed: {e}")))?
+}

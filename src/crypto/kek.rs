@@ -1,0 +1,205 @@
+//! The key-encryption key: read from a systemd credential or a key file (created 0600 on first
+//! start), checked against the fingerprints the database remembers, never written into the
+//! database and never logged. A missing key for a database that has one refuses to start
+//! rather than create a new key over existing data.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::{CryptoError, Keyring};
+use crate::config::Config;
+use crate::store::{KekRow, Store, StoreError};
+
+/// The systemd credential name (`LoadCredentialEncrypted=parley-kek:…`).
+pub const CREDENTIAL: &str = "parley-kek";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KekError {
+    #[error(
+        "the key-encryption key {path} is missing, but this database was encrypted with key {fingerprint}. \
+         parley will not create a new key over existing data. Restore the key file from your escrow copy \
+         (`age -d -i ESCROW_IDENTITY parley-kek-recovery.age > {path}`, then `chmod 600` and `chown parley`), \
+         or point keys.kek_file at it; see docs/backups.md, \"Key escrow\"."
+    )]
+    Missing { path: PathBuf, fingerprint: String },
+    #[error(
+        "the key-encryption key {path} (fingerprint {found}) does not belong to this database, which expects \
+         key {expected}. Put the right key file in place (see docs/backups.md, \"Key escrow\")."
+    )]
+    Mismatch { path: PathBuf, found: String, expected: String },
+    #[error("cannot read the key-encryption key {path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("cannot create the key-encryption key {path}: {reason}")]
+    Create { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+/// Where the KEK comes from.
+#[derive(Debug, Clone)]
+pub struct KekFile {
+    pub path: PathBuf,
+    /// A systemd credential: never created by parley.
+    pub credential: bool,
+}
+
+impl KekFile {
+    pub fn from_config(config: &Config) -> KekFile {
+        if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+            let path = Path::new(&dir).join(CREDENTIAL);
+            if path.exists() {
+                return KekFile { path, credential: true };
+            }
+        }
+        KekFile { path: config.kek_file(), credential: false }
+    }
+
+    /// The file of the next KEK during a rotation.
+    pub fn next_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".next");
+        PathBuf::from(name)
+    }
+}
+
+/// A short, stable, non-secret name of a key: the first 16 hex digits of a SHA-256 over it.
+pub fn fingerprint(key: &[u8; 32]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"parley kek fingerprint v1\0");
+    hasher.update(key);
+    hex::encode(hasher.finalize())[..16].to_owned()
+}
+
+/// Reads a key file: 64 hex digits (surrounding white space ignored). None when it does not exist.
+pub fn read_key(path: &Path) -> Result<Option<[u8; 32]>, KekError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(KekError::Unreadable { path: path.to_owned(), reason: e.to_string() }),
+    };
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut key).map_err(|_| KekError::Unreadable {
+        path: path.to_owned(),
+        reason: "it must hold exactly 64 hexadecimal digits".into(),
+    })?;
+    Ok(Some(key))
+}
+
+/// Writes a new random key to `path` (mode 0600, never over an existing file); returns it.
+pub fn create_key(path: &Path) -> Result<[u8; 32], KekError> {
+    let key: [u8; 32] = rand::random();
+    let fail = |e: std::io::Error| KekError::Create { path: path.to_owned(), reason: e.to_string() };
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(fail)?;
+    file.write_all(format!("{}\n", hex::encode(key)).as_bytes()).map_err(fail)?;
+    file.sync_all().map_err(fail)?;
+    if let Some(dir) = path.parent()
+        && let Ok(dir) = std::fs::File::open(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
+    {
+        let _ = dir.sync_all();
+    }
+    Ok(key)
+}
+
+/// A rotation that stopped after the database took the new key but before the key file was
+/// replaced: the next file holds the current key; finish the swap.
+fn finish_interrupted_swap(source: &KekFile, current: Option<&KekRow>) -> Result<(), KekError> {
+    let Some(current) = current else { return Ok(()) };
+    if source.credential {
+        return Ok(());
+    }
+    let next = source.next_path();
+    let matches = |path: &Path| read_key(path).ok().flatten().is_some_and(|k| fingerprint(&k) == current.fingerprint);
+    if !matches(&source.path) && matches(&next) {
+        std::fs::rename(&next, &source.path)
+            .map_err(|e| KekError::Create { path: source.path.clone(), reason: e.to_string() })?;
+        tracing::info!(fingerprint = %current.fingerprint, "finished an interrupted key rotation");
+    }
+    Ok(())
+}
+
+fn current(rows: &[KekRow]) -> Option<&KekRow> {
+    rows.iter().find(|r| r.state == "current")
+}
+
+/// Loads the KEK (creating it on a fresh database), the next KEK of an unfinished rotation, and
+/// the blind-index key; installs the keyring in the store.
+pub async fn load_keyring(store: &Store, source: &KekFile) -> Result<Arc<Keyring>, KekError> {
+    let rows = store.keks().await?;
+    finish_interrupted_swap(source, current(&rows))?;
+    let key = match (read_key(&source.path)?, current(&rows)) {
+        (Some(key), Some(row)) if fingerprint(&key) == row.fingerprint => (row.id, key),
+        (Some(key), Some(row)) => {
+            return Err(KekError::Mismatch {
+                path: source.path.clone(),
+                found: fingerprint(&key),
+                expected: row.fingerprint.clone(),
+            });
+        }
+        (None, Some(row)) => {
+            return Err(KekError::Missing { path: source.path.clone(), fingerprint: row.fingerprint.clone() });
+        }
+        (found, None) => {
+            let key = match found {
+                Some(key) => key,
+                None if source.credential => {
+                    return Err(KekError::Unreadable {
+                        path: source.path.clone(),
+                        reason: "the systemd credential is empty or missing".into(),
+                    });
+                }
+                None => {
+                    let key = create_key(&source.path)?;
+                    tracing::info!(path = %source.path.display(), fingerprint = %fingerprint(&key), "created the key-encryption key");
+                    key
+                }
+            };
+            (store.insert_kek(fingerprint(&key), "current").await?, key)
+        }
+    };
+    let (kek_id, kek) = key;
+    let index_key = match store.wrapped_secret("index_key", kek_id).await? {
+        Some(wrapped) => {
+            let ring = Keyring::new(kek_id, &kek, &[0; 32])?;
+            let bytes = ring.unwrap_secret(kek_id, "index_key", &wrapped)?;
+            bytes.try_into().map_err(|_| CryptoError::Decrypt("index key length".into()))?
+        }
+        None => {
+            let fresh: [u8; 32] = rand::random();
+            let ring = Keyring::new(kek_id, &kek, &[0; 32])?;
+            store.put_wrapped_secret("index_key", kek_id, ring.wrap_secret(kek_id, "index_key", &fresh)?).await?;
+            fresh
+        }
+    };
+    let keyring = Keyring::new(kek_id, &kek, &index_key)?;
+    // An unfinished rotation: data keys already moved to the next KEK need it.
+    if let Some(next) = rows.iter().find(|r| r.state == "next") {
+        let path = source.next_path();
+        match read_key(&path)? {
+            Some(key) if fingerprint(&key) == next.fingerprint => keyring.add_kek(next.id, &key, false)?,
+            _ => {
+                return Err(KekError::Missing { path, fingerprint: next.fingerprint.clone() });
+            }
+        }
+    }
+    keyring.set_source(source.clone());
+    let keyring = Arc::new(keyring);
+    store.set_keyring(Arc::clone(&keyring));
+    Ok(keyring)
+}
