@@ -1,8 +1,9 @@
-//! Command line: `parley serve | configtest | user … | healthcheck | backup …`. Each command loads the
+//! Command line: `parley serve | configtest | user … | healthcheck | keys … | backup …`. Each command loads the
 //! configuration the same way the server does, so they agree on the data directory.
 
 mod backup;
 mod healthcheck;
+mod keys;
 mod serve;
 mod user;
 
@@ -41,6 +42,9 @@ pub enum Command {
         after_help = "Example (e.g. in a monitoring check):\n  parley healthcheck --config /etc/parley/config.toml"
     )]
     Healthcheck(ConfigArgs),
+    /// Encryption keys: show, rotate, export a recovery copy (docs/operations.md, "Keys").
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Encrypted backups: create, list, verify, restore (docs/backups.md).
     #[command(subcommand)]
     Backup(backup::BackupCommand),
@@ -101,6 +105,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::User(command) => user::run(command).await,
             Command::Healthcheck(args) => healthcheck::run(&args).await,
             Command::Backup(command) => backup::run(command).await,
+            Command::Keys(command) => keys::run(command).await,
         }
     });
     match result {

@@ -11,7 +11,7 @@ use crate::harness::{client_trusting, test_config};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_parley");
 
-fn parley(args: &[&str], data_dir: &Path, stdin: Option<&str>) -> Output {
+pub fn parley(args: &[&str], data_dir: &Path, stdin: Option<&str>) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
         .arg("--data-dir")
@@ -31,7 +31,7 @@ fn parley(args: &[&str], data_dir: &Path, stdin: Option<&str>) -> Output {
     child.wait_with_output().expect("wait")
 }
 
-fn text(output: &Output) -> String {
+pub fn text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr)
 }
 
