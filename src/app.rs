@@ -133,7 +133,7 @@ impl Application {
         let data_dir = config.server.data_dir.clone();
         crate::store::prepare_data_dir(&data_dir)?;
         // Held while serving: `parley backup restore` refuses to replace the database meanwhile.
-        let serve_lock = crate::backup::FileLock::serve(&data_dir)?;
+        let serve_lock = crate::backup::FileLock::serve(&data_dir).await?;
         let metrics = Metrics::default();
         let store = Store::open(&data_dir, &config.database, metrics.clone()).await?;
         crate::crypto::load_keyring(&store, &crate::crypto::KekFile::from_config(&config)).await?;

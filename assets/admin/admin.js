@@ -1,9 +1,10 @@
 // Administration entry: requires a signed-in user, else back to the sign-in page. Then shows the
 // contents list (#contents), the sites (sites.js), the departments (departments.js), the bank
-// holidays (holidays.js), the canned responses (canned.js) and the reference links (#links). The
-// sections tell each other about changes: the site form offers the departments listed, a deleted
-// department disappears from the sites, and a changed bank-holiday list reloads the departments
-// (whether they are open now).
+// holidays (holidays.js), the canned responses (canned.js), for administrators the backups
+// (backups.js, with a banner when they need attention) and the reference links (#links). The
+// sections tell each other about changes: the site form offers the departments listed, a
+// deleted department disappears from the sites, and a changed bank-holiday list reloads the
+// departments (whether they are open now).
 import { currentSession, showUser } from '/dashboard/session.js';
 import { format } from '/dashboard/strings.js';
 import { strings } from './strings.js';
@@ -11,6 +12,7 @@ import { sitesSection } from './sites.js';
 import { departmentsSection } from './departments.js';
 import { holidaysSection } from './holidays.js';
 import { cannedSection } from './canned.js';
+import { backupsSection } from './backups.js';
 
 const t = strings();
 const status = document.getElementById('status');
@@ -32,6 +34,11 @@ currentSession()
     departments.load();
     holidays.load();
     cannedSection(t, session).load();
+    if (session.user.role === 'administrator') {
+      document.getElementById('backups').hidden = false;
+      document.getElementById('contents-backups').hidden = false;
+      backupsSection(t, session).load();
+    }
   })
   .catch(() => {
     status.textContent = t.pageUnreachable;

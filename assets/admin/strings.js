@@ -173,6 +173,30 @@ const en = {
   holidaysGenerated: '{n} bank holidays of {year} added for {region}.',
   holidaysGeneratedOne: '1 bank holiday of {year} added for {region}.',
   holidaysGeneratedNone: 'The {year} bank holidays for {region} were already listed.',
+
+  // Backups (backups.js).
+  loadingBackups: 'Loading backups…',
+  backupsShown: '{n} backups.',
+  backupsShownOne: '1 backup.',
+  backupsShownNone: 'No backups yet.',
+  backupSettings: 'Backups go to {dir}. {schedule} Retention: the newest {keep}{age}; the newest backup is always kept.',
+  backupSchedule: 'Scheduled: {schedule}.',
+  backupNoSchedule: 'No scheduled backups (backup.schedule is empty).',
+  backupMaxAge: ', none older than {days} days',
+  backupNoRunYet: 'No backup has been made yet.',
+  backupLastOk: 'Last backup: succeeded at',
+  backupLastFailed: 'Last backup failed at',
+  backupLastRunning: 'A backup is being made, since',
+  backupFine: 'None',
+  backupDownload: 'Download',
+  backupDownloadWho: ' {file}',
+  backupBytes: '{n} bytes',
+  backupKilobytes: '{n} KB',
+  backupMegabytes: '{n} MB',
+  backupCreating: 'Making a backup… This can take a while for a large database.',
+  backupCreated: 'Backup {file} made.',
+  backupWarningTitle: 'Backups need attention.',
+  backupWarningLink: 'Go to Backups',
 };
 
 // Welsh: the strings above that the departments, bank holidays, site themes and pre-chat fields

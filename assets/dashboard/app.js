@@ -1,11 +1,13 @@
 // Dashboard entry: sign-in form, then the signed-in view: live chats (the default), stored chats
-// and offline requests, chosen with the view switcher.
+// and offline requests, chosen with the view switcher. Administrators also get a banner when
+// backups need attention (from /admin/backups.js).
 import { currentSession, signIn, showUser } from './session.js';
 import { startChat } from './chat.js';
 import { startViews } from './views.js';
 import { historyView } from './history.js';
 import { offlineView } from './offline.js';
 import { strings } from './strings.js';
+import { warnAboutBackups } from '/admin/backups.js';
 
 const loginView = document.getElementById('login-view');
 const homeView = document.getElementById('home-view');
@@ -30,6 +32,7 @@ function showHome(session) {
   startChat(session);
   if (!viewsStarted) {
     viewsStarted = true;
+    if (session.user.role === 'administrator') warnAboutBackups(document.getElementById('must-change'));
     const t = strings();
     startViews({ history: historyView(t), offline: offlineView(t, session) });
   }

@@ -5,22 +5,25 @@
 //! and the metrics. The scheduler, the Backups page and `parley backup` share this code.
 
 mod archive;
+mod lock;
 mod restore;
+mod retention;
 mod schedule;
+mod status;
 
-pub use archive::{Listed, Manifest};
+pub use archive::Manifest;
+pub use lock::FileLock;
 pub use restore::{Restored, Verified, restore, verify};
+pub use retention::Listed;
 pub use schedule::{Schedule, scheduler};
+pub use status::{FileView, RunView, Status};
 
-use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use crate::config::Config;
-use crate::store::backups::{BackupRunRow, RunOutcome};
+use crate::store::backups::RunOutcome;
 use crate::store::{AuditEntry, Store, StoreError};
 use crate::telemetry::Metrics;
 use crate::util::{now, rfc3339};
@@ -130,117 +133,6 @@ pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, String> {
     })
 }
 
-/// An exclusive lock on a file in the data directory, released when dropped.
-#[derive(Debug)]
-pub struct FileLock(#[allow(dead_code)] File);
-
-impl FileLock {
-    /// `Ok(None)` when another process (or another handle in this one) holds it.
-    fn try_take(path: &Path) -> Result<Option<FileLock>, BackupError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| BackupError::io("cannot open the lock file", path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(FileLock(file))),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(BackupError::io("cannot lock", path, e)),
-        }
-    }
-
-    /// Held by a running server for its lifetime (`<data_dir>/serve.lock`).
-    pub fn serve(data_dir: &Path) -> Result<FileLock, BackupError> {
-        FileLock::try_take(&data_dir.join("serve.lock"))?.ok_or_else(|| BackupError::AlreadyServing(data_dir.into()))
-    }
-
-    /// Taken by a restore so the server cannot start meanwhile; `None` if a server holds it.
-    pub fn serve_if_free(data_dir: &Path) -> Result<Option<FileLock>, BackupError> {
-        FileLock::try_take(&data_dir.join("serve.lock"))
-    }
-
-    /// One backup at a time, across processes (`<data_dir>/backup.lock`).
-    fn backup(data_dir: &Path) -> Result<FileLock, BackupError> {
-        let path = data_dir.join("backup.lock");
-        FileLock::try_take(&path)?.ok_or(BackupError::Busy(path))
-    }
-}
-
-/// One run as the API and the CLI show it.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunView {
-    pub id: i64,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub trigger: String,
-    pub status: String,
-    pub file: Option<String>,
-    pub size: Option<i64>,
-    pub sha256: Option<String>,
-    pub error: Option<String>,
-}
-
-impl From<BackupRunRow> for RunView {
-    fn from(row: BackupRunRow) -> RunView {
-        RunView {
-            id: row.id,
-            started_at: rfc3339(row.started_at),
-            finished_at: row.finished_at.map(rfc3339),
-            trigger: row.trigger,
-            status: row.status,
-            file: row.file,
-            size: row.size,
-            sha256: row.sha256,
-            error: row.error,
-        }
-    }
-}
-
-/// One file in the backup directory.
-#[derive(Debug, Clone, Serialize)]
-pub struct FileView {
-    pub file: String,
-    pub size: u64,
-    pub created_at: String,
-    pub parley_version: Option<String>,
-    pub schema_version: Option<i64>,
-    pub sha256: Option<String>,
-    /// Why it cannot be restored as it is, if so (e.g. no manifest).
-    pub problem: Option<String>,
-}
-
-impl From<Listed> for FileView {
-    fn from(listed: Listed) -> FileView {
-        let created_at = listed.manifest.as_ref().map(|m| m.created_at.clone()).unwrap_or_else(|| rfc3339(listed.time));
-        FileView {
-            file: listed.file,
-            size: listed.size,
-            created_at,
-            parley_version: listed.manifest.as_ref().map(|m| m.parley_version.clone()),
-            schema_version: listed.manifest.as_ref().map(|m| m.schema_version),
-            sha256: listed.manifest.map(|m| m.sha256),
-            problem: listed.problem,
-        }
-    }
-}
-
-/// The Backups page: settings, the last run, a warning for administrators, the files.
-#[derive(Debug, Clone, Serialize)]
-pub struct Status {
-    pub configured: bool,
-    pub dir: String,
-    pub schedule: String,
-    pub keep_last: u32,
-    pub max_age_days: u32,
-    pub last_run: Option<RunView>,
-    pub last_success_at: Option<String>,
-    pub warning: Option<String>,
-    pub backups: Vec<FileView>,
-}
-
 #[derive(Debug)]
 struct Settings {
     data_dir: PathBuf,
@@ -279,6 +171,10 @@ impl Backups {
         &self.settings.dir
     }
 
+    pub fn data_dir(&self) -> &Path {
+        &self.settings.data_dir
+    }
+
     pub fn schedule(&self) -> Schedule {
         self.settings.schedule
     }
@@ -292,10 +188,12 @@ impl Backups {
     /// it in the metrics, whether it worked or not.
     pub async fn create(&self, trigger: Trigger, actor: &str, to: Option<PathBuf>) -> Result<RunView, BackupError> {
         let recipients = self.recipients()?;
-        let _lock = FileLock::backup(&self.settings.data_dir)?;
+        let _lock = FileLock::backup(&self.settings.data_dir).await?;
+        let dir = to.clone().unwrap_or_else(|| self.settings.dir.clone());
+        let (data_dir, target) = (self.settings.data_dir.clone(), dir.clone());
+        blocking(move || Ok(retention::remove_leftovers(&data_dir, Some(&target), false))).await?;
         self.store.fail_interrupted_backup_runs().await?;
         let id = self.store.start_backup_run(trigger.as_str()).await?;
-        let dir = to.clone().unwrap_or_else(|| self.settings.dir.clone());
         match self.write(&dir, recipients).await {
             Ok(written) => {
                 let audit = AuditEntry::new(actor, "backup.create").target(&written.file).details(format!(
@@ -374,7 +272,7 @@ impl Backups {
         let (dir, keep_last, max_age) =
             (self.settings.dir.clone(), self.settings.keep_last, self.settings.max_age_days);
         let keep = keep.to_owned();
-        let (action, details) = match blocking(move || archive::prune(&dir, keep_last, max_age, now(), &keep)).await {
+        let (action, details) = match blocking(move || retention::prune(&dir, keep_last, max_age, now(), &keep)).await {
             Ok(removed) if removed.is_empty() => return,
             Ok(removed) => ("backup.prune", format!("removed {}", removed.join(", "))),
             Err(err) => {
@@ -391,54 +289,7 @@ impl Backups {
     /// The backups in the backup directory, newest first.
     pub async fn list(&self) -> Result<Vec<Listed>, BackupError> {
         let dir = self.settings.dir.clone();
-        blocking(move || archive::list(&dir)).await
-    }
-
-    /// Everything the Backups page shows.
-    pub async fn status(&self) -> Result<Status, BackupError> {
-        let last_run = self.store.backup_runs(1).await?.into_iter().next();
-        let last_success = self.store.last_backup_success().await?;
-        self.metrics.set_backup_last_success(last_success);
-        let warning = self.warning(last_run.as_ref(), last_success).await?;
-        let backups = match self.list().await {
-            Ok(list) => list.into_iter().map(FileView::from).collect(),
-            Err(err) => return Err(err),
-        };
-        Ok(Status {
-            configured: !self.settings.recipients.is_empty(),
-            dir: self.settings.dir.display().to_string(),
-            schedule: self.settings.schedule_text.clone(),
-            keep_last: self.settings.keep_last,
-            max_age_days: self.settings.max_age_days,
-            last_run: last_run.map(RunView::from),
-            last_success_at: last_success.map(rfc3339),
-            warning,
-            backups,
-        })
-    }
-
-    /// Why administrators should look at backups now, if they should.
-    async fn warning(
-        &self,
-        last_run: Option<&BackupRunRow>,
-        last_success: Option<i64>,
-    ) -> Result<Option<String>, BackupError> {
-        if let Some(run) = last_run.filter(|r| r.status == "failed") {
-            let at = rfc3339(run.finished_at.unwrap_or(run.started_at));
-            let error = run.error.as_deref().unwrap_or("no reason recorded");
-            return Ok(Some(format!("The last backup, at {at}, failed: {error}")));
-        }
-        if let Some((at, action, details)) = self.store.unresolved_backup_failure().await? {
-            let what = action.trim_start_matches("backup.").trim_end_matches(".failed");
-            let details = details.unwrap_or_default();
-            return Ok(Some(format!("A backup {what} failed at {}: {details}", rfc3339(at))));
-        }
-        if let (Some(period), Some(at)) = (self.settings.schedule.period_seconds(), last_success)
-            && now() - at > 2 * period + 3600
-        {
-            return Ok(Some(format!("No backup has succeeded since {}; check the schedule and the log", rfc3339(at))));
-        }
-        Ok(None)
+        blocking(move || retention::list(&dir)).await
     }
 
     /// The path and size of backup `name` in the backup directory, for download.

@@ -122,7 +122,7 @@ pub async fn restore(
     actor: &str,
 ) -> Result<Restored, BackupError> {
     crate::store::prepare_data_dir(data_dir)?;
-    let _serve = match FileLock::serve_if_free(data_dir)? {
+    let _serve = match FileLock::serve_if_free(data_dir).await? {
         Some(lock) => Some(lock),
         None if force => {
             tracing::warn!(data_dir = %data_dir.display(), "restoring while parley is running (--force)");

@@ -6,7 +6,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::{Backups, Trigger};
+use super::retention::remove_leftovers;
+use super::{Backups, FileLock, Trigger};
 use crate::app::{AppState, wait_for_shutdown};
 use crate::service::hours::{from_uk_local, uk_local};
 
@@ -95,6 +96,11 @@ pub async fn scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let schedule = backups.schedule();
     if schedule != Schedule::Off {
         tracing::info!(schedule = %state.config.backup.schedule, dir = %backups.dir().display(), "backups scheduled");
+    }
+    // This server holds serve.lock, so no restore runs; with backup.lock, no backup either.
+    if let Ok(_lock) = FileLock::backup(backups.data_dir()).await {
+        let data_dir = backups.data_dir().to_owned();
+        let _ = tokio::task::spawn_blocking(move || remove_leftovers(&data_dir, None, true)).await;
     }
     let mut not_before = OffsetDateTime::now_utc();
     loop {

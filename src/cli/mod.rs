@@ -2,6 +2,7 @@
 //! configuration the same way the server does, so they agree on the data directory.
 
 mod backup;
+mod bench;
 mod healthcheck;
 mod keys;
 mod serve;
@@ -42,6 +43,9 @@ pub enum Command {
         after_help = "Example (e.g. in a monitoring check):\n  parley healthcheck --config /etc/parley/config.toml"
     )]
     Healthcheck(ConfigArgs),
+    /// Measurements printed as figures (docs/performance.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Encryption keys: show, rotate, export a recovery copy (docs/operations.md, "Keys").
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -106,6 +110,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Healthcheck(args) => healthcheck::run(&args).await,
             Command::Backup(command) => backup::run(command).await,
             Command::Keys(command) => keys::run(command).await,
+            Command::Bench(command) => bench::run(command).await,
         }
     });
     match result {

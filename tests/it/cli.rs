@@ -159,3 +159,27 @@ fn commands_racing_to_create_the_database_all_succeed() {
     let list = parley(&["user", "list"], &data, None);
     assert_eq!(text(&list).lines().filter(|l| l.starts_with("racer")).count(), 4, "{}", text(&list));
 }
+
+#[test]
+fn bench_storage_prints_both_rates_and_their_ratio() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args(["bench", "storage", "--messages", "300", "--concurrency", "8"])
+        .env("TMPDIR", dir.path())
+        .output()
+        .expect("run parley");
+    let printed = text(&out);
+    assert!(out.status.success(), "{printed}");
+    let rate = |label: &str| -> f64 {
+        printed
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .and_then(|l| l.split_whitespace().rev().nth(1).or(l.split_whitespace().last()))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {label} figure in {printed}"))
+    };
+    assert!(rate("encrypted") > 0.0 && rate("plain") > 0.0, "{printed}");
+    assert!(printed.contains("ratio encrypted / plain"), "{printed}");
+    // The scratch database (in the temp directory) is removed afterwards.
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+}

@@ -4,6 +4,7 @@ mod backups;
 mod canned;
 mod chats;
 mod departments;
+mod keys;
 mod offline;
 mod session;
 mod sites;
@@ -37,7 +38,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(offline::routes(state.clone()))
         .unify()
-        .or(backups::routes(state))
+        .or(backups::routes(state.clone()))
+        .unify()
+        .or(keys::routes(state))
         .unify();
     v1.and(routes).or(openapi).unify().boxed()
 }

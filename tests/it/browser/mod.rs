@@ -1,6 +1,7 @@
 //! Real-browser tests (Chromium via chromedriver). Screenshots land in
 //! `target/tmp/screenshots/` for a person to look at.
 
+mod backups;
 mod chat;
 mod departments;
 mod webdriver;
