@@ -1,7 +1,8 @@
 // Administration entry: requires a signed-in user, else back to the sign-in page. Then shows the
 // contents list (#contents), the sites (sites.js), the departments (departments.js), the bank
-// holidays (holidays.js), the canned responses (canned.js), for administrators the backups
-// (backups.js, with a banner when they need attention) and the reference links (#links). The
+// holidays (holidays.js), the canned responses (canned.js), for administrators, the DPO and
+// auditors the encryption keys (keys.js), for administrators the backups (backups.js, with a
+// banner when they need attention) and the reference links (#links). The
 // sections tell each other about changes: the site form offers the departments listed, a
 // deleted department disappears from the sites, and a changed bank-holiday list reloads the
 // departments (whether they are open now).
@@ -13,6 +14,7 @@ import { departmentsSection } from './departments.js';
 import { holidaysSection } from './holidays.js';
 import { cannedSection } from './canned.js';
 import { backupsSection } from './backups.js';
+import { keysSection } from './keys.js';
 
 const t = strings();
 const status = document.getElementById('status');
@@ -34,6 +36,11 @@ currentSession()
     departments.load();
     holidays.load();
     cannedSection(t, session).load();
+    if (['administrator', 'dpo', 'auditor'].includes(session.user.role)) {
+      document.getElementById('keys').hidden = false;
+      document.getElementById('contents-keys').hidden = false;
+      keysSection(t).load();
+    }
     if (session.user.role === 'administrator') {
       document.getElementById('backups').hidden = false;
       document.getElementById('contents-backups').hidden = false;

@@ -197,6 +197,14 @@ const en = {
   backupCreated: 'Backup {file} made.',
   backupWarningTitle: 'Backups need attention.',
   backupWarningLink: 'Go to Backups',
+  loadingKeys: 'Loading the key state…',
+  keysShown: 'Key state shown.',
+  keySourceFile: 'The key-encryption key is read from the file {path}.',
+  keySourceCredential: 'The key-encryption key is read from the systemd credential {path}.',
+  keySubjects: '{n} data subjects, each with their own data key.',
+  keyRotating: 'Key rotation in progress: {done} of {total} data keys re-wrapped. It continues while `parley keys rotate` runs; if it stopped, run it again.',
+  keyNotRetired: '–',
+  keyStates: { current: 'In use', next: 'Being introduced', retired: 'Retired' },
 };
 
 // Welsh: the strings above that the departments, bank holidays, site themes and pre-chat fields

@@ -46,7 +46,20 @@ fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
 async fn personal_data_never_reaches_the_disk_in_clear() {
     // Mail goes to a port nobody listens on: the transcript stays queued in the outbox.
     let unused = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let app = TestApp::spawn_with(crate::mail::with_smtp(unused)).await;
+    // Backups go to an age key whose identity only this test holds.
+    let escrow = tempfile::tempdir().expect("tempdir");
+    let identity = age::x25519::Identity::generate();
+    let identity_file = escrow.path().join("identity.txt");
+    {
+        use age::secrecy::ExposeSecret;
+        std::fs::write(&identity_file, format!("{}\n", identity.to_string().expose_secret())).expect("identity");
+    }
+    let recipient = identity.to_public().to_string();
+    let app = TestApp::spawn_with(move |c| {
+        crate::mail::with_smtp(unused)(c);
+        c.backup.recipients = vec![recipient];
+    })
+    .await;
     let fields = json!([{ "key": "email", "label": "E-mail", "type": "email" }, { "key": "phone", "label": "Phone", "type": "tel" }]);
     let input = parley::service::sites::SiteInput {
         name: "Main website".into(),
@@ -98,11 +111,11 @@ async fn personal_data_never_reaches_the_disk_in_clear() {
     let offline = get("/api/v1/offline-requests".into()).await;
     assert_eq!((offline[0]["email"].as_str(), offline[0]["text"].as_str()), (Some(MARKERS[1]), Some(MARKERS[6])));
     app.add_user("ada", "administrator", PASSWORD).await;
-    let (admin, _) = app.login("ada", PASSWORD).await;
+    let (admin, csrf) = app.login("ada", PASSWORD).await;
     let outbox: Value = app
         .client
         .get(app.staff("/api/v1/mail-outbox"))
-        .header("cookie", admin)
+        .header("cookie", admin.clone())
         .send()
         .await
         .expect("outbox")
@@ -123,8 +136,39 @@ async fn personal_data_never_reaches_the_disk_in_clear() {
             assert!(hits.is_empty(), "{when}: `{marker}` found in {hits:?}");
         }
     };
+    // A backup, and what it decrypts to with the offline identity.
+    let made = app
+        .client
+        .post(app.staff("/api/v1/backups"))
+        .header("cookie", admin)
+        .header("x-csrf-token", csrf)
+        .send()
+        .await
+        .expect("backup");
+    assert_eq!(made.status(), 201);
+    let file: Value = made.json().await.expect("json");
+    let backup = app.dir.path().join("backups").join(file["file"].as_str().expect("file"));
+    let decrypted = escrow.path().join("restored.db");
+    let opened = std::process::Command::new("age")
+        .args(["-d", "-i"])
+        .arg(&identity_file)
+        .arg("-o")
+        .arg(&decrypted)
+        .arg(&backup)
+        .output()
+        .expect("age is installed by scripts/test");
+    assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
+    let messages: i64 = {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", decrypted.display()))
+            .await
+            .expect("open the decrypted backup");
+        sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(&mut conn).await.expect("count")
+    };
+    assert_eq!(messages, 2, "the backup holds the conversation");
     assert!(app.dir.path().join("parley.db-wal").exists());
-    check("while running", app.dir.path());
+    check("while running (database, WAL, backups)", app.dir.path());
+    check("inside the decrypted backup", escrow.path());
     // The check can fail: the operator's user name is stored in clear on purpose.
     assert!(!files_containing(app.dir.path(), "olive").is_empty(), "the scan finds what is there");
     let dir = app.stop().await;

@@ -157,3 +157,32 @@ async fn the_recovery_copy_opens_with_the_escrow_identity() {
     let again = parley(&["keys", "export-recovery", "--recipient", &recipient, "--out", &out_arg], dir.path(), None);
     assert!(!again.status.success() && text(&again).contains("exists"), "{}", text(&again));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_state_is_for_administrators_the_dpo_and_auditors() {
+    let app = TestApp::spawn().await;
+    let mut ws = visitor(&app).await;
+    let _staff = operator(&app, "olive").await;
+    start(&mut ws, "Nia").await;
+    let (operator_cookie, _) = app.login("olive", crate::chat_support::PASSWORD).await;
+    let denied = app.client.get(app.staff("/api/v1/keys")).header("cookie", operator_cookie).send().await.expect("get");
+    assert_eq!(denied.status(), 403);
+    app.add_user("dora", "dpo", crate::chat_support::PASSWORD).await;
+    let (cookie, _) = app.login("dora", crate::chat_support::PASSWORD).await;
+    let state: serde_json::Value = app
+        .client
+        .get(app.staff("/api/v1/keys"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(state["data_keys"], 1);
+    assert_eq!(state["keks"][0]["state"], "current");
+    assert_eq!(state["rotation"], serde_json::Value::Null);
+    let key = std::fs::read_to_string(app.dir.path().join("kek.key")).expect("key");
+    assert!(!state.to_string().contains(key.trim()), "no key bytes");
+    app.stop().await;
+}

@@ -4,6 +4,7 @@
 mod backups;
 mod chat;
 mod departments;
+mod keys;
 mod webdriver;
 
 use crate::harness::TestApp;
