@@ -186,3 +186,28 @@ async fn the_key_state_is_for_administrators_the_dpo_and_auditors() {
     assert!(!state.to_string().contains(key.trim()), "no key bytes");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_systemd_credential_takes_precedence_and_cannot_be_rotated_by_parley() {
+    let app = TestApp::spawn().await;
+    let dir = app.stop().await;
+    // The service's key, handed over as a systemd credential instead of the file.
+    let credentials = tempfile::tempdir().expect("tempdir");
+    std::fs::rename(dir.path().join("kek.key"), credentials.path().join("parley-kek")).expect("move key");
+    let run = |args: &[&str]| {
+        std::process::Command::new(crate::cli::BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("CREDENTIALS_DIRECTORY", credentials.path())
+            .env_remove("PARLEY_CONFIG")
+            .output()
+            .expect("run parley")
+    };
+    let show = run(&["keys", "show"]);
+    let shown = text(&show);
+    assert!(show.status.success() && shown.contains("systemd credential"), "{shown}");
+    assert!(!dir.path().join("kek.key").exists(), "no key file is created when the credential is used");
+    let rotate = run(&["keys", "rotate"]);
+    assert!(!rotate.status.success() && text(&rotate).contains("systemd credential"), "{}", text(&rotate));
+}
