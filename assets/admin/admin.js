@@ -2,10 +2,11 @@
 // contents list (#contents), the sites (sites.js), the departments (departments.js), the bank
 // holidays (holidays.js), the canned responses (canned.js), for administrators, the DPO and
 // auditors the encryption keys (keys.js), for administrators the backups (backups.js, with a
-// banner when they need attention) and the reference links (#links). The
-// sections tell each other about changes: the site form offers the departments listed, a
-// deleted department disappears from the sites, and a changed bank-holiday list reloads the
-// departments (whether they are open now).
+// banner when they need attention), for the DPO and administrators the data requests (gdpr.js:
+// subject access, and erasure by the DPO), for administrators, the DPO and auditors the audit
+// log (audit.js), and the reference links (#links). The sections tell each other about changes:
+// the site form offers the departments listed, a deleted department disappears from the sites,
+// and a changed bank-holiday list reloads the departments (whether they are open now).
 import { currentSession, showUser } from '/dashboard/session.js';
 import { format } from '/dashboard/strings.js';
 import { strings } from './strings.js';
@@ -15,6 +16,8 @@ import { holidaysSection } from './holidays.js';
 import { cannedSection } from './canned.js';
 import { backupsSection } from './backups.js';
 import { keysSection } from './keys.js';
+import { gdprSection } from './gdpr.js';
+import { auditSection } from './audit.js';
 
 const t = strings();
 const status = document.getElementById('status');
@@ -45,6 +48,16 @@ currentSession()
       document.getElementById('backups').hidden = false;
       document.getElementById('contents-backups').hidden = false;
       backupsSection(t, session).load();
+    }
+    if (['dpo', 'administrator'].includes(session.user.role)) {
+      document.getElementById('gdpr').hidden = false;
+      document.getElementById('contents-gdpr').hidden = false;
+      gdprSection(t, session);
+    }
+    if (['administrator', 'dpo', 'auditor'].includes(session.user.role)) {
+      document.getElementById('audit').hidden = false;
+      document.getElementById('contents-audit').hidden = false;
+      auditSection(t).load();
     }
   })
   .catch(() => {

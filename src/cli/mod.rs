@@ -3,6 +3,7 @@
 
 mod backup;
 mod bench;
+mod gdpr;
 mod healthcheck;
 mod keys;
 mod serve;
@@ -43,6 +44,12 @@ pub enum Command {
         after_help = "Example (e.g. in a monitoring check):\n  parley healthcheck --config /etc/parley/config.toml"
     )]
     Healthcheck(ConfigArgs),
+    /// Data-subject requests: search and erase a person's data (docs/gdpr.md).
+    #[command(subcommand)]
+    Gdpr(gdpr::GdprCommand),
+    /// The audit log: verify its hash chain.
+    #[command(subcommand)]
+    Audit(gdpr::AuditCommand),
     /// Measurements printed as figures (docs/performance.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -111,6 +118,8 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Backup(command) => backup::run(command).await,
             Command::Keys(command) => keys::run(command).await,
             Command::Bench(command) => bench::run(command).await,
+            Command::Gdpr(command) => gdpr::run(command).await,
+            Command::Audit(command) => gdpr::audit(command).await,
         }
     });
     match result {

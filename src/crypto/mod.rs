@@ -103,7 +103,17 @@ impl IndexKind {
     /// The form a value is indexed in: case and spacing do not matter; phones keep digits only.
     pub fn normalise(self, value: &str) -> String {
         match self {
-            IndexKind::Phone => value.chars().filter(char::is_ascii_digit).collect(),
+            IndexKind::Phone => {
+                // Digits only; a UK number in international form matches its national form.
+                let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+                if let Some(rest) = digits.strip_prefix("0044") {
+                    format!("0{rest}")
+                } else if digits.len() >= 11 && value.trim_start().starts_with('+') && digits.starts_with("44") {
+                    format!("0{}", &digits[2..])
+                } else {
+                    digits
+                }
+            }
             _ => value.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase(),
         }
     }
@@ -291,7 +301,9 @@ mod tests {
         let a = ring.blind(IndexKind::Email, " Nia@Example.org ");
         assert_eq!(a, ring.blind(IndexKind::Email, "nia@example.org"));
         assert_ne!(a, ring.blind(IndexKind::Name, "nia@example.org"), "kinds are separate");
-        assert_eq!(ring.blind(IndexKind::Phone, "+44 7700 900123"), ring.blind(IndexKind::Phone, "447700900123"));
+        assert_eq!(ring.blind(IndexKind::Phone, "+44 7700 900123"), ring.blind(IndexKind::Phone, "07700 900123"));
+        assert_eq!(ring.blind(IndexKind::Phone, "0044 7700 900123"), ring.blind(IndexKind::Phone, "07700900123"));
+        assert_ne!(ring.blind(IndexKind::Phone, "+353 1 234 5678"), ring.blind(IndexKind::Phone, "01 234 5678"));
         let other = Keyring::new(1, &[7; 32], &[10; 32]).expect("ring");
         assert_ne!(a, other.blind(IndexKind::Email, "nia@example.org"));
     }

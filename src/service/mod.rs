@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod chat;
 pub mod departments;
+pub mod gdpr;
 pub mod hours;
 pub mod keys;
 pub mod mail;

@@ -6,6 +6,7 @@ pub mod backups;
 mod chats;
 mod departments;
 pub mod erasure;
+mod gdpr;
 mod keys;
 mod mail;
 mod notes;
@@ -22,6 +23,7 @@ pub use chats::{
     VisitorContext,
 };
 pub use departments::{DepartmentRow, NewDepartment};
+pub use gdpr::{Erased, SubjectChat, SubjectData, SubjectMail, SubjectOffline};
 pub use keys::{KekRow, Sealer};
 pub use mail::{MailRow, NewMail};
 pub use notes::{CannedRow, NoteRow};

@@ -14,6 +14,7 @@ mod cli;
 mod departments;
 mod durability;
 mod encryption;
+mod gdpr;
 mod keys;
 mod mail;
 mod process;

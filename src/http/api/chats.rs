@@ -160,8 +160,23 @@ async fn conversation_at(state: &AppState, public_id: &str) -> Result<Conversati
     state.store.conversation_by_public_id(&id.hyphenated().to_string()).await.map_err(reject)?.ok_or_else(not_found)
 }
 
-async fn transcript(public_id: String, _: Authed, state: AppState) -> Result<Response, Rejection> {
+/// Records a staff member's view of a conversation in the access log (the audit log).
+async fn record_view(
+    state: &AppState,
+    authed: &Authed,
+    what: &'static str,
+    conversation: &ConversationRow,
+) -> Result<(), Rejection> {
+    let subject = conversation.subject_id.map(|s| format!("subject {s}")).unwrap_or_else(|| "no subject".into());
+    let entry = crate::store::AuditEntry::new(authed.session.username.clone(), what)
+        .target(subject)
+        .details(format!("conversation {}", conversation.public_id));
+    state.store.audit(entry).await.map_err(reject)
+}
+
+async fn transcript(public_id: String, authed: Authed, state: AppState) -> Result<Response, Rejection> {
     let conversation = conversation_at(&state, &public_id).await?;
+    record_view(&state, &authed, "view.transcript", &conversation).await?;
     let store = &state.store;
     let rows = store.messages_after(conversation.id, 0, i64::MAX).await.map_err(reject)?;
     let lines: Vec<TranscriptLine> = rows
@@ -177,8 +192,9 @@ async fn transcript(public_id: String, _: Authed, state: AppState) -> Result<Res
     Ok(warp::reply::json(&lines).into_response())
 }
 
-async fn notes(public_id: String, _: Authed, state: AppState) -> Result<Response, Rejection> {
+async fn notes(public_id: String, authed: Authed, state: AppState) -> Result<Response, Rejection> {
     let conversation = conversation_at(&state, &public_id).await?;
+    record_view(&state, &authed, "view.notes", &conversation).await?;
     let notes = state.store.notes(conversation.id).await.map_err(reject)?;
     let list: Vec<_> = notes
         .iter()

@@ -4,6 +4,7 @@ mod backups;
 mod canned;
 mod chats;
 mod departments;
+mod gdpr;
 mod keys;
 mod offline;
 mod session;
@@ -40,7 +41,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(backups::routes(state.clone()))
         .unify()
-        .or(keys::routes(state))
+        .or(keys::routes(state.clone()))
+        .unify()
+        .or(gdpr::routes(state))
         .unify();
     v1.and(routes).or(openapi).unify().boxed()
 }

@@ -1,0 +1,352 @@
+// "Data requests" on the administration page (#gdpr), for the DPO and administrators: subject
+// access and erasure requests. The form #gdpr-form (#gdpr-by: email, phone, name, visitor or
+// conversation; #gdpr-value, described by #gdpr-value-hint, which follows #gdpr-by; #gdpr-search)
+// asks POST /api/v1/gdpr/search {by, value}; the server audits every search. The answer goes in
+// #gdpr-results: one article.gdpr-subject[data-subject] per data subject, its heading
+// h3#gdpr-subject-<id> ("Data subject {id}") and names and e-mail addresses, then three groups,
+// each an h4 with its count and a small table (or "None."): Chats (table.gdpr-chats, each row
+// with button.view-transcript, which shows GET /api/v1/conversations/{conversation}/messages in
+// #gdpr-transcript and moves the focus to its heading #gdpr-transcript-title;
+// #gdpr-transcript-close closes it), Offline messages (table.gdpr-offline) and Queued e-mails
+// (table.gdpr-mails). No subject: #gdpr-empty. For the DPO only, button.erase-subject per subject
+// shows the inline form form.gdpr-erase: textarea#gdpr-reason-<id> (required, 1 to 500
+// characters), button.confirm-erase and button.cancel-erase (Escape cancels too). It POSTs
+// /api/v1/gdpr/subjects/{id}/erase {reason}, says what was erased in #gdpr-status and takes the
+// subject off the results. Administrators see the note #gdpr-dpo-only instead. Problems with the
+// reason go to #gdpr-reason-<id>-error, others to #gdpr-error (both role=alert), outcomes to
+// #gdpr-status (role=status). Text from the server goes in with textContent only.
+import { apiGet, apiSend } from '/dashboard/api.js';
+import { element, setText, showFieldMessage, timeElement, transcriptLine } from '/dashboard/dom.js';
+import { removeEntry } from '/dashboard/listing.js';
+import { dateTime, format, statusLabel } from '/dashboard/strings.js';
+import { button } from './fields.js';
+
+const KINDS = ['email', 'phone', 'name', 'visitor', 'conversation'];
+const INPUT_MODES = { email: 'email', phone: 'tel' };
+const MAX_REASON = 500;
+/** Subject ids become parts of element ids, so only plain ones are shown. */
+const SUBJECT = /^[A-Za-z0-9_-]{1,64}$/;
+
+const list = (value) => (Array.isArray(value) ? value : []);
+const count = (value) => Number(value) || 0;
+
+/** Wires the section for `session` (the DPO or an administrator). */
+export function gdprSection(t, session) {
+  const byId = (id) => document.getElementById(id);
+  const heading = byId('gdpr-title');
+  const form = byId('gdpr-form');
+  const by = byId('gdpr-by');
+  const valueInput = byId('gdpr-value');
+  const hint = byId('gdpr-value-hint');
+  const search = byId('gdpr-search');
+  const error = byId('gdpr-error');
+  const statusLine = byId('gdpr-status');
+  const empty = byId('gdpr-empty');
+  const results = byId('gdpr-results');
+  const panel = byId('gdpr-transcript');
+  const title = byId('gdpr-transcript-title');
+  const lines = byId('gdpr-transcript-lines');
+  const noLines = byId('gdpr-transcript-empty');
+  const dpo = session.user.role === 'dpo';
+  let searchNo = 0;
+  let transcriptNo = 0;
+  let opener = null; // the "View transcript" button of the transcript shown
+  let shownSubject = null; // whose transcript is shown
+
+  byId('gdpr-dpo-only').hidden = dpo;
+
+  const say = (text) => setText(statusLine, text);
+  const showError = (message, field) => showFieldMessage(error, message, [valueInput], field);
+
+  function showHint() {
+    const kind = KINDS.includes(by.value) ? by.value : KINDS[0];
+    hint.textContent = t.gdprHints[kind];
+    valueInput.inputMode = INPUT_MODES[kind] || 'text';
+  }
+  by.addEventListener('change', showHint);
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    runSearch();
+  });
+  byId('gdpr-transcript-close').addEventListener('click', () => closeTranscript(true));
+
+  async function runSearch() {
+    const kind = KINDS.includes(by.value) ? by.value : KINDS[0];
+    const value = valueInput.value.trim();
+    if (!value) return showError(t.gdprValueMissing, valueInput);
+    showError('');
+    const mine = ++searchNo;
+    say(t.searching);
+    results.setAttribute('aria-busy', 'true');
+    try {
+      const answer = await apiSend(t, 'POST', '/api/v1/gdpr/search', session.csrf_token, { by: kind, value });
+      if (mine !== searchNo) return;
+      show(list(answer?.subjects));
+    } catch (e) {
+      if (mine !== searchNo) return;
+      // What is on show would not be the answer to what the form now asks.
+      show([], false);
+      say('');
+      showError(e.message, e.code === 'invalid' ? valueInput : undefined);
+    } finally {
+      if (mine === searchNo) results.removeAttribute('aria-busy');
+    }
+  }
+
+  /** Shows the subjects found; `answered` is false when the search failed. */
+  function show(subjects, answered = true) {
+    closeTranscript(false);
+    const found = subjects.filter((s) => SUBJECT.test(String(s?.subject ?? '')));
+    results.replaceChildren(...found.map(article));
+    empty.hidden = !answered || found.length > 0;
+    if (!answered) return;
+    const n = found.length;
+    say(n === 0 ? t.gdprFoundNone : n === 1 ? t.gdprFoundOne : format(t.gdprFound, { n }));
+  }
+
+  function detail(dl, term, values) {
+    const texts = list(values).map(String).filter(Boolean);
+    dl.append(element('dt', '', term), element('dd', '', texts.length ? texts.join(', ') : t.gdprNoneRecorded));
+  }
+
+  function article(subject) {
+    const id = String(subject.subject);
+    const node = element('article', 'gdpr-subject');
+    node.dataset.subject = id;
+    const headingId = `gdpr-subject-${id}`;
+    node.setAttribute('aria-labelledby', headingId);
+    const h3 = element('h3', '', format(t.gdprSubject, { id }));
+    h3.id = headingId;
+    const details = element('dl', 'details');
+    detail(details, t.gdprNames, subject.names);
+    detail(details, t.gdprEmails, subject.emails);
+    const chats = list(subject.conversations).filter((c) => typeof c?.conversation === 'string');
+    const requests = list(subject.offline_requests).filter((r) => r && typeof r === 'object');
+    const mails = list(subject.mails).filter((m) => m && typeof m === 'object');
+    node.append(
+      h3,
+      details,
+      ...group(`${headingId}-chats`, t.gdprChats, 'gdpr-chats', [t.gdprStarted, t.siteLabel, t.gdprStatus, t.gdprMessages], chats, (c) =>
+        chatRow(c, id),
+      ),
+      ...group(`${headingId}-offline`, t.gdprOffline, 'gdpr-offline', [t.gdprReceived, t.gdprReference, t.gdprStatus], requests, offlineRow),
+      ...group(`${headingId}-mails`, t.gdprMails, 'gdpr-mails', [t.gdprQueued, t.gdprKind, t.gdprStatus], mails, mailRow),
+    );
+    if (dpo) node.append(eraseControls(node, id));
+    return node;
+  }
+
+  /** An h4 "{label} ({n})" and a table of `items` (or "None."); chats get an actions column. */
+  function group(id, label, className, columns, items, row) {
+    const h4 = element('h4', '', format(label, { n: items.length }));
+    h4.id = id;
+    if (!items.length) return [h4, element('p', 'gdpr-none', t.gdprNone)];
+    const table = element('table', `results ${className}`);
+    table.setAttribute('aria-labelledby', id);
+    const head = element('tr');
+    for (const text of columns) {
+      const th = element('th', '', text);
+      th.scope = 'col';
+      head.append(th);
+    }
+    if (className === 'gdpr-chats') {
+      const th = element('th');
+      th.scope = 'col';
+      th.append(element('span', 'visually-hidden', t.gdprActions));
+      head.append(th);
+    }
+    const thead = element('thead');
+    thead.append(head);
+    const tbody = element('tbody');
+    tbody.append(...items.map(row));
+    table.append(thead, tbody);
+    const wrap = element('div', 'table-wrap');
+    wrap.append(table);
+    return [h4, wrap];
+  }
+
+  /** A row whose first cell (a row header) is the time `at`. */
+  function timedRow(at, ...cells) {
+    const tr = element('tr');
+    const when = element('th');
+    when.scope = 'row';
+    when.append(timeElement(at));
+    tr.append(when, ...cells);
+    return tr;
+  }
+
+  const labelled = (labels, value) => labels[value] ?? String(value ?? '');
+
+  function chatRow(chat, subject) {
+    const started = dateTime(chat.started_at);
+    const view = button('view-transcript secondary', t.viewTranscript, format(t.gdprViewTranscriptOf, { started, subject }));
+    view.addEventListener('click', () => openTranscript(chat, subject, started, view));
+    const action = element('td');
+    action.append(view);
+    const tr = timedRow(
+      chat.started_at,
+      element('td', '', String(chat.site ?? '')),
+      element('td', '', statusLabel(t, chat.status)),
+      element('td', 'number', String(count(chat.messages))),
+      action,
+    );
+    tr.dataset.conversation = chat.conversation;
+    return tr;
+  }
+
+  function offlineRow(request) {
+    return timedRow(
+      request.received_at,
+      element('td', '', String(request.id ?? '')),
+      element('td', '', labelled(t.gdprOfflineStates, request.status)),
+    );
+  }
+
+  function mailRow(mail) {
+    return timedRow(
+      mail.queued_at,
+      element('td', '', labelled(t.gdprMailKinds, mail.kind)),
+      element('td', '', labelled(t.gdprMailStates, mail.status)),
+    );
+  }
+
+  async function openTranscript(chat, subject, started, view) {
+    const mine = ++transcriptNo;
+    opener = view;
+    shownSubject = subject;
+    showError('');
+    title.textContent = format(t.gdprTranscriptTitle, { subject, started });
+    lines.replaceChildren();
+    noLines.hidden = true;
+    panel.hidden = false;
+    panel.setAttribute('aria-busy', 'true');
+    say(t.loadingTranscript);
+    try {
+      const messages = list(await apiGet(t, `/api/v1/conversations/${encodeURIComponent(chat.conversation)}/messages`));
+      if (mine !== transcriptNo) return;
+      lines.replaceChildren(...messages.map((message) => transcriptLine(t, message)));
+      noLines.hidden = messages.length > 0;
+      say(format(t.transcriptShown, { n: messages.length }));
+      title.focus();
+    } catch (e) {
+      if (mine !== transcriptNo) return;
+      closeTranscript(false);
+      say('');
+      showError(e.message);
+    } finally {
+      if (mine === transcriptNo) panel.removeAttribute('aria-busy');
+    }
+  }
+
+  /** Hides the transcript; `returnFocus` puts the focus back on the button that opened it. */
+  function closeTranscript(returnFocus) {
+    transcriptNo += 1;
+    const hadFocus = panel.contains(document.activeElement);
+    panel.hidden = true;
+    panel.removeAttribute('aria-busy');
+    lines.replaceChildren();
+    if (returnFocus || hadFocus) (opener?.isConnected ? opener : search).focus();
+    opener = null;
+    shownSubject = null;
+  }
+
+  /** div.gdpr-erase-area: the DPO's button.erase-subject and the confirmation form it shows. */
+  function eraseControls(node, subject) {
+    const who = format(t.gdprWho, { subject });
+    const erase = button('erase-subject secondary', t.gdprErase, who);
+    const id = `gdpr-reason-${subject}`;
+    const confirmForm = element('form', 'gdpr-erase');
+    confirmForm.noValidate = true;
+    confirmForm.hidden = true;
+    confirmForm.setAttribute('aria-labelledby', `${id}-title`);
+    const formTitle = element('h4', '', format(t.gdprEraseTitle, { subject }));
+    formTitle.id = `${id}-title`;
+    const warning = element('p', 'confirm-note', t.gdprEraseWarning);
+    warning.id = `${id}-warning`;
+    const field = element('div', 'field wide');
+    const label = element('label', '', t.gdprReason);
+    label.htmlFor = id;
+    const input = element('textarea');
+    input.id = id;
+    input.name = 'reason';
+    input.rows = 3;
+    input.required = true;
+    input.maxLength = MAX_REASON;
+    const reasonHint = element('p', 'hint', t.gdprReasonHint);
+    reasonHint.id = `${id}-hint`;
+    input.setAttribute('aria-describedby', `${reasonHint.id} ${warning.id}`);
+    const problem = element('p', 'error');
+    problem.id = `${id}-error`;
+    problem.setAttribute('role', 'alert');
+    problem.hidden = true;
+    field.append(label, input, reasonHint, problem);
+    const confirm = button('confirm-erase danger', t.gdprConfirmErase, who);
+    confirm.type = 'submit';
+    const keep = button('cancel-erase secondary', t.cancel, format(t.gdprCancelWho, { subject }));
+    const actions = element('div', 'form-actions');
+    actions.append(confirm, keep);
+    confirmForm.append(formTitle, warning, field, actions);
+
+    const busy = () => confirm.getAttribute('aria-disabled') === 'true';
+    const fail = (message) => showFieldMessage(problem, message, [input], message ? input : null);
+    const asking = (on) => {
+      erase.hidden = on;
+      confirmForm.hidden = !on;
+    };
+    const stop = () => {
+      if (busy()) return;
+      fail('');
+      asking(false);
+      erase.focus();
+    };
+    erase.addEventListener('click', () => {
+      showError('');
+      asking(true);
+      input.focus();
+    });
+    keep.addEventListener('click', stop);
+    confirmForm.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') stop();
+    });
+
+    confirmForm.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (busy()) return;
+      const reason = input.value.trim();
+      if (!reason) return fail(t.gdprReasonMissing);
+      if ([...reason].length > MAX_REASON) return fail(t.gdprReasonTooLong);
+      fail('');
+      for (const b of [confirm, keep]) b.setAttribute('aria-disabled', 'true');
+      confirm.firstChild.textContent = t.gdprErasing;
+      try {
+        const path = `/api/v1/gdpr/subjects/${encodeURIComponent(subject)}/erase`;
+        const done = await apiSend(t, 'POST', path, session.csrf_token, { reason });
+        const erased = done?.erased ?? {};
+        dropSubject(node, subject);
+        say(format(t.gdprErased, { chats: count(erased.conversations), offline: count(erased.offline_requests), mails: count(erased.mails) }));
+      } catch (e) {
+        if (e.code === 'unknown_subject') {
+          dropSubject(node, subject);
+          say(format(t.gdprAlreadyErased, { subject }));
+        } else {
+          fail(e.message);
+        }
+      } finally {
+        for (const b of [confirm, keep]) b.removeAttribute('aria-disabled');
+        confirm.firstChild.textContent = t.gdprConfirmErase;
+      }
+    });
+    const area = element('div', 'gdpr-erase-area');
+    area.append(erase, confirmForm);
+    return area;
+  }
+
+  /** Takes an erased subject off the results (and its transcript off the page). */
+  function dropSubject(node, subject) {
+    if (shownSubject === subject) closeTranscript(false);
+    removeEntry(node, ['.erase-subject', '.view-transcript'], heading);
+  }
+
+  showHint();
+}

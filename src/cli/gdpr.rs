@@ -1,0 +1,132 @@
+//! `parley gdpr search | erase` and `parley audit verify` — the same service code as the Data
+//! requests page. Searches and erasures are audited with the actor `cli`.
+
+use clap::Subcommand;
+
+use super::ConfigArgs;
+use crate::crypto::{KekFile, load_keyring};
+use crate::service::gdpr::{self, By};
+use crate::store::Store;
+use crate::telemetry::Metrics;
+
+#[derive(Subcommand, Debug)]
+pub enum GdprCommand {
+    /// Find a person's data in every category, by one identifying value.
+    #[command(
+        after_help = "Examples:\n  parley gdpr search --email nia@example.org\n  parley gdpr search --conversation 6b0e0c8e-…"
+    )]
+    Search {
+        #[arg(long, group = "by")]
+        email: Option<String>,
+        #[arg(long, group = "by")]
+        phone: Option<String>,
+        /// The name exactly as given (case and spacing do not matter).
+        #[arg(long, group = "by")]
+        name: Option<String>,
+        /// The widget's visitor id.
+        #[arg(long, group = "by")]
+        visitor: Option<String>,
+        #[arg(long, group = "by")]
+        conversation: Option<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Erase a data subject (as found by `search`): every row, their key; kept in the erasure ledger.
+    #[command(after_help = "Example:\n  parley gdpr erase --subject 12 --reason \"Erasure request DR-2026-041\"")]
+    Erase {
+        #[arg(long)]
+        subject: i64,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain: exit 1 and name the first altered entry if it was edited.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+async fn open(args: &ConfigArgs) -> Result<Store, String> {
+    let config = args.load(None, None).map_err(|e| e.to_string())?;
+    crate::store::prepare_data_dir(&config.server.data_dir).map_err(|e| e.to_string())?;
+    let store =
+        Store::open(&config.server.data_dir, &config.database, Metrics::default()).await.map_err(|e| e.to_string())?;
+    load_keyring(&store, &KekFile::from_config(&config)).await.map_err(|e| e.to_string())?;
+    Ok(store)
+}
+
+pub async fn run(command: GdprCommand) -> Result<(), String> {
+    match command {
+        GdprCommand::Search { email, phone, name, visitor, conversation, config } => {
+            let (by, value) = match (email, phone, name, visitor, conversation) {
+                (Some(v), ..) => (By::Email, v),
+                (_, Some(v), ..) => (By::Phone, v),
+                (_, _, Some(v), ..) => (By::Name, v),
+                (_, _, _, Some(v), _) => (By::Visitor, v),
+                (_, _, _, _, Some(v)) => (By::Conversation, v),
+                _ => return Err("search by one of --email, --phone, --name, --visitor or --conversation".into()),
+            };
+            let store = open(&config).await?;
+            let result = gdpr::search(&store, by, &value, "cli").await;
+            store.close().await;
+            let found = result.map_err(|e| e.to_string())?;
+            if found.is_empty() {
+                println!("no data found");
+            }
+            for s in found {
+                println!("data subject {}: names {:?}, e-mail addresses {:?}", s.subject, s.names, s.emails);
+                println!("  chats: {}", s.conversations.len());
+                for c in &s.conversations {
+                    println!(
+                        "    {} {} {} ({} messages, site {})",
+                        c.conversation, c.started_at, c.status, c.messages, c.site
+                    );
+                }
+                println!("  offline messages: {}", s.offline_requests.len());
+                println!("  e-mails: {}", s.mails.len());
+            }
+            Ok(())
+        }
+        GdprCommand::Erase { subject, reason, config } => {
+            let store = open(&config).await?;
+            let result = gdpr::erase(&store, subject, &reason, "cli").await;
+            store.close().await;
+            let erased = result.map_err(|e| e.to_string())?;
+            println!(
+                "erased data subject {subject}: {} chats, {} offline messages, {} e-mails; their key is destroyed and the erasure is in the ledger",
+                erased.conversations, erased.offline_requests, erased.mails
+            );
+            Ok(())
+        }
+    }
+}
+
+pub async fn audit(command: AuditCommand) -> Result<(), String> {
+    match command {
+        AuditCommand::Verify { config } => {
+            let config = config.load(None, None).map_err(|e| e.to_string())?;
+            let store = Store::open(&config.server.data_dir, &config.database, Metrics::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = store.verify_audit().await;
+            store.close().await;
+            match result.map_err(|e| e.to_string())? {
+                Ok(entries) => {
+                    println!("audit log intact: {entries} entries, hash chain unbroken");
+                    Ok(())
+                }
+                Err(id) => Err(format!(
+                    "the audit log has been altered: entry {id} does not fit the hash chain (edited, removed or inserted). \
+                     Keep this database as evidence and compare it with a backup."
+                )),
+            }
+        }
+    }
+}

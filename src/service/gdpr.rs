@@ -1,0 +1,89 @@
+//! Data-subject requests: one search across every category by e-mail, phone, name, visitor id
+//! or conversation id (through the blind indexes, never by decrypting everything), and erasure
+//! (rows deleted, data key destroyed, ledger and audit written). Every search is audited — with
+//! what was searched by, never the value.
+
+use serde::Deserialize;
+
+use crate::crypto::IndexKind;
+use crate::store::{AuditEntry, Erased, Store, StoreError, SubjectData};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GdprError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no data subject {0}")]
+    Unknown(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a search is by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum By {
+    Email,
+    Phone,
+    Name,
+    Visitor,
+    Conversation,
+}
+
+impl By {
+    fn as_str(self) -> &'static str {
+        match self {
+            By::Email => "email",
+            By::Phone => "phone",
+            By::Name => "name",
+            By::Visitor => "visitor",
+            By::Conversation => "conversation",
+        }
+    }
+}
+
+/// Every data subject matching the search, with all their data by category.
+pub async fn search(store: &Store, by: By, value: &str, actor: &str) -> Result<Vec<SubjectData>, GdprError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > 500 {
+        return Err(GdprError::Invalid("search for 1 to 500 characters".into()));
+    }
+    let subjects = match by {
+        By::Email => store.subjects_by_index(IndexKind::Email, value).await?,
+        By::Phone => store.subjects_by_index(IndexKind::Phone, value).await?,
+        By::Name => store.subjects_by_index(IndexKind::Name, value).await?,
+        By::Visitor => store.subjects_by_index(IndexKind::Visitor, value).await?,
+        By::Conversation => {
+            let id = uuid::Uuid::parse_str(value)
+                .map_err(|_| GdprError::Invalid("a conversation id looks like 6b0e0c8e-…".into()))?;
+            store.subject_of_conversation(&id.hyphenated().to_string()).await?.into_iter().collect()
+        }
+    };
+    let mut found = Vec::new();
+    for subject in &subjects {
+        if let Some(data) = store.subject_data(*subject).await? {
+            found.push(data);
+        }
+    }
+    let ids: Vec<String> = found.iter().map(|d| d.subject.to_string()).collect();
+    store
+        .audit(
+            AuditEntry::new(actor, "gdpr.search")
+                .target(if ids.is_empty() { "none".to_owned() } else { format!("subjects {}", ids.join(",")) })
+                .details(format!("by {}", by.as_str())),
+        )
+        .await?;
+    Ok(found)
+}
+
+/// Erases a data subject: every row in every category, their data key, recorded in the erasure
+/// ledger (re-applied after any backup restore) and the audit log.
+pub async fn erase(store: &Store, subject: i64, reason: &str, actor: &str) -> Result<Erased, GdprError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(GdprError::Invalid("give a reason of 1 to 500 characters; it is kept in the audit log".into()));
+    }
+    let audit = AuditEntry::new(actor, "gdpr.erase").target(format!("subject {subject}")).details(reason.to_owned());
+    let erased = store.erase_subject(subject, audit).await?.ok_or(GdprError::Unknown(subject))?;
+    tracing::info!(subject, actor, "data subject erased");
+    Ok(erased)
+}

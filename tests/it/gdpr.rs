@@ -1,0 +1,270 @@
+//! Data-subject requests: one search across every category, erasure that removes a person from
+//! every category and stays done after a backup restore, the access log, and the audit chain.
+
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::chat_support::{PASSWORD, operator, send, until, uuid, visitor};
+use crate::cli::{BIN, parley, text};
+use crate::harness::{TestApp, test_config};
+use crate::websocket::Client;
+
+struct Staff {
+    cookie: String,
+    csrf: String,
+}
+
+impl Staff {
+    async fn new(app: &TestApp, name: &str, role: &str) -> Staff {
+        app.add_user(name, role, PASSWORD).await;
+        let (cookie, csrf) = app.login(name, PASSWORD).await;
+        Staff { cookie, csrf }
+    }
+
+    async fn call(&self, app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = app
+            .client
+            .request(method, app.staff(path))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn search(&self, app: &TestApp, by: &str, value: &str) -> (StatusCode, Value) {
+        self.call(app, Method::POST, "/api/v1/gdpr/search", Some(json!({ "by": by, "value": value }))).await
+    }
+}
+
+/// A visitor chats (with e-mail and phone in the pre-chat form) and asks for the transcript;
+/// returns the conversation id.
+async fn chat(ws: &mut Client, name: &str, email: &str, phone: &str, visitor_id: &str) -> String {
+    let start = json!({ "v": 1, "type": "start", "id": uuid(), "site": "main", "name": name, "question": format!("{name} asks about bins"),
+                        "visitor": visitor_id, "answers": { "email": email, "phone": phone } });
+    send(ws, start).await;
+    let (started, _) = until(ws, "started").await;
+    let conversation = started["conversation"].as_str().expect("id").to_owned();
+    let token = started["token"].as_str().expect("token").to_owned();
+    send(ws, json!({ "v": 1, "type": "email_transcript", "id": uuid(), "conversation": conversation, "token": token, "email": email })).await;
+    until(ws, "ack").await;
+    conversation
+}
+
+async fn leave_message(ws: &mut Client, name: &str, email: &str) {
+    let leave = json!({ "v": 1, "type": "leave_message", "id": uuid(), "site": "main", "name": name, "email": email, "text": format!("{name} left a message") });
+    send(ws, leave).await;
+    until(ws, "ack").await;
+}
+
+async fn spawn(extra: impl FnOnce(&mut parley::config::Config) + Send + 'static) -> TestApp {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let app = TestApp::spawn_with(move |c| {
+        crate::mail::with_smtp(unused)(c);
+        extra(c);
+    })
+    .await;
+    let fields = json!([{ "key": "email", "label": "E-mail", "type": "email" }, { "key": "phone", "label": "Phone", "type": "tel" }]);
+    let input = parley::service::sites::SiteInput {
+        name: "Main website".into(),
+        origins: vec!["https://www.example.gov.uk".into()],
+        fields: serde_json::from_value(fields).expect("fields"),
+        ..Default::default()
+    };
+    app.app.state().sites.save("main", input).await.expect("site");
+    app
+}
+
+fn visitor_id() -> String {
+    uuid()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_search_finds_a_person_everywhere_and_erasure_removes_them() {
+    let app = spawn(|_| {}).await;
+    let _olive = operator(&app, "olive").await;
+    let nia_visitor = visitor_id();
+    let mut nia = visitor(&app).await;
+    let nia_chat = chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123", &nia_visitor).await;
+    leave_message(&mut nia, "Nia Jones", "NIA@example.org").await;
+    let mut huw = visitor(&app).await;
+    let huw_chat = chat(&mut huw, "Huw Evans", "huw@example.org", "07700 900999", &visitor_id()).await;
+
+    let dpo = Staff::new(&app, "dora", "dpo").await;
+    let admin = Staff::new(&app, "ada", "administrator").await;
+    let clerk = Staff::new(&app, "cleo", "operator").await;
+
+    // Every way of finding Nia finds the same one subject with all of her data, none of Huw's.
+    let (status, found) = dpo.search(&app, "email", "nia@example.org").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let subjects = found["subjects"].as_array().expect("subjects").clone();
+    assert_eq!(subjects.len(), 1, "{found}");
+    let nia_subject = subjects[0]["subject"].as_i64().expect("subject");
+    assert_eq!(subjects[0]["conversations"][0]["conversation"], nia_chat.as_str());
+    assert_eq!(subjects[0]["conversations"].as_array().map(Vec::len), Some(1));
+    assert_eq!(subjects[0]["offline_requests"].as_array().map(Vec::len), Some(1));
+    assert_eq!(subjects[0]["mails"].as_array().map(Vec::len), Some(1));
+    assert_eq!(subjects[0]["names"], json!(["Nia Jones"]));
+    assert!(!found.to_string().contains("Huw"), "nothing about anyone else: {found}");
+    for (by, value) in [
+        ("phone", "+44 7700 900123"),
+        ("name", "  nia   JONES "),
+        ("visitor", nia_visitor.as_str()),
+        ("conversation", nia_chat.as_str()),
+    ] {
+        let (status, other) = dpo.search(&app, by, value).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(other["subjects"][0]["subject"], nia_subject, "by {by}: {other}");
+    }
+    let (_, none) = dpo.search(&app, "email", "nobody@example.org").await;
+    assert_eq!(none["subjects"], json!([]));
+    let (status, body) = dpo.search(&app, "conversation", "not-a-uuid").await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid")));
+    // Who may do what.
+    assert_eq!(admin.search(&app, "email", "nia@example.org").await.0, StatusCode::OK);
+    assert_eq!(clerk.search(&app, "email", "nia@example.org").await.0, StatusCode::FORBIDDEN);
+    let erase = format!("/api/v1/gdpr/subjects/{nia_subject}/erase");
+    let (status, _) = admin.call(&app, Method::POST, &erase, Some(json!({ "reason": "request DR-1" }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only the DPO erases");
+    let (status, body) = dpo.call(&app, Method::POST, &erase, Some(json!({ "reason": "  " }))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid")));
+
+    // Viewing the transcript is recorded in the access log.
+    let (status, _) = admin.call(&app, Method::GET, &format!("/api/v1/conversations/{nia_chat}/messages"), None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Erasure: everything of Nia's goes, Huw stays.
+    let (status, erased) =
+        dpo.call(&app, Method::POST, &erase, Some(json!({ "reason": "erasure request DR-1" }))).await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    assert_eq!(erased["erased"], json!({ "conversations": 1, "offline_requests": 1, "mails": 1 }));
+    let (status, body) = dpo.call(&app, Method::POST, &erase, Some(json!({ "reason": "again" }))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_subject")));
+    for (by, value) in [("email", "nia@example.org"), ("name", "Nia Jones"), ("conversation", nia_chat.as_str())] {
+        assert_eq!(dpo.search(&app, by, value).await.1["subjects"], json!([]), "by {by}");
+    }
+    let (_, huw_found) = dpo.search(&app, "conversation", &huw_chat).await;
+    assert_eq!(huw_found["subjects"][0]["names"], json!(["Huw Evans"]));
+    let store = &app.app.state().store;
+    let count = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql).bind(nia_subject).fetch_one(store.reader()).await.expect("count")
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM subjects WHERE id = ?1").await, 0, "the key is destroyed");
+    assert_eq!(count("SELECT COUNT(*) FROM subject_index WHERE subject_id = ?1").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM erasure_ledger WHERE subject_id = ?1").await, 1);
+    let messages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(store.reader()).await.expect("n");
+    assert_eq!(messages, 1, "only Huw's first message is left");
+
+    // The audit log records searches (by what, never the value), views and the erasure.
+    let (_, audit) = admin.call(&app, Method::GET, "/api/v1/audit?limit=100", None).await;
+    let actions: Vec<&str> = audit.as_array().expect("entries").iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(
+        actions.contains(&"gdpr.search") && actions.contains(&"gdpr.erase") && actions.contains(&"view.transcript")
+    );
+    assert!(!audit.to_string().contains("nia@example.org") && !audit.to_string().contains("Nia"), "{audit}");
+    let view = audit.as_array().expect("entries").iter().find(|e| e["action"] == "view.transcript").expect("view");
+    assert_eq!(
+        (view["actor"].as_str(), view["target"].as_str()),
+        (Some("ada"), Some(format!("subject {nia_subject}").as_str()))
+    );
+    let (_, verified) = admin.call(&app, Method::GET, "/api/v1/audit/verify", None).await;
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert_eq!(clerk.call(&app, Method::GET, "/api/v1/audit", None).await.0, StatusCode::FORBIDDEN);
+
+    // An edited entry breaks the chain (the triggers have to be dropped to edit at all).
+    let first_search: i64 = sqlx::query_scalar("SELECT MIN(id) FROM audit_log WHERE action = 'gdpr.search'")
+        .fetch_one(store.reader())
+        .await
+        .expect("id");
+    store
+        .write(move |conn| {
+            Box::pin(async move {
+                let refused = sqlx::query("UPDATE audit_log SET details = 'by phone' WHERE id = ?1")
+                    .bind(first_search)
+                    .execute(&mut *conn)
+                    .await;
+                assert!(refused.is_err(), "the log is append-only");
+                sqlx::query("DROP TRIGGER audit_log_no_update").execute(&mut *conn).await?;
+                sqlx::query("UPDATE audit_log SET details = 'by phone' WHERE id = ?1")
+                    .bind(first_search)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+        .expect("tamper");
+    let (_, verified) = admin.call(&app, Method::GET, "/api/v1/audit/verify", None).await;
+    assert_eq!(
+        (verified["ok"].as_bool(), verified["first_bad"].as_i64()),
+        (Some(false), Some(first_search)),
+        "{verified}"
+    );
+    let dir = app.stop().await;
+    let cli = parley(&["audit", "verify"], dir.path(), None);
+    assert!(!cli.status.success() && text(&cli).contains(&format!("entry {first_search}")), "{}", text(&cli));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_person_stays_erased_after_a_backup_is_restored() {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let identity = age::x25519::Identity::generate();
+    let identity_file = keys.path().join("backup-identity.txt");
+    {
+        use age::secrecy::ExposeSecret;
+        std::fs::write(&identity_file, format!("{}\n", identity.to_string().expose_secret())).expect("identity");
+    }
+    let recipient = identity.to_public().to_string();
+    let app = spawn(move |c| c.backup.recipients = vec![recipient]).await;
+    let _olive = operator(&app, "olive").await;
+    let mut nia = visitor(&app).await;
+    chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123", &visitor_id()).await;
+    let mut huw = visitor(&app).await;
+    let huw_chat = chat(&mut huw, "Huw Evans", "huw@example.org", "07700 900999", &visitor_id()).await;
+    let dpo = Staff::new(&app, "dora", "dpo").await;
+
+    // Backup first (an administrator's job), then the erasure.
+    let admin = Staff::new(&app, "ada", "administrator").await;
+    let (status, run) = admin.call(&app, Method::POST, "/api/v1/backups", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let backup = app.dir.path().join("backups").join(run["file"].as_str().expect("file"));
+    let (_, found) = dpo.search(&app, "email", "nia@example.org").await;
+    let subject = found["subjects"][0]["subject"].as_i64().expect("subject");
+    let (status, _) = dpo
+        .call(&app, Method::POST, &format!("/api/v1/gdpr/subjects/{subject}/erase"), Some(json!({ "reason": "DR-2" })))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let dir = app.stop().await;
+
+    // Restore the backup that still holds her.
+    let restored = std::process::Command::new(BIN)
+        .args(["backup", "restore"])
+        .arg(&backup)
+        .arg("--identity")
+        .arg(&identity_file)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("PARLEY_CONFIG")
+        .output()
+        .expect("restore");
+    assert!(restored.status.success(), "{}", text(&restored));
+    let app = parley::app::Application::build(test_config(dir.path())).await.expect("start after restore");
+    let store = &app.state().store;
+    assert_eq!(
+        store.subjects_by_index(parley::crypto::IndexKind::Email, "nia@example.org").await.expect("search"),
+        Vec::<i64>::new()
+    );
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT public_id FROM conversations").fetch_all(store.reader()).await.expect("rows");
+    assert_eq!(left, [huw_chat], "Huw's chat came back, Nia's did not");
+    let ledger: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM erasure_ledger WHERE subject_id = ?1")
+        .bind(subject)
+        .fetch_one(store.reader())
+        .await
+        .expect("ledger");
+    assert_eq!(ledger, 1, "the ledger survives the restore");
+    app.stop().await;
+}
