@@ -4,6 +4,7 @@
 mod backups;
 mod chat;
 mod departments;
+mod gdpr;
 mod keys;
 mod webdriver;
 

@@ -1,0 +1,62 @@
+//! The Data requests and Audit log sections in a real browser: the DPO finds a person, reads
+//! their transcript, erases them with a reason, and checks the audit chain.
+
+use serde_json::json;
+
+use super::webdriver::Driver;
+use crate::chat_support::{PASSWORD, operator, send, start, until, uuid, visitor};
+use crate::harness::TestApp;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_finds_reads_and_erases_a_persons_data() {
+    let app = TestApp::spawn().await;
+    let _olive = operator(&app, "olive").await;
+    let mut ws = visitor(&app).await;
+    let (conversation, _) = start(&mut ws, "Nia").await;
+    let leave = json!({ "v": 1, "type": "leave_message", "id": uuid(), "site": "main", "name": "Nia",
+                        "email": "nia@example.org", "text": "Please call me." });
+    send(&mut ws, leave).await;
+    until(&mut ws, "ack").await;
+    app.add_user("dora", "dpo", PASSWORD).await;
+    let browser = Driver::start(&app.dir.path().join("tls/key.pem")).await;
+    browser.goto(&app.staff("/")).await;
+    browser.type_into("#username", "dora").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("#login-form button[type=submit]").await;
+    browser.wait_text("#welcome", "Signed in as dora").await;
+    browser.goto(&app.staff("/admin")).await;
+    browser.find("#gdpr-form").await;
+
+    // Search by the conversation id: her chat and (by name) nothing else.
+    browser.eval("const s = document.getElementById('gdpr-by'); s.value = 'conversation'; s.dispatchEvent(new Event('change')); return true").await;
+    browser.type_into("#gdpr-value", &conversation).await;
+    browser.click("#gdpr-search").await;
+    browser.wait_until("return !!document.querySelector('article.gdpr-subject')", "a subject found").await;
+    let subject = browser.eval("return document.querySelector('article.gdpr-subject').dataset.subject").await;
+    let subject = subject.as_str().expect("subject").to_owned();
+    browser.click("article.gdpr-subject button.view-transcript").await;
+    browser.wait_text("#gdpr-transcript-lines", "Where do I pay my council tax?").await;
+    browser.screenshot("admin-data-requests").await;
+    let problems = browser.axe_violations().await;
+    assert!(problems.is_empty(), "data requests: {problems:?}");
+
+    // Erase, with a reason.
+    browser.click("#gdpr-transcript-close").await;
+    browser.click("article.gdpr-subject button.erase-subject").await;
+    browser.type_into(&format!("#gdpr-reason-{subject}"), "Erasure request DR-7").await;
+    browser.click("article.gdpr-subject button.confirm-erase").await;
+    browser.wait_text("#gdpr-status", "Erased: 1 chats").await;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations")
+        .fetch_one(app.app.state().store.reader())
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
+
+    // The audit log lists it and its chain is intact.
+    browser.click("#audit-refresh").await;
+    browser.wait_text("#audit-rows", "gdpr.erase").await;
+    browser.click("#audit-verify").await;
+    browser.wait_text("#audit-status", "The audit log is intact").await;
+    browser.quit().await;
+    app.stop().await;
+}
