@@ -62,6 +62,8 @@ pub struct StateInner {
     pub sites: Sites,
     /// Teams with members, routing modes and business hours.
     pub departments: Departments,
+    /// The privacy notice in force (published at start).
+    pub privacy: crate::service::privacy::Notice,
     /// Flips to true when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
     /// Long-lived tasks (websockets) that shutdown waits for.
@@ -163,6 +165,7 @@ impl Application {
         let staff_addr = local(&staff, "staff", config.server.staff_addr)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let sites = Sites::load(store.clone(), departments.clone(), &config).await?;
+        let privacy = crate::service::privacy::publish(&store, &config).await?;
         let login_limiter = KeyedLimiter::per_minute(config.auth.login_attempts_per_minute);
         let state = AppState(Arc::new(StateInner {
             config,
@@ -176,11 +179,13 @@ impl Application {
             login_limiter,
             sites,
             departments,
+            privacy,
             shutdown: shutdown_rx.clone(),
             tasks: TaskCounter::default(),
         }));
         let mut tasks = JoinSet::new();
         tasks.spawn(crate::backup::scheduler(state.clone(), shutdown_rx.clone()));
+        tasks.spawn(crate::service::retention::scheduler(state.clone(), shutdown_rx.clone()));
         let sender = state.mailer.spawn_sender(shutdown_rx.clone());
         tasks.spawn(async move {
             let _ = sender.await;

@@ -42,6 +42,7 @@ struct Inner {
     backups_ok: AtomicU64,
     backups_failed: AtomicU64,
     backup_last_success: AtomicI64,
+    retention_purged: [AtomicU64; 3],
 }
 
 /// Which listener a figure belongs to.
@@ -107,6 +108,13 @@ impl Metrics {
     pub fn set_backup_last_success(&self, at: Option<i64>) {
         if let Some(at) = at {
             self.0.backup_last_success.fetch_max(at, Ordering::Relaxed);
+        }
+    }
+
+    /// Rows a retention purge deleted: chats, offline messages, e-mails.
+    pub fn retention_purged(&self, chats: u64, offline: u64, mails: u64) {
+        for (counter, n) in self.0.retention_purged.iter().zip([chats, offline, mails]) {
+            counter.fetch_add(n, Ordering::Relaxed);
         }
     }
 
@@ -185,6 +193,10 @@ impl Metrics {
         let help = "Unix time the newest successful backup finished (0: none yet).";
         family(&mut out, "parley_backup_last_success_timestamp", "gauge", help);
         let _ = writeln!(out, "parley_backup_last_success_timestamp {last_backup}");
+        family(&mut out, "parley_retention_purged_total", "counter", "Rows deleted by retention purges, by category.");
+        for (category, counter) in ["chats", "offline_requests", "mails"].iter().zip(&inner.retention_purged) {
+            let _ = writeln!(out, "parley_retention_purged_total{{category=\"{category}\"}} {}", loadu(counter));
+        }
         family(&mut out, "parley_db_commit_seconds", "histogram", "Time to commit one group of database writes.");
         for (bucket, limit) in inner.commit_buckets.iter().zip(BUCKETS) {
             let _ = writeln!(out, "parley_db_commit_seconds_bucket{{le=\"{limit}\"}} {}", loadu(bucket));
@@ -231,5 +243,9 @@ mod tests {
         assert!(text.contains("parley_backups_total{result=\"ok\"} 1"), "{text}");
         assert!(text.contains("parley_backups_total{result=\"failed\"} 2"), "{text}");
         assert!(text.contains("parley_backup_last_success_timestamp 1700000000"), "an older time does not go back");
+        m.retention_purged(3, 0, 2);
+        let text = m.render();
+        assert!(text.contains("parley_retention_purged_total{category=\"chats\"} 3"), "{text}");
+        assert!(text.contains("parley_retention_purged_total{category=\"mails\"} 2"), "{text}");
     }
 }

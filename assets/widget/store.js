@@ -26,6 +26,7 @@ export function load(site) {
   if (start && isText(start.id) && isText(start.name) && isText(start.question)) {
     const kept = { id: start.id, name: start.name, question: start.question };
     if (isText(start.department)) kept.department = start.department;
+    if (start.consent === true) kept.consent = true;
     if (start.answers && typeof start.answers === 'object' && !Array.isArray(start.answers)) {
       kept.answers = Object.fromEntries(Object.entries(start.answers).filter(([, v]) => typeof v === 'string'));
     }

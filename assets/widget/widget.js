@@ -327,6 +327,7 @@ function startChat({ name, question, answers, department }) {
     page: params.get('page') || undefined,
     referrer: params.get('ref') || undefined,
     visitor: visitorKey(),
+    consent: true, // the form cannot be sent without the box ticked; the server records the notice version
   };
   if (!socket.fits({ type: 'start', site, ...start })) return t.questionTooLong;
   record = { start, pending: [] };

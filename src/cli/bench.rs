@@ -73,6 +73,7 @@ async fn measure(dir: &std::path::Path, messages: usize, concurrency: usize) -> 
             answers: None,
             department_id: None,
             contacts: Vec::new(),
+            consent_notice: None,
         };
         conversations.push(store.start_conversation(new).await.map_err(err)?.0);
     }

@@ -1,4 +1,4 @@
-//! `parley gdpr search | erase` and `parley audit verify` — the same service code as the Data
+//! `parley gdpr search | erase | purge | export` and `parley audit verify` — the same service code as the Data
 //! requests page. Searches and erasures are audited with the actor `cli`.
 
 use clap::Subcommand;
@@ -39,6 +39,29 @@ pub enum GdprCommand {
         /// Why (kept in the audit log).
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Export all of a data subject's data (as found by `search`) to a new file, readable only by you.
+    #[command(after_help = "Example:\n  parley gdpr export --subject 12 --format pdf --out subject-12.pdf")]
+    Export {
+        #[arg(long)]
+        subject: i64,
+        /// json (machine-readable), csv, xlsx or pdf.
+        #[arg(long)]
+        format: String,
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Delete what is past its retention period (`[retention]`); the daily job does the same.
+    #[command(after_help = "Examples:\n  parley gdpr purge --dry-run\n  parley gdpr purge")]
+    Purge {
+        /// Only count what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -105,7 +128,59 @@ pub async fn run(command: GdprCommand) -> Result<(), String> {
             );
             Ok(())
         }
+        GdprCommand::Purge { dry_run, config } => purge(&config, dry_run).await,
+        GdprCommand::Export { subject, format, out, config } => export(&config, subject, &format, &out).await,
     }
+}
+
+/// `parley gdpr purge [--dry-run]`, audited with the actor `cli` (metrics are the server's own).
+async fn purge(args: &ConfigArgs, dry_run: bool) -> Result<(), String> {
+    let settings = args.load(None, None).map_err(|e| e.to_string())?.retention;
+    let store = open(args).await?;
+    let result = match dry_run {
+        true => crate::service::retention::preview(&store, &settings).await.map(|p| p.would_delete),
+        false => crate::service::retention::purge(&store, &Metrics::default(), &settings, "cli").await,
+    };
+    store.close().await;
+    let counts = result.map_err(|e| e.to_string())?;
+    let keep = |days: u32| if days == 0 { "kept forever".to_owned() } else { format!("older than {days} days") };
+    let verb = if dry_run { "would be deleted" } else { "deleted" };
+    println!("{} chats {} {verb}", counts.chats, keep(settings.chats_days));
+    println!("{} offline messages {} {verb}", counts.offline_requests, keep(settings.offline_days));
+    println!("{} e-mails {} {verb}", counts.mails, keep(settings.mail_days));
+    if !dry_run {
+        println!("{} data subjects had nothing left; their keys are destroyed", counts.subjects);
+    }
+    Ok(())
+}
+
+/// `parley gdpr export`: the file is created new with mode 0600 (it holds personal data) and the
+/// export is audited with the actor `cli`.
+async fn export(args: &ConfigArgs, subject: i64, format: &str, out: &std::path::Path) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let format = crate::service::export::Format::parse(format).map_err(|e| e.to_string())?;
+    let store = open(args).await?;
+    let result = crate::service::export::export(&store, subject, format, "cli").await;
+    store.close().await;
+    let file = result.map_err(|e| e.to_string())?;
+    let mut handle = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .map_err(|e| format!("cannot create {}: {e} (it must not exist yet)", out.display()))?;
+    handle
+        .write_all(&file.bytes)
+        .and_then(|()| handle.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!(
+        "wrote the data of data subject {subject} to {} ({} bytes, {})",
+        out.display(),
+        file.bytes.len(),
+        format.as_str()
+    );
+    Ok(())
 }
 
 pub async fn audit(command: AuditCommand) -> Result<(), String> {

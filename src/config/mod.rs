@@ -25,8 +25,10 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub smtp: SmtpConfig,
+    pub privacy: PrivacyConfig,
     pub keys: KeysConfig,
     pub backup: BackupConfig,
+    pub retention: RetentionConfig,
     pub log: LogConfig,
     /// Set by `serve --demo`; never read from a file.
     #[serde(skip)]
@@ -137,6 +139,15 @@ pub struct SmtpConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    pub controller: String,
+    pub dpo_contact: String,
+    pub lawful_basis: String,
+    pub data_location: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KeysConfig {
     pub kek_file: PathBuf,
 }
@@ -149,6 +160,15 @@ pub struct BackupConfig {
     pub schedule: String,
     pub keep_last: u32,
     pub max_age_days: u32,
+}
+
+/// Days to keep each category of personal data (0 = forever); see docs/gdpr.md, "Retention".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    pub chats_days: u32,
+    pub offline_days: u32,
+    pub mail_days: u32,
 }
 
 impl Config {
@@ -244,6 +264,15 @@ impl Config {
         if !self.backup.schedule.trim().is_empty() && self.backup.recipients.is_empty() {
             let problem = "backup.schedule is set, so list at least one age public key (age1…) to encrypt to";
             return Err(("backup.recipients", problem.into()));
+        }
+        for (key, days) in [
+            ("retention.chats_days", self.retention.chats_days),
+            ("retention.offline_days", self.retention.offline_days),
+            ("retention.mail_days", self.retention.mail_days),
+        ] {
+            if days > 36_500 {
+                return Err((key, "must be at most 36500 days (100 years); 0 keeps forever".into()));
+            }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(("log.level", format!("`{}` is not a log level or filter", self.log.level)));

@@ -134,14 +134,14 @@ pub(super) fn asset(state: &AppState, path: &str, headers: &HeaderMap) -> Result
 
 fn privacy_page(state: &AppState) -> String {
     let org = escape(&state.config.server.organisation);
+    let notice = &state.privacy;
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Privacy notice – {org} web chat</title><link rel=\"stylesheet\" href=\"/widget/page.css\"></head>\
-         <body><main><h1>Privacy notice for the {org} web chat</h1>\
-         <p>{org} runs this chat service on its own servers. What you type in the chat, and the details you give in the \
-         form before a chat, are kept on {org}'s own servers and used only to answer your enquiry.</p>\
-         <p>No tracking cookies are set by this service without your consent, and nothing is loaded from other websites.</p>\
-         </main></body></html>\n"
+         <body><main>{body}<p class=\"version\">Version {version}, published {published}.</p></main></body></html>\n",
+        body = notice.html,
+        version = escape(&notice.version),
+        published = crate::util::rfc3339(notice.published_at),
     )
 }
 

@@ -130,6 +130,32 @@ impl Mailer {
         Ok(id)
     }
 
+    /// Queues a mail to data subject `subject_id` at one of their own addresses; the subject
+    /// line ends with the organisation's name.
+    pub async fn queue_to_subject(
+        &self,
+        kind: &'static str,
+        subject_id: i64,
+        to: &Email,
+        subject: &str,
+        body: String,
+    ) -> Result<i64, MailError> {
+        if !self.enabled() {
+            return Err(MailError::Disabled);
+        }
+        let mail = NewMail {
+            client_id: None,
+            kind,
+            subject_id: Some(subject_id),
+            to_addr: to.as_str().to_owned(),
+            subject: format!("{subject} from {}", self.organisation),
+            body,
+        };
+        let id = self.store.queue_mail(mail).await?;
+        self.wake.notify_one();
+        Ok(id)
+    }
+
     /// Delivers due mail until shutdown.
     pub fn spawn_sender(&self, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         let mailer = self.clone();

@@ -1,11 +1,15 @@
 //! Business rules. HTTP handlers and CLI commands call these; SQL stays in `store`.
 
 pub mod accounts;
+pub mod cases;
 pub mod chat;
 pub mod departments;
+pub mod export;
 pub mod gdpr;
 pub mod hours;
 pub mod keys;
 pub mod mail;
 pub mod prechat;
+pub mod privacy;
+pub mod retention;
 pub mod sites;

@@ -53,6 +53,8 @@ pub struct NewConversation {
     pub department_id: Option<i64>,
     /// E-mail addresses and phone numbers among the answers, for the blind indexes.
     pub contacts: Vec<(IndexKind, String)>,
+    /// The privacy-notice version the visitor consented under, when they ticked the box.
+    pub consent_notice: Option<String>,
 }
 
 /// What operators see about the visitor of one conversation.
@@ -199,6 +201,9 @@ impl Store {
                     body: new.question,
                 };
                 append(conn, &keyring, first).await?;
+                if let Some(version) = &new.consent_notice {
+                    super::privacy::record_chat_consent(conn, subject, id, version).await?;
+                }
                 Ok((id, true))
             })
         })

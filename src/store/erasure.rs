@@ -25,6 +25,7 @@ pub async fn apply_ledger(conn: &mut sqlx::SqliteConnection) -> Result<u64, sqlx
 /// Deletes a subject's rows and its wrapped key (messages and notes go with their conversation).
 pub async fn erase_subject_rows(conn: &mut sqlx::SqliteConnection, subject_id: i64) -> Result<(), sqlx::Error> {
     for sql in [
+        "DELETE FROM consents WHERE subject_id = ?1",
         "DELETE FROM mail_outbox WHERE subject_id = ?1",
         "DELETE FROM offline_requests WHERE subject_id = ?1",
         "DELETE FROM conversations WHERE subject_id = ?1",

@@ -44,6 +44,17 @@ pub struct SubjectData {
     pub conversations: Vec<SubjectChat>,
     pub offline_requests: Vec<SubjectOffline>,
     pub mails: Vec<SubjectMail>,
+    /// Consents given (what, under which privacy-notice version, when; when withdrawn).
+    pub consents: Vec<SubjectConsent>,
+}
+
+/// One consent of a subject.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SubjectConsent {
+    pub purpose: String,
+    pub notice_version: String,
+    pub given_at: String,
+    pub withdrawn_at: Option<String>,
 }
 
 /// Rows removed by an erasure.
@@ -101,6 +112,7 @@ impl Store {
             conversations: Vec::new(),
             offline_requests: Vec::new(),
             mails: Vec::new(),
+            consents: Vec::new(),
         };
         let chats: Vec<(i64, String, String, String, i64, String, i64)> = sqlx::query_as(
             "SELECT id, public_id, site, visitor_name, created_at, status, last_seq FROM conversations
@@ -141,6 +153,17 @@ impl Store {
             push_unique(&mut data.emails, sealer.open("mail_outbox", "to_addr", &id.to_string(), &to)?);
             data.mails.push(SubjectMail { id, kind, status, queued_at: crate::util::rfc3339(created_at) });
         }
+        data.consents = self
+            .consents_of(subject)
+            .await?
+            .into_iter()
+            .map(|c| SubjectConsent {
+                purpose: c.purpose,
+                notice_version: c.notice_version,
+                given_at: crate::util::rfc3339(c.given_at),
+                withdrawn_at: c.withdrawn_at.map(crate::util::rfc3339),
+            })
+            .collect();
         Ok(Some(data))
     }
 

@@ -175,14 +175,20 @@ impl Store {
     pub async fn withdraw_consent(&self, conversation_id: i64) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
+                let at = now();
                 sqlx::query(
                     "UPDATE conversations SET consent_withdrawn_at = COALESCE(consent_withdrawn_at, ?2) WHERE id = ?1",
                 )
                 .bind(conversation_id)
-                .bind(now())
+                .bind(at)
                 .execute(&mut *conn)
-                .await
-                .map(|_| ())
+                .await?;
+                sqlx::query("UPDATE consents SET withdrawn_at = COALESCE(withdrawn_at, ?2) WHERE conversation_id = ?1")
+                    .bind(conversation_id)
+                    .bind(at)
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ())
             })
         })
         .await

@@ -3,14 +3,18 @@
 
 pub mod audit;
 pub mod backups;
+mod cases;
 mod chats;
 mod departments;
 pub mod erasure;
+pub mod export;
 mod gdpr;
 mod keys;
 mod mail;
 mod notes;
 mod offline;
+mod privacy;
+mod retention;
 mod seal;
 mod sessions;
 mod sites;
@@ -18,16 +22,19 @@ mod users;
 mod writer;
 
 pub use audit::{AuditEntry, AuditRow};
+pub use cases::{CaseChange, CaseRow, CaseWrite, NewCase};
 pub use chats::{
     Appended, ConversationFilter, ConversationRow, ConversationSummary, MessageRow, NewConversation, NewMessage,
     VisitorContext,
 };
 pub use departments::{DepartmentRow, NewDepartment};
-pub use gdpr::{Erased, SubjectChat, SubjectData, SubjectMail, SubjectOffline};
+pub use gdpr::{Erased, SubjectChat, SubjectConsent, SubjectData, SubjectMail, SubjectOffline};
 pub use keys::{KekRow, Sealer};
 pub use mail::{MailRow, NewMail};
 pub use notes::{CannedRow, NoteRow};
 pub use offline::{NewOffline, OfflineRow};
+pub use privacy::ConsentRow;
+pub use retention::{Cutoffs, Purged};
 pub use seal::seal_legacy_rows;
 pub use sessions::{SessionRecord, SessionRow};
 pub use sites::SiteRow;

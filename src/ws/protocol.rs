@@ -35,6 +35,9 @@ pub enum ClientFrame {
         /// The department chosen, when the site offers several.
         #[serde(default)]
         department: Option<String>,
+        /// The visitor ticked the consent box (recorded with the privacy-notice version).
+        #[serde(default)]
+        consent: bool,
     },
     Resume {
         conversation: String,

@@ -26,12 +26,13 @@ impl VisitorConn {
         let chat = &state.chat;
         match frame {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
-            ClientFrame::Start { id, site, name, question, page, referrer, visitor, answers, department } => {
+            ClientFrame::Start { id, site, name, question, page, referrer, visitor, answers, department, consent } => {
                 let site_config = state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
                 let answers = crate::service::prechat::check_answers(&site_config.fields, &answers)
                     .map_err(ChatError::Invalid)?;
                 let department = chat.pick_department(&site_config.departments, department.as_deref())?;
-                let context = StartContext { page, referrer, visitor, answers, department };
+                let consent_notice = consent.then(|| state.privacy.version.clone());
+                let context = StartContext { page, referrer, visitor, answers, department, consent_notice };
                 let started = chat.start(&id, &site, &name, &question, context).await?;
                 let conversation = started.conversation;
                 let mut frames = vec![direct(protocol::frame(

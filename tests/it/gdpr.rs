@@ -9,19 +9,25 @@ use crate::cli::{BIN, parley, text};
 use crate::harness::{TestApp, test_config};
 use crate::websocket::Client;
 
-struct Staff {
+pub(crate) struct Staff {
     cookie: String,
     csrf: String,
 }
 
 impl Staff {
-    async fn new(app: &TestApp, name: &str, role: &str) -> Staff {
+    pub(crate) async fn new(app: &TestApp, name: &str, role: &str) -> Staff {
         app.add_user(name, role, PASSWORD).await;
         let (cookie, csrf) = app.login(name, PASSWORD).await;
         Staff { cookie, csrf }
     }
 
-    async fn call(&self, app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(
+        &self,
+        app: &TestApp,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = app
             .client
             .request(method, app.staff(path))
@@ -42,7 +48,7 @@ impl Staff {
 
 /// A visitor chats (with e-mail and phone in the pre-chat form) and asks for the transcript;
 /// returns the conversation id.
-async fn chat(ws: &mut Client, name: &str, email: &str, phone: &str, visitor_id: &str) -> String {
+pub(crate) async fn chat(ws: &mut Client, name: &str, email: &str, phone: &str, visitor_id: &str) -> String {
     let start = json!({ "v": 1, "type": "start", "id": uuid(), "site": "main", "name": name, "question": format!("{name} asks about bins"),
                         "visitor": visitor_id, "answers": { "email": email, "phone": phone } });
     send(ws, start).await;
@@ -54,13 +60,13 @@ async fn chat(ws: &mut Client, name: &str, email: &str, phone: &str, visitor_id:
     conversation
 }
 
-async fn leave_message(ws: &mut Client, name: &str, email: &str) {
+pub(crate) async fn leave_message(ws: &mut Client, name: &str, email: &str) {
     let leave = json!({ "v": 1, "type": "leave_message", "id": uuid(), "site": "main", "name": name, "email": email, "text": format!("{name} left a message") });
     send(ws, leave).await;
     until(ws, "ack").await;
 }
 
-async fn spawn(extra: impl FnOnce(&mut parley::config::Config) + Send + 'static) -> TestApp {
+pub(crate) async fn spawn(extra: impl FnOnce(&mut parley::config::Config) + Send + 'static) -> TestApp {
     let unused = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let app = TestApp::spawn_with(move |c| {
         crate::mail::with_smtp(unused)(c);
@@ -266,5 +272,51 @@ async fn an_erased_person_stays_erased_after_a_backup_is_restored() {
         .await
         .expect("ledger");
     assert_eq!(ledger, 1, "the ledger survives the restore");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_is_recorded_with_the_notice_version_and_withdrawn_by_the_link() {
+    let app = spawn(|_| {}).await;
+    let _olive = operator(&app, "olive").await;
+    let version = app.app.state().privacy.version.clone();
+    let page = app.client.get(app.public("/privacy")).send().await.expect("privacy").text().await.expect("html");
+    assert!(page.contains(&format!("Version {version}")) && page.contains("dpo@example.gov.uk"), "{page}");
+    let mut ws = visitor(&app).await;
+    let start = json!({ "v": 1, "type": "start", "id": uuid(), "site": "main", "name": "Nia", "question": "Hello?", "consent": true,
+                        "answers": { "email": "nia@example.org" } });
+    send(&mut ws, start).await;
+    let (started, _) = until(&mut ws, "started").await;
+    let dpo = Staff::new(&app, "dora", "dpo").await;
+    let (_, found) = dpo.search(&app, "email", "nia@example.org").await;
+    let consent = &found["subjects"][0]["consents"][0];
+    assert_eq!(
+        (consent["purpose"].as_str(), consent["notice_version"].as_str()),
+        (Some("chat"), Some(version.as_str()))
+    );
+    assert_eq!(consent["withdrawn_at"], Value::Null);
+    // The withdrawal link (as in the transcript e-mail) marks it withdrawn.
+    let withdraw = app
+        .client
+        .post(app.public("/consent/withdraw"))
+        .form(&[
+            ("conversation", started["conversation"].as_str().expect("id")),
+            ("token", started["token"].as_str().expect("token")),
+        ])
+        .send()
+        .await
+        .expect("withdraw");
+    assert!(withdraw.status().is_success());
+    let (_, found) = dpo.search(&app, "email", "nia@example.org").await;
+    assert!(found["subjects"][0]["consents"][0]["withdrawn_at"].is_string(), "{found}");
+
+    // Changing what the notice says publishes a new version; the old one stays on record.
+    let dir = app.stop().await;
+    let mut config = test_config(dir.path());
+    config.privacy.dpo_contact = "data.protection@example.gov.uk".into();
+    let app = parley::app::Application::build(config).await.expect("restart");
+    assert_ne!(app.state().privacy.version, version);
+    let versions = app.state().store.privacy_versions().await.expect("versions");
+    assert_eq!(versions.len(), 2, "{versions:?}");
     app.stop().await;
 }

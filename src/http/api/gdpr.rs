@@ -1,4 +1,6 @@
-//! Data requests (search and erasure of a data subject's data) and the audit log.
+//! Data requests (search, export and erasure of a data subject's data) and the audit log.
+
+mod export;
 
 use http::StatusCode;
 use serde::Deserialize;
@@ -38,7 +40,7 @@ fn gdpr_error(err: GdprError) -> Rejection {
     })
 }
 
-fn role_in(authed: &Authed, roles: &[&str], what: &str) -> Result<(), Rejection> {
+pub(super) fn role_in(authed: &Authed, roles: &[&str], what: &str) -> Result<(), Rejection> {
     if roles.contains(&authed.session.role.as_str()) {
         Ok(())
     } else {
@@ -99,6 +101,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
                 .collect();
             Ok::<_, Rejection>(warp::reply::json(&list).into_response())
         });
+    let exports = export::routes(state.clone());
     let verify =
         warp::path!("audit" / "verify").and(warp::get()).and(staff(state.clone())).and(with_state(state)).and_then(
             |authed: Authed, state: AppState| async move {
@@ -114,5 +117,5 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
                 Ok::<_, Rejection>(warp::reply::json(&reply).into_response())
             },
         );
-    search.or(erase).unify().or(audit).unify().or(verify).unify().boxed()
+    search.or(erase).unify().or(exports).unify().or(audit).unify().or(verify).unify().boxed()
 }

@@ -2,11 +2,13 @@
 
 mod backups;
 mod canned;
+mod cases;
 mod chats;
 mod departments;
 mod gdpr;
 mod keys;
 mod offline;
+mod retention;
 mod session;
 mod sites;
 
@@ -42,6 +44,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(backups::routes(state.clone()))
         .unify()
         .or(keys::routes(state.clone()))
+        .unify()
+        .or(retention::routes(state.clone()))
+        .unify()
+        .or(cases::routes(state.clone()))
         .unify()
         .or(gdpr::routes(state))
         .unify();

@@ -94,6 +94,8 @@ pub struct StartContext {
     pub answers: Vec<crate::service::prechat::Answer>,
     /// The department chosen (see `Chat::pick_department`).
     pub department: Option<Department>,
+    /// The privacy-notice version in force when the visitor ticked the consent box.
+    pub consent_notice: Option<String>,
 }
 
 /// An answer that is an e-mail address or a phone number, for the blind indexes.
@@ -249,6 +251,7 @@ impl Chat {
             answers: (!context.answers.is_empty()).then(|| json!(context.answers).to_string()),
             department_id: context.department.as_ref().map(|d| d.id),
             contacts: context.answers.iter().filter_map(|a| contact_kind(&a.value)).collect(),
+            consent_notice: context.consent_notice.clone(),
         };
         let (id, created) = self.store.start_conversation(new).await?;
         if created {

@@ -1,0 +1,74 @@
+//! `/gdpr/cases`: data-subject requests as cases with deadlines (DPO and administrators;
+//! opening and changing a case is audited).
+
+use http::StatusCode;
+use serde::Deserialize;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use super::gdpr::role_in;
+use crate::app::AppState;
+use crate::http::filters::{Authed, json_body, staff, staff_mutation, with_state};
+use crate::http::rejection::{ApiError, reject};
+use crate::service::cases::{self, CaseError, CaseUpdate, NewRequest};
+
+const WHO: &[&str] = &["dpo", "administrator"];
+const ONLY: &str = "the DPO and administrators handle data requests";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// `open` (the default) or `all`.
+    status: Option<String>,
+}
+
+fn case_error(err: CaseError) -> Rejection {
+    reject(match err {
+        CaseError::Invalid(message) => ApiError::new(StatusCode::BAD_REQUEST, "invalid", message),
+        CaseError::UnknownCase(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_case", err.to_string()),
+        CaseError::UnknownSubject => ApiError::new(StatusCode::BAD_REQUEST, "unknown_subject", err.to_string()),
+        CaseError::Store(store) => ApiError::from(store),
+    })
+}
+
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let max_body = state.config.server.max_body_bytes;
+    let list = warp::path!("gdpr" / "cases")
+        .and(warp::get())
+        .and(staff(state.clone()))
+        .and(warp::query::<ListQuery>())
+        .and(with_state(state.clone()))
+        .and_then(|authed: Authed, query: ListQuery, state: AppState| async move {
+            role_in(&authed, WHO, ONLY)?;
+            let only_open = match query.status.as_deref() {
+                None | Some("open") => true,
+                Some("all") => false,
+                Some(_) => return Err(case_error(CaseError::Invalid("status is open or all".into()))),
+            };
+            let list = cases::list(&state.store, only_open).await.map_err(case_error)?;
+            Ok::<_, Rejection>(warp::reply::json(&serde_json::json!({ "cases": list })).into_response())
+        });
+    let create = warp::path!("gdpr" / "cases")
+        .and(warp::post())
+        .and(staff_mutation(state.clone()))
+        .and(json_body::<NewRequest>(max_body))
+        .and(with_state(state.clone()))
+        .and_then(|authed: Authed, body: NewRequest, state: AppState| async move {
+            role_in(&authed, WHO, ONLY)?;
+            let case = cases::create(&state.store, body, &authed.session.username).await.map_err(case_error)?;
+            let reply = warp::reply::with_status(warp::reply::json(&case), StatusCode::CREATED);
+            Ok::<_, Rejection>(reply.into_response())
+        });
+    let update = warp::path!("gdpr" / "cases" / i64)
+        .and(warp::patch())
+        .and(staff_mutation(state.clone()))
+        .and(json_body::<CaseUpdate>(max_body))
+        .and(with_state(state))
+        .and_then(|id: i64, authed: Authed, body: CaseUpdate, state: AppState| async move {
+            role_in(&authed, WHO, ONLY)?;
+            let case = cases::update(&state.store, id, body, &authed.session.username).await.map_err(case_error)?;
+            Ok::<_, Rejection>(warp::reply::json(&case).into_response())
+        });
+    list.or(create).unify().or(update).unify().boxed()
+}
