@@ -1,5 +1,6 @@
 -- The consent ledger (what was agreed to, under which privacy-notice version, when, and when it
--- was withdrawn) and the published versions of the privacy notice.
+-- was withdrawn), the published versions of the privacy notice, and the visitor's IP address
+-- (sealed; kept truncated, in full or not at all as `privacy.visitor_ip` says).
 
 CREATE TABLE privacy_notices (
     version      TEXT    NOT NULL PRIMARY KEY,
@@ -21,3 +22,5 @@ CREATE TABLE consents (
 
 CREATE INDEX consents_by_subject ON consents(subject_id);
 CREATE INDEX consents_by_conversation ON consents(conversation_id);
+
+ALTER TABLE conversations ADD COLUMN visitor_ip TEXT;

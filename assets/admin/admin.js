@@ -3,7 +3,7 @@
 // holidays (holidays.js), the canned responses (canned.js), for administrators, the DPO and
 // auditors the encryption keys (keys.js), for administrators the backups (backups.js, with a
 // banner when they need attention), for the DPO and administrators the data requests (gdpr.js:
-// subject access, and erasure by the DPO), for administrators, the DPO and auditors the audit
+// subject access, and erasure by the DPO; cases.js: requests as cases with deadlines), for administrators, the DPO and auditors the audit
 // log (audit.js), and the reference links (#links). The sections tell each other about changes:
 // the site form offers the departments listed, a deleted department disappears from the sites,
 // and a changed bank-holiday list reloads the departments (whether they are open now).
@@ -17,6 +17,7 @@ import { cannedSection } from './canned.js';
 import { backupsSection } from './backups.js';
 import { keysSection } from './keys.js';
 import { gdprSection } from './gdpr.js';
+import { casesSection } from './cases.js';
 import { auditSection } from './audit.js';
 
 const t = strings();
@@ -53,6 +54,7 @@ currentSession()
       document.getElementById('gdpr').hidden = false;
       document.getElementById('contents-gdpr').hidden = false;
       gdprSection(t, session);
+      casesSection(t, session).load();
     }
     if (['administrator', 'dpo', 'auditor'].includes(session.user.role)) {
       document.getElementById('audit').hidden = false;

@@ -1,6 +1,7 @@
 // Dashboard entry: sign-in form, then the signed-in view: live chats (the default), stored chats
 // and offline requests, chosen with the view switcher. Administrators also get a banner when
-// backups need attention (from /admin/backups.js).
+// backups need attention (from /admin/backups.js); the DPO and administrators see the open data
+// requests with the days left (from /admin/cases.js).
 import { currentSession, signIn, showUser } from './session.js';
 import { startChat } from './chat.js';
 import { startViews } from './views.js';
@@ -8,6 +9,7 @@ import { historyView } from './history.js';
 import { offlineView } from './offline.js';
 import { strings } from './strings.js';
 import { warnAboutBackups } from '/admin/backups.js';
+import { showOpenCases } from '/admin/cases.js';
 
 const loginView = document.getElementById('login-view');
 const homeView = document.getElementById('home-view');
@@ -33,6 +35,7 @@ function showHome(session) {
   if (!viewsStarted) {
     viewsStarted = true;
     if (session.user.role === 'administrator') warnAboutBackups(document.getElementById('must-change'));
+    if (['dpo', 'administrator'].includes(session.user.role)) showOpenCases(document.getElementById('open-cases'));
     const t = strings();
     startViews({ history: historyView(t), offline: offlineView(t, session) });
   }

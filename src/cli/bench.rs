@@ -74,6 +74,7 @@ async fn measure(dir: &std::path::Path, messages: usize, concurrency: usize) -> 
             department_id: None,
             contacts: Vec::new(),
             consent_notice: None,
+            ip: None,
         };
         conversations.push(store.start_conversation(new).await.map_err(err)?.0);
     }

@@ -28,6 +28,9 @@ pub enum GdprCommand {
         visitor: Option<String>,
         #[arg(long, group = "by")]
         conversation: Option<String>,
+        /// An IP address (found in the form `privacy.visitor_ip` keeps it).
+        #[arg(long, group = "by")]
+        ip: Option<String>,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -87,17 +90,19 @@ async fn open(args: &ConfigArgs) -> Result<Store, String> {
 
 pub async fn run(command: GdprCommand) -> Result<(), String> {
     match command {
-        GdprCommand::Search { email, phone, name, visitor, conversation, config } => {
-            let (by, value) = match (email, phone, name, visitor, conversation) {
+        GdprCommand::Search { email, phone, name, visitor, conversation, ip, config } => {
+            let (by, value) = match (email, phone, name, visitor, conversation, ip) {
                 (Some(v), ..) => (By::Email, v),
                 (_, Some(v), ..) => (By::Phone, v),
                 (_, _, Some(v), ..) => (By::Name, v),
-                (_, _, _, Some(v), _) => (By::Visitor, v),
-                (_, _, _, _, Some(v)) => (By::Conversation, v),
-                _ => return Err("search by one of --email, --phone, --name, --visitor or --conversation".into()),
+                (_, _, _, Some(v), ..) => (By::Visitor, v),
+                (_, _, _, _, Some(v), _) => (By::Conversation, v),
+                (.., Some(v)) => (By::Ip, v),
+                _ => return Err("search by one of --email, --phone, --name, --visitor, --conversation or --ip".into()),
             };
+            let ip_kept = config.load(None, None).map_err(|e| e.to_string())?.privacy.visitor_ip;
             let store = open(&config).await?;
-            let result = gdpr::search(&store, by, &value, "cli").await;
+            let result = gdpr::search(&store, by, &value, "cli", ip_kept).await;
             store.close().await;
             let found = result.map_err(|e| e.to_string())?;
             if found.is_empty() {

@@ -144,6 +144,39 @@ pub struct PrivacyConfig {
     pub dpo_contact: String,
     pub lawful_basis: String,
     pub data_location: String,
+    pub visitor_ip: IpRetention,
+}
+
+/// How much of a visitor's IP address is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpRetention {
+    None,
+    Truncated,
+    Full,
+}
+
+impl IpRetention {
+    /// The form an address is kept (and searched) in: IPv4 /24, IPv6 /48 when truncated.
+    pub fn keep(self, ip: std::net::IpAddr) -> Option<String> {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+            v4 => v4,
+        };
+        match (self, ip) {
+            (IpRetention::None, _) => None,
+            (IpRetention::Full, ip) => Some(ip.to_string()),
+            (IpRetention::Truncated, IpAddr::V4(v4)) => {
+                let [a, b, c, _] = v4.octets();
+                Some(format!("{a}.{b}.{c}.0/24"))
+            }
+            (IpRetention::Truncated, IpAddr::V6(v6)) => {
+                let s = v6.segments();
+                Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -289,5 +322,22 @@ impl Config {
             self.smtp.password = Secret::new(text.trim_end_matches(['\r', '\n']).to_owned());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod ip_tests {
+    use super::IpRetention;
+
+    #[test]
+    fn addresses_are_kept_as_configured() {
+        let v4: std::net::IpAddr = "203.0.113.77".parse().expect("ip");
+        let v6: std::net::IpAddr = "2001:db8:85a3:8d3:1319:8a2e:370:7348".parse().expect("ip");
+        let mapped: std::net::IpAddr = "::ffff:203.0.113.77".parse().expect("ip");
+        assert_eq!(IpRetention::Truncated.keep(v4).as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(IpRetention::Truncated.keep(v6).as_deref(), Some("2001:db8:85a3::/48"));
+        assert_eq!(IpRetention::Truncated.keep(mapped).as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(IpRetention::Full.keep(v4).as_deref(), Some("203.0.113.77"));
+        assert_eq!(IpRetention::None.keep(v4), None);
     }
 }

@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use crate::config::IpRetention;
 use crate::crypto::IndexKind;
 use crate::store::{AuditEntry, Erased, Store, StoreError, SubjectData};
 
@@ -27,6 +28,7 @@ pub enum By {
     Name,
     Visitor,
     Conversation,
+    Ip,
 }
 
 impl By {
@@ -37,12 +39,20 @@ impl By {
             By::Name => "name",
             By::Visitor => "visitor",
             By::Conversation => "conversation",
+            By::Ip => "ip",
         }
     }
 }
 
-/// Every data subject matching the search, with all their data by category.
-pub async fn search(store: &Store, by: By, value: &str, actor: &str) -> Result<Vec<SubjectData>, GdprError> {
+/// Every data subject matching the search, with all their data by category. `ip_kept` is how
+/// addresses are stored (`privacy.visitor_ip`), so a full address finds its truncated form.
+pub async fn search(
+    store: &Store,
+    by: By,
+    value: &str,
+    actor: &str,
+    ip_kept: IpRetention,
+) -> Result<Vec<SubjectData>, GdprError> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > 500 {
         return Err(GdprError::Invalid("search for 1 to 500 characters".into()));
@@ -52,6 +62,13 @@ pub async fn search(store: &Store, by: By, value: &str, actor: &str) -> Result<V
         By::Phone => store.subjects_by_index(IndexKind::Phone, value).await?,
         By::Name => store.subjects_by_index(IndexKind::Name, value).await?,
         By::Visitor => store.subjects_by_index(IndexKind::Visitor, value).await?,
+        By::Ip => {
+            let kept = match value.parse::<std::net::IpAddr>() {
+                Ok(ip) => ip_kept.keep(ip).unwrap_or_default(),
+                Err(_) => value.to_owned(),
+            };
+            store.subjects_by_index(IndexKind::Ip, &kept).await?
+        }
         By::Conversation => {
             let id = uuid::Uuid::parse_str(value)
                 .map_err(|_| GdprError::Invalid("a conversation id looks like 6b0e0c8e-…".into()))?;

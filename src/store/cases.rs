@@ -54,6 +54,21 @@ async fn subject_exists(conn: &mut sqlx::SqliteConnection, subject: Option<i64>)
     Ok(found.is_some())
 }
 
+/// Audits a written case and reads it back.
+async fn finish(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+    reference: &str,
+    audit: AuditEntry,
+) -> Result<CaseWrite, sqlx::Error> {
+    append_audit(conn, audit.target(format!("case {reference}"))).await?;
+    let row = sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM gdpr_cases WHERE id = ?1")))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(CaseWrite::Done(Box::new(row)))
+}
+
 /// What a case write found.
 #[derive(Debug)]
 pub enum CaseWrite {
@@ -103,12 +118,7 @@ impl Store {
                 .bind(now())
                 .fetch_one(&mut *conn)
                 .await?;
-                append_audit(conn, audit.target(format!("case {reference}"))).await?;
-                let row = sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM gdpr_cases WHERE id = ?1")))
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                Ok(CaseWrite::Done(Box::new(row)))
+                finish(conn, id, &reference, audit).await
             })
         })
         .await
@@ -151,12 +161,7 @@ impl Store {
                     .execute(&mut *conn)
                     .await?;
                 }
-                append_audit(conn, audit.target(format!("case {reference}"))).await?;
-                let row = sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM gdpr_cases WHERE id = ?1")))
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                Ok(CaseWrite::Done(Box::new(row)))
+                finish(conn, id, &reference, audit).await
             })
         })
         .await

@@ -55,6 +55,8 @@ pub struct NewConversation {
     pub contacts: Vec<(IndexKind, String)>,
     /// The privacy-notice version the visitor consented under, when they ticked the box.
     pub consent_notice: Option<String>,
+    /// The visitor's IP address as kept (truncated or full), if kept.
+    pub ip: Option<String>,
 }
 
 /// What operators see about the visitor of one conversation.
@@ -166,6 +168,10 @@ impl Store {
                     identifying.push((IndexKind::Visitor, key.clone()));
                 }
                 let (subject, sealer) = subject_for(conn, &keyring, &identifying).await?;
+                if let Some(ip) = &new.ip {
+                    // Indexed, but not used to match visitors: many people share an address.
+                    super::keys::index_subject(conn, &keyring, subject, &[(IndexKind::Ip, ip.clone())]).await?;
+                }
                 let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM conversations")
                     .fetch_one(&mut *conn)
                     .await?;
@@ -174,8 +180,8 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO conversations (id, public_id, start_client_id, visitor_token_hash, site, visitor_name,
                                                 created_at, page_url, referrer, visitor_key, answers, department_id,
-                                                subject_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                                subject_id, visitor_ip)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )
                 .bind(id)
                 .bind(&new.public_id)
@@ -190,6 +196,7 @@ impl Store {
                 .bind(seal("answers", new.answers.as_deref())?)
                 .bind(new.department_id)
                 .bind(subject)
+                .bind(seal("visitor_ip", new.ip.as_deref())?)
                 .execute(&mut *conn)
                 .await?;
                 let first = NewMessage {

@@ -41,6 +41,8 @@ pub struct SubjectData {
     /// Names and e-mail addresses they gave (decrypted), for recognising them.
     pub names: Vec<String>,
     pub emails: Vec<String>,
+    /// IP addresses their chats came from, as kept (truncated or full).
+    pub ips: Vec<String>,
     pub conversations: Vec<SubjectChat>,
     pub offline_requests: Vec<SubjectOffline>,
     pub mails: Vec<SubjectMail>,
@@ -109,20 +111,25 @@ impl Store {
             subject,
             names: Vec::new(),
             emails: Vec::new(),
+            ips: Vec::new(),
             conversations: Vec::new(),
             offline_requests: Vec::new(),
             mails: Vec::new(),
             consents: Vec::new(),
         };
-        let chats: Vec<(i64, String, String, String, i64, String, i64)> = sqlx::query_as(
-            "SELECT id, public_id, site, visitor_name, created_at, status, last_seq FROM conversations
+        type Chat = (i64, String, String, String, i64, String, i64, Option<String>);
+        let chats: Vec<Chat> = sqlx::query_as(
+            "SELECT id, public_id, site, visitor_name, created_at, status, last_seq, visitor_ip FROM conversations
              WHERE subject_id = ?1 ORDER BY created_at, id",
         )
         .bind(subject)
         .fetch_all(self.reader())
         .await?;
-        for (id, public_id, site, name, created_at, status, messages) in chats {
+        for (id, public_id, site, name, created_at, status, messages, ip) in chats {
             push_unique(&mut data.names, sealer.open("conversations", "visitor_name", &id.to_string(), &name)?);
+            if let Some(ip) = sealer.open_opt("conversations", "visitor_ip", &id.to_string(), ip.as_deref())? {
+                push_unique(&mut data.ips, ip);
+            }
             data.conversations.push(SubjectChat {
                 conversation: public_id,
                 site,

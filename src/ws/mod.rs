@@ -44,11 +44,14 @@ pub fn visitor(state: AppState) -> BoxedFilter<(Response,)> {
     warp::get()
         .and(warp::header::headers_cloned())
         .and(warp::ext::optional::<UpgradeSlot>())
+        .and(crate::http::filters::peer())
         .and(with_state(state))
-        .and_then(|headers: HeaderMap, slot: Option<UpgradeSlot>, state: AppState| async move {
-            check_same_origin(&headers)?;
-            upgrade(&headers, slot, state, Surface::Public, Peer::Visitor)
-        })
+        .and_then(
+            |headers: HeaderMap, slot: Option<UpgradeSlot>, peer: std::net::SocketAddr, state: AppState| async move {
+                check_same_origin(&headers)?;
+                upgrade(&headers, slot, state, Surface::Public, Peer::Visitor { ip: peer.ip() })
+            },
+        )
         .boxed()
 }
 

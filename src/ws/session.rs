@@ -30,7 +30,8 @@ const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 /// Who is on the other end.
 #[derive(Debug, Clone)]
 pub enum Peer {
-    Visitor,
+    /// `ip`: where the connection came from.
+    Visitor { ip: std::net::IpAddr },
     /// `token` is the session cookie's token, re-checked while the socket is open.
     Staff {
         user_id: i64,
@@ -70,15 +71,15 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
     state.metrics.websocket_opened(surface);
     let (outbox, mut inbox) = state.chat.hub().connect(matches!(peer, Peer::Staff { .. }));
     let role = match peer {
-        Peer::Visitor => "visitor",
+        Peer::Visitor { .. } => "visitor",
         Peer::Staff { .. } => "staff",
     };
     let token = match &peer {
         Peer::Staff { token, .. } => Some(token.clone()),
-        Peer::Visitor => None,
+        Peer::Visitor { .. } => None,
     };
     let mut handler = match peer {
-        Peer::Visitor => Handler::Visitor(visitor::VisitorConn::default()),
+        Peer::Visitor { ip } => Handler::Visitor(visitor::VisitorConn::new(ip)),
         Peer::Staff { user_id, name, any_department, .. } => {
             Handler::Staff(staff::StaffConn::new(user_id, name, any_department))
         }

@@ -10,12 +10,16 @@ use crate::service::chat::{Author, ChatError, StartContext};
 use crate::store::ConversationRow;
 
 /// Per-connection visitor state: the conversation once started or resumed.
-#[derive(Default)]
 pub struct VisitorConn {
     conversation: Option<ConversationRow>,
+    ip: std::net::IpAddr,
 }
 
 impl VisitorConn {
+    pub fn new(ip: std::net::IpAddr) -> VisitorConn {
+        VisitorConn { conversation: None, ip }
+    }
+
     /// Handles one frame; errors become the `Err` that `session::answer` turns into a frame.
     pub async fn dispatch(
         &mut self,
@@ -32,7 +36,8 @@ impl VisitorConn {
                     .map_err(ChatError::Invalid)?;
                 let department = chat.pick_department(&site_config.departments, department.as_deref())?;
                 let consent_notice = consent.then(|| state.privacy.version.clone());
-                let context = StartContext { page, referrer, visitor, answers, department, consent_notice };
+                let ip = state.config.privacy.visitor_ip.keep(self.ip);
+                let context = StartContext { page, referrer, visitor, answers, department, consent_notice, ip };
                 let started = chat.start(&id, &site, &name, &question, context).await?;
                 let conversation = started.conversation;
                 let mut frames = vec![direct(protocol::frame(

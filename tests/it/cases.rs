@@ -40,7 +40,7 @@ async fn cases_are_logged_listed_with_deadlines_and_closed() {
 
     // Refused input, with stable codes.
     for (body, code) in [
-        (json!({ "kind": "complaint" }), "invalid"),
+        (json!({ "kind": "complaint" }), "bad_json"),
         (json!({ "kind": "access", "received_on": "31/01/2026" }), "invalid"),
         (json!({ "kind": "access", "received_on": "2999-01-01" }), "invalid"),
         (json!({ "kind": "access", "subject": 999 }), "unknown_subject"),

@@ -125,6 +125,12 @@ async fn one_search_finds_a_person_everywhere_and_erasure_removes_them() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(other["subjects"][0]["subject"], nia_subject, "by {by}: {other}");
     }
+    // By IP address: kept truncated to /24 by default, so both visitors (same machine) match.
+    let (_, by_ip) = dpo.search(&app, "ip", "127.0.0.1").await;
+    assert_eq!(by_ip["subjects"].as_array().map(Vec::len), Some(2), "{by_ip}");
+    assert_eq!(by_ip["subjects"][0]["ips"], json!(["127.0.0.0/24"]));
+    let (_, by_net) = dpo.search(&app, "ip", "127.0.0.0/24").await;
+    assert_eq!(by_net["subjects"].as_array().map(Vec::len), Some(2));
     let (_, none) = dpo.search(&app, "email", "nobody@example.org").await;
     assert_eq!(none["subjects"], json!([]));
     let (status, body) = dpo.search(&app, "conversation", "not-a-uuid").await;
@@ -277,7 +283,8 @@ async fn an_erased_person_stays_erased_after_a_backup_is_restored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_is_recorded_with_the_notice_version_and_withdrawn_by_the_link() {
-    let app = spawn(|_| {}).await;
+    // Keeping no IP addresses at all is a setting.
+    let app = spawn(|c| c.privacy.visitor_ip = parley::config::IpRetention::None).await;
     let _olive = operator(&app, "olive").await;
     let version = app.app.state().privacy.version.clone();
     let page = app.client.get(app.public("/privacy")).send().await.expect("privacy").text().await.expect("html");
@@ -295,6 +302,8 @@ async fn consent_is_recorded_with_the_notice_version_and_withdrawn_by_the_link()
         (Some("chat"), Some(version.as_str()))
     );
     assert_eq!(consent["withdrawn_at"], Value::Null);
+    assert_eq!(found["subjects"][0]["ips"], json!([]), "no address kept");
+    assert_eq!(dpo.search(&app, "ip", "127.0.0.1").await.1["subjects"], json!([]));
     // The withdrawal link (as in the transcript e-mail) marks it withdrawn.
     let withdraw = app
         .client

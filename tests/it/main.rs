@@ -15,6 +15,7 @@ mod cli;
 mod departments;
 mod durability;
 mod encryption;
+mod export;
 mod gdpr;
 mod keys;
 mod mail;

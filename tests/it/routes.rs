@@ -27,7 +27,7 @@ fn openapi_operations() -> Vec<(Method, String)> {
         let concrete = path
             .split('/')
             .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(name) if name.ends_with("id") => "1".to_owned(),
+                Some(name) if name.ends_with("id") || name == "subject" => "1".to_owned(),
                 Some(_) => "0b4e2c7a-7c0e-4a43-9d6a-3a8d2f6f0d11".to_owned(),
                 None => part.to_owned(),
             })

@@ -57,8 +57,15 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(with_state(state.clone()))
         .and_then(|authed: Authed, body: SearchBody, state: AppState| async move {
             role_in(&authed, &["dpo", "administrator"], "the DPO and administrators may search personal data")?;
-            let found =
-                gdpr::search(&state.store, body.by, &body.value, &authed.session.username).await.map_err(gdpr_error)?;
+            let found = gdpr::search(
+                &state.store,
+                body.by,
+                &body.value,
+                &authed.session.username,
+                state.config.privacy.visitor_ip,
+            )
+            .await
+            .map_err(gdpr_error)?;
             Ok::<_, Rejection>(warp::reply::json(&serde_json::json!({ "subjects": found })).into_response())
         });
     let erase = warp::path!("gdpr" / "subjects" / i64 / "erase")

@@ -96,6 +96,8 @@ pub struct StartContext {
     pub department: Option<Department>,
     /// The privacy-notice version in force when the visitor ticked the consent box.
     pub consent_notice: Option<String>,
+    /// The visitor's IP address in the form `privacy.visitor_ip` keeps it, if at all.
+    pub ip: Option<String>,
 }
 
 /// An answer that is an e-mail address or a phone number, for the blind indexes.
@@ -252,6 +254,7 @@ impl Chat {
             department_id: context.department.as_ref().map(|d| d.id),
             contacts: context.answers.iter().filter_map(|a| contact_kind(&a.value)).collect(),
             consent_notice: context.consent_notice.clone(),
+            ip: context.ip.clone(),
         };
         let (id, created) = self.store.start_conversation(new).await?;
         if created {

@@ -2,6 +2,7 @@
 //! `target/tmp/screenshots/` for a person to look at.
 
 mod backups;
+mod cases;
 mod chat;
 mod departments;
 mod gdpr;
