@@ -104,3 +104,34 @@ pub async fn erase(store: &Store, subject: i64, reason: &str, actor: &str) -> Re
     tracing::info!(subject, actor, "data subject erased");
     Ok(erased)
 }
+
+/// Corrects a data subject's name, e-mail address and/or phone number everywhere they are
+/// stored; the audit log keeps fingerprints of the old and new values, never the values.
+pub async fn rectify(
+    store: &Store,
+    subject: i64,
+    change: crate::store::Rectification,
+    actor: &str,
+) -> Result<String, GdprError> {
+    let mut change = change;
+    let trim = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    change.name = trim(change.name);
+    change.email = trim(change.email);
+    change.phone = trim(change.phone);
+    if change.name.is_none() && change.email.is_none() && change.phone.is_none() {
+        return Err(GdprError::Invalid("give at least one of name, email or phone".into()));
+    }
+    if change.name.as_ref().is_some_and(|n| n.chars().count() > crate::service::chat::MAX_NAME_CHARS) {
+        return Err(GdprError::Invalid("a name has at most 100 characters".into()));
+    }
+    if let Some(email) = &change.email {
+        crate::domain::Email::parse(email).map_err(GdprError::Invalid)?;
+    }
+    if let Some(phone) = &change.phone {
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        if !(7..=15).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+            return Err(GdprError::Invalid("a phone number has 7 to 15 digits (and only + - ( ) and spaces)".into()));
+        }
+    }
+    store.rectify_subject(subject, change, actor.to_owned()).await?.ok_or(GdprError::Unknown(subject))
+}

@@ -1,6 +1,6 @@
 //! Everything stored about one data subject, decrypted, for a subject access export: every chat
-//! with its messages, pre-chat answers, page, rating and internal notes; offline messages; and
-//! e-mails queued to them. Only rows of that subject are read.
+//! with its messages, pre-chat answers, page, IP address, rating and internal notes; consents;
+//! offline messages; and e-mails queued to them. Only rows of that subject are read.
 
 use serde::Serialize;
 
@@ -41,6 +41,8 @@ pub struct ExportChat {
     pub department: Option<String>,
     pub page_url: Option<String>,
     pub referrer: Option<String>,
+    /// As kept (`privacy.visitor_ip`: truncated, in full or not at all).
+    pub ip_address: Option<String>,
     /// Pre-chat answers as given ({key, label, value}).
     pub answers: Vec<serde_json::Value>,
     pub rating: Option<i64>,
@@ -48,6 +50,17 @@ pub struct ExportChat {
     pub consent_withdrawn_at: Option<String>,
     pub messages: Vec<ExportMessage>,
     pub notes: Vec<ExportNote>,
+}
+
+/// One consent the subject gave (and perhaps withdrew).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportConsent {
+    pub purpose: String,
+    /// The privacy-notice version consented to.
+    pub notice_version: String,
+    pub conversation: Option<String>,
+    pub given_at: String,
+    pub withdrawn_at: Option<String>,
 }
 
 /// One offline message the subject left.
@@ -83,28 +96,31 @@ pub struct SubjectExport {
     pub subject: i64,
     pub exported_at: String,
     pub conversations: Vec<ExportChat>,
+    pub consents: Vec<ExportConsent>,
     pub offline_requests: Vec<ExportOffline>,
     pub mails: Vec<ExportMail>,
 }
 
-type ChatRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-);
+#[derive(sqlx::FromRow)]
+struct ChatRecord {
+    id: i64,
+    public_id: String,
+    site: String,
+    visitor_name: String,
+    status: String,
+    created_at: i64,
+    closed_at: Option<i64>,
+    closed_by: Option<String>,
+    operator: Option<String>,
+    department: Option<String>,
+    page_url: Option<String>,
+    referrer: Option<String>,
+    answers: Option<String>,
+    rating: Option<i64>,
+    rating_comment: Option<String>,
+    consent_withdrawn_at: Option<i64>,
+    visitor_ip: Option<String>,
+}
 
 type OfflineRow = (i64, String, String, String, String, String, i64, Option<i64>, Option<i64>);
 type MailRow = (i64, String, String, String, String, String, i64, Option<i64>);
@@ -122,10 +138,10 @@ impl Store {
         let keyring = self.keyring()?;
         let sealer = sealer_of(self.reader(), &keyring, subject).await?;
         let opt = |t: Option<i64>| t.map(rfc3339);
-        let chats: Vec<ChatRow> = sqlx::query_as(
+        let chats: Vec<ChatRecord> = sqlx::query_as(
             "SELECT c.id, c.public_id, c.site, c.visitor_name, c.status, c.created_at, c.closed_at, c.closed_by,
-                    u.display_name, d.name, c.page_url, c.referrer, c.answers, c.rating, c.rating_comment,
-                    c.consent_withdrawn_at
+                    u.display_name AS operator, d.name AS department, c.page_url, c.referrer, c.answers, c.rating,
+                    c.rating_comment, c.consent_withdrawn_at, c.visitor_ip
              FROM conversations c LEFT JOIN staff_users u ON u.id = c.operator_id
                   LEFT JOIN departments d ON d.id = c.department_id
              WHERE c.subject_id = ?1 ORDER BY c.created_at, c.id",
@@ -134,25 +150,13 @@ impl Store {
         .fetch_all(self.reader())
         .await?;
         let mut conversations = Vec::with_capacity(chats.len());
+        let mut public_ids = std::collections::HashMap::new();
         for row in chats {
-            let (
-                id,
-                public_id,
-                site,
-                name,
-                status,
-                created,
-                closed,
-                closed_by,
-                operator,
-                department,
-                page_url,
-                referrer,
-            ) = (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10, row.11);
-            let (answers, rating, comment, withdrawn) = (row.12, row.13, row.14, row.15);
+            let id = row.id;
+            public_ids.insert(id, row.public_id.clone());
             let r = id.to_string();
             let open = |column: &str, value: Option<&str>| sealer.open_opt("conversations", column, &r, value);
-            let answers = open("answers", answers.as_deref())?
+            let answers = open("answers", row.answers.as_deref())?
                 .and_then(|text| serde_json::from_str::<Vec<serde_json::Value>>(&text).ok())
                 .unwrap_or_default();
             let messages: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
@@ -184,25 +188,38 @@ impl Store {
                 chat_notes.push(ExportNote { author_name, text, at: rfc3339(at) });
             }
             conversations.push(ExportChat {
-                conversation: public_id,
-                site,
-                visitor_name: sealer.open("conversations", "visitor_name", &r, &name)?,
-                status,
-                started_at: rfc3339(created),
-                closed_at: opt(closed),
-                closed_by,
-                operator,
-                department,
-                page_url: open("page_url", page_url.as_deref())?,
-                referrer: open("referrer", referrer.as_deref())?,
+                conversation: row.public_id,
+                site: row.site,
+                visitor_name: sealer.open("conversations", "visitor_name", &r, &row.visitor_name)?,
+                status: row.status,
+                started_at: rfc3339(row.created_at),
+                closed_at: opt(row.closed_at),
+                closed_by: row.closed_by,
+                operator: row.operator,
+                department: row.department,
+                page_url: open("page_url", row.page_url.as_deref())?,
+                referrer: open("referrer", row.referrer.as_deref())?,
+                ip_address: open("visitor_ip", row.visitor_ip.as_deref())?,
                 answers,
-                rating,
-                rating_comment: open("rating_comment", comment.as_deref())?,
-                consent_withdrawn_at: opt(withdrawn),
+                rating: row.rating,
+                rating_comment: open("rating_comment", row.rating_comment.as_deref())?,
+                consent_withdrawn_at: opt(row.consent_withdrawn_at),
                 messages: chat_messages,
                 notes: chat_notes,
             });
         }
+        let consents = self
+            .consents_of(subject)
+            .await?
+            .into_iter()
+            .map(|c| ExportConsent {
+                purpose: c.purpose,
+                notice_version: c.notice_version,
+                conversation: c.conversation_id.and_then(|id| public_ids.get(&id).cloned()),
+                given_at: rfc3339(c.given_at),
+                withdrawn_at: opt(c.withdrawn_at),
+            })
+            .collect();
         let offline: Vec<OfflineRow> = sqlx::query_as(
             "SELECT id, site, name, email, body, status, created_at, done_at, replied_at FROM offline_requests
              WHERE subject_id = ?1 ORDER BY id",
@@ -250,6 +267,7 @@ impl Store {
             subject,
             exported_at: rfc3339(crate::util::now()),
             conversations,
+            consents,
             offline_requests,
             mails,
         }))

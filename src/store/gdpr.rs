@@ -215,3 +215,171 @@ impl Store {
         Ok(erased)
     }
 }
+
+/// New values for a subject's details (rectification); None leaves a detail as it is.
+#[derive(Debug, Clone, Default)]
+pub struct Rectification {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A short non-reversible fingerprint of a value, for the audit log (never the value itself).
+pub fn fingerprint_of(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(value.as_bytes()))[..12].to_owned()
+}
+
+/// Is this pre-chat answer the kind of detail being changed?
+fn answer_matches(value: &str, email: bool) -> bool {
+    if email {
+        crate::domain::Email::parse(value).is_ok()
+    } else {
+        let digits = value.chars().filter(char::is_ascii_digit).count();
+        (7..=15).contains(&digits) && value.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+    }
+}
+
+impl Store {
+    /// Changes a subject's name, e-mail address and/or phone number wherever they are stored
+    /// (chats, their pre-chat answers and the visitor's own messages, offline messages) and their
+    /// blind indexes, in one transaction. Returns the audit details: before → after fingerprints
+    /// per detail; None when there is no such subject.
+    pub async fn rectify_subject(
+        &self,
+        subject: i64,
+        change: Rectification,
+        actor: String,
+    ) -> Result<Option<String>, StoreError> {
+        let keyring = self.keyring()?;
+        self.write(move |conn| {
+            Box::pin(async move {
+                let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM subjects WHERE id = ?1")
+                    .bind(subject)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if exists.is_none() {
+                    return Ok(None);
+                }
+                let sealer = sealer_of(&mut *conn, &keyring, subject).await?;
+                let mut before: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+                let mut note = |detail: &'static str, old: &str| {
+                    let list = before.entry(detail).or_default();
+                    let print = fingerprint_of(old);
+                    if !list.contains(&print) {
+                        list.push(print);
+                    }
+                };
+                let chats: Vec<(i64, String, Option<String>)> =
+                    sqlx::query_as("SELECT id, visitor_name, answers FROM conversations WHERE subject_id = ?1")
+                        .bind(subject)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                for (id, name, answers) in chats {
+                    let row = id.to_string();
+                    if let Some(new) = &change.name {
+                        note("name", &sealer.open("conversations", "visitor_name", &row, &name)?);
+                        sqlx::query("UPDATE conversations SET visitor_name = ?2 WHERE id = ?1")
+                            .bind(id)
+                            .bind(sealer.seal("conversations", "visitor_name", &row, new)?)
+                            .execute(&mut *conn)
+                            .await?;
+                        let seqs: Vec<i64> = sqlx::query_scalar(
+                            "SELECT seq FROM messages WHERE conversation_id = ?1 AND author = 'visitor'",
+                        )
+                        .bind(id)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                        for seq in seqs {
+                            sqlx::query("UPDATE messages SET author_name = ?3 WHERE conversation_id = ?1 AND seq = ?2")
+                                .bind(id)
+                                .bind(seq)
+                                .bind(sealer.seal("messages", "author_name", &format!("{id}:{seq}"), new)?)
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                    }
+                    let Some(answers) = sealer.open_opt("conversations", "answers", &row, answers.as_deref())? else {
+                        continue;
+                    };
+                    let mut list: Vec<serde_json::Value> = serde_json::from_str(&answers).unwrap_or_default();
+                    let mut changed = false;
+                    for answer in &mut list {
+                        let Some(value) = answer.get("value").and_then(|v| v.as_str()).map(str::to_owned) else {
+                            continue;
+                        };
+                        for (detail, new, email) in [("email", &change.email, true), ("phone", &change.phone, false)] {
+                            if let Some(new) = new
+                                && answer_matches(&value, email)
+                            {
+                                note(detail, &value);
+                                answer["value"] = serde_json::Value::String(new.clone());
+                                changed = true;
+                            }
+                        }
+                    }
+                    if changed {
+                        sqlx::query("UPDATE conversations SET answers = ?2 WHERE id = ?1")
+                            .bind(id)
+                            .bind(sealer.seal(
+                                "conversations",
+                                "answers",
+                                &row,
+                                &serde_json::Value::Array(list).to_string(),
+                            )?)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                }
+                let offline: Vec<(i64, String, String)> =
+                    sqlx::query_as("SELECT id, name, email FROM offline_requests WHERE subject_id = ?1")
+                        .bind(subject)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                for (id, name, email) in offline {
+                    let row = id.to_string();
+                    if let Some(new) = &change.name {
+                        note("name", &sealer.open("offline_requests", "name", &row, &name)?);
+                        sqlx::query("UPDATE offline_requests SET name = ?2 WHERE id = ?1")
+                            .bind(id)
+                            .bind(sealer.seal("offline_requests", "name", &row, new)?)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    if let Some(new) = &change.email {
+                        note("email", &sealer.open("offline_requests", "email", &row, &email)?);
+                        sqlx::query("UPDATE offline_requests SET email = ?2 WHERE id = ?1")
+                            .bind(id)
+                            .bind(sealer.seal("offline_requests", "email", &row, new)?)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                }
+                // The blind indexes follow the new values.
+                let mut details = Vec::new();
+                for (detail, kind, new) in [
+                    ("name", IndexKind::Name, &change.name),
+                    ("email", IndexKind::Email, &change.email),
+                    ("phone", IndexKind::Phone, &change.phone),
+                ] {
+                    let Some(new) = new else { continue };
+                    sqlx::query("DELETE FROM subject_index WHERE subject_id = ?1 AND kind = ?2")
+                        .bind(subject)
+                        .bind(kind.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                    super::keys::index_subject(conn, &keyring, subject, &[(kind, new.clone())]).await?;
+                    let old = before.get(detail).map(|l| l.join("+")).unwrap_or_else(|| "none".into());
+                    details.push(format!("{detail} {old} -> {}", fingerprint_of(new)));
+                }
+                let details = details.join("; ");
+                let entry = AuditEntry::new(actor, "gdpr.rectify")
+                    .target(format!("subject {subject}"))
+                    .details(details.clone());
+                super::audit::append_audit(conn, entry).await?;
+                Ok(Some(details))
+            })
+        })
+        .await
+    }
+}

@@ -28,7 +28,7 @@ pub use chats::{
     VisitorContext,
 };
 pub use departments::{DepartmentRow, NewDepartment};
-pub use gdpr::{Erased, SubjectChat, SubjectConsent, SubjectData, SubjectMail, SubjectOffline};
+pub use gdpr::{Erased, Rectification, SubjectChat, SubjectConsent, SubjectData, SubjectMail, SubjectOffline};
 pub use keys::{KekRow, Sealer};
 pub use mail::{MailRow, NewMail};
 pub use notes::{CannedRow, NoteRow};

@@ -51,6 +51,21 @@ async fn seed(app: &TestApp, person: &Person, olive: i64) -> i64 {
     store.append_message(reply).await.expect("reply").expect("open");
     store.rate_conversation(conversation.id, 4, Some(person.markers[1].into())).await.expect("rate");
     store.add_note(conversation.id, uuid(), olive, "Olive".into(), person.markers[2].into()).await.expect("note");
+    let (subject, id) = (conversation.subject_id.expect("subject"), conversation.id);
+    store
+        .write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO consents (subject_id, conversation_id, purpose, notice_version, given_at)
+                             VALUES (?1, ?2, 'chat', 'notice-v1', 0)")
+                    .bind(subject)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .await
+        .expect("consent");
     conversation.subject_id.expect("subject")
 }
 
@@ -130,8 +145,10 @@ async fn an_export_holds_all_of_a_persons_data_and_nothing_of_anyone_else() {
     assert_eq!(chat["messages"].as_array().map(Vec::len), Some(2), "{doc}");
     assert_eq!((chat["rating"].as_i64(), chat["rating_comment"].as_str()), (Some(4), Some(NIA.markers[1])));
     assert_eq!(chat["notes"][0]["text"], NIA.markers[2]);
+    assert_eq!(chat["ip_address"], "127.0.0.0/24", "as kept: truncated");
     assert_eq!(chat["answers"].as_array().map(Vec::len), Some(2), "e-mail and phone");
     assert_eq!(doc["offline_requests"][0]["email"], NIA.email);
+    assert_eq!((doc["consents"][0]["notice_version"].as_str(), doc["consents"].as_array().map(Vec::len)), (Some("notice-v1"), Some(1)));
     assert_eq!(
         (doc["mails"][0]["kind"].as_str(), doc["mails"][0]["to"].as_str()),
         (Some("transcript"), Some(NIA.email))
@@ -146,7 +163,7 @@ async fn an_export_holds_all_of_a_persons_data_and_nothing_of_anyone_else() {
     assert_eq!(records[0], ["category", "record", "time", "field", "value"]);
     assert!(records.iter().all(|r| r.len() == 5), "five fields each");
     let categories: std::collections::BTreeSet<&str> = records[1..].iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(categories, ["answer", "chat", "mail", "message", "note", "offline_message"].into_iter().collect());
+    assert_eq!(categories, ["answer", "chat", "consent", "mail", "message", "note", "offline_message"].into_iter().collect());
     only_mine("CSV", &records.iter().map(|r| r.join(" | ")).collect::<Vec<_>>().join("\n"));
 
     // XLSX: a sheet per category.
@@ -156,7 +173,7 @@ async fn an_export_holds_all_of_a_persons_data_and_nothing_of_anyone_else() {
     let mut workbook: calamine::Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(body)).expect("an XLSX workbook");
     let sheets = workbook.sheet_names();
-    assert_eq!(sheets, ["Chats", "Pre-chat answers", "Messages", "Staff notes", "Offline messages", "E-mails"]);
+    assert_eq!(sheets, ["Chats", "Pre-chat answers", "Consents", "Messages", "Staff notes", "Offline messages", "E-mails"]);
     let mut cells = String::new();
     for sheet in sheets {
         let range = workbook.worksheet_range(&sheet).expect("sheet");

@@ -329,3 +329,51 @@ async fn consent_is_recorded_with_the_notice_version_and_withdrawn_by_the_link()
     assert_eq!(versions.len(), 2, "{versions:?}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rectification_changes_a_persons_details_everywhere_and_audits_fingerprints_only() {
+    let app = spawn(|_| {}).await;
+    let _olive = operator(&app, "olive").await;
+    let mut ws = visitor(&app).await;
+    let conversation = chat(&mut ws, "Nia Jnoes", "nia@exmaple.org", "07700 900123", &visitor_id()).await;
+    leave_message(&mut ws, "Nia Jnoes", "nia@exmaple.org").await;
+    let dpo = Staff::new(&app, "dora", "dpo").await;
+    let clerk = Staff::new(&app, "cleo", "operator").await;
+    let subject =
+        dpo.search(&app, "email", "nia@exmaple.org").await.1["subjects"][0]["subject"].as_i64().expect("subject");
+    let path = format!("/api/v1/gdpr/subjects/{subject}");
+    let fix = json!({ "name": "Nia Jones", "email": "nia@example.org", "phone": "07700 900321" });
+    assert_eq!(clerk.call(&app, Method::PATCH, &path, Some(fix.clone())).await.0, StatusCode::FORBIDDEN);
+    for bad in [json!({}), json!({ "email": "not an address" }), json!({ "phone": "call me" })] {
+        let (status, body) = dpo.call(&app, Method::PATCH, &path, Some(bad.clone())).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid")), "{bad}");
+    }
+    let (status, fixed) = dpo.call(&app, Method::PATCH, &path, Some(fix)).await;
+    assert_eq!(status, StatusCode::OK, "{fixed}");
+    assert_eq!(fixed["subject"]["names"], json!(["Nia Jones"]));
+    assert_eq!(
+        fixed["subject"]["emails"],
+        json!(["nia@example.org", "nia@exmaple.org"]),
+        "the sent e-mail keeps its address"
+    );
+    // Found by the new details, not the old ones.
+    assert_eq!(dpo.search(&app, "name", "Nia Jones").await.1["subjects"][0]["subject"], subject);
+    assert_eq!(dpo.search(&app, "phone", "07700900321").await.1["subjects"][0]["subject"], subject);
+    assert_eq!(dpo.search(&app, "name", "Nia Jnoes").await.1["subjects"], json!([]));
+    // The chat shows the new name, and the pre-chat answers hold the new address and phone.
+    let store = &app.app.state().store;
+    let row = store.conversation_by_public_id(&conversation).await.expect("read").expect("row");
+    assert_eq!(row.visitor_name, "Nia Jones");
+    assert_eq!(store.messages_after(row.id, 0, 10).await.expect("messages")[0].author_name, "Nia Jones");
+    let answers = store.visitor_context(row.id).await.expect("context").answers.unwrap_or_default();
+    assert!(answers.contains("nia@example.org") && answers.contains("07700 900321"), "{answers}");
+    assert!(!answers.contains("exmaple"), "{answers}");
+    // The audit log has fingerprints, never the values.
+    let (_, audit) = dpo.call(&app, Method::GET, "/api/v1/audit", None).await;
+    let entry =
+        audit.as_array().expect("entries").iter().find(|e| e["action"] == "gdpr.rectify").expect("entry").clone();
+    let details = entry["details"].as_str().unwrap_or_default();
+    assert!(details.contains("name ") && details.contains(" -> "), "{details}");
+    assert!(!details.contains("Nia") && !details.contains("example"), "{details}");
+    app.stop().await;
+}

@@ -8,6 +8,7 @@ mod departments;
 mod gdpr;
 mod keys;
 mod offline;
+mod rectify;
 mod retention;
 mod session;
 mod sites;
@@ -48,6 +49,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(retention::routes(state.clone()))
         .unify()
         .or(cases::routes(state.clone()))
+        .unify()
+        .or(rectify::routes(state.clone()))
         .unify()
         .or(gdpr::routes(state))
         .unify();

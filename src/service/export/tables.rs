@@ -34,6 +34,7 @@ pub fn tables(data: &SubjectExport) -> Vec<Table> {
             text(&c.department),
             text(&c.page_url),
             text(&c.referrer),
+            text(&c.ip_address),
             c.rating.map(|r| r.to_string()).unwrap_or_default(),
             text(&c.rating_comment),
             text(&c.consent_withdrawn_at),
@@ -59,6 +60,19 @@ pub fn tables(data: &SubjectExport) -> Vec<Table> {
             notes.push(vec![c.conversation.clone(), n.at.clone(), n.author_name.clone(), n.text.clone()]);
         }
     }
+    let consents = data
+        .consents
+        .iter()
+        .map(|c| {
+            vec![
+                text(&c.conversation),
+                c.given_at.clone(),
+                c.purpose.clone(),
+                c.notice_version.clone(),
+                text(&c.withdrawn_at),
+            ]
+        })
+        .collect();
     let offline = data
         .offline_requests
         .iter()
@@ -108,6 +122,7 @@ pub fn tables(data: &SubjectExport) -> Vec<Table> {
                 "Department",
                 "Page",
                 "Referrer",
+                "IP address",
                 "Rating",
                 "Rating comment",
                 "Consent withdrawn",
@@ -119,6 +134,12 @@ pub fn tables(data: &SubjectExport) -> Vec<Table> {
             title: "Pre-chat answers",
             headers: &["Conversation", "Started", "Question", "Answer"],
             rows: answers,
+        },
+        Table {
+            name: "consent",
+            title: "Consents",
+            headers: &["Conversation", "Given", "Purpose", "Privacy notice version", "Withdrawn"],
+            rows: consents,
         },
         Table {
             name: "message",
