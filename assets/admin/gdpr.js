@@ -15,6 +15,12 @@
 // subject off the results. Administrators see the note #gdpr-dpo-only instead. Problems with the
 // reason go to #gdpr-reason-<id>-error, others to #gdpr-error (both role=alert), outcomes to
 // #gdpr-status (role=status). Text from the server goes in with textContent only.
+// Every subject also gets div.gdpr-export: links a.export-download[data-format] (json, csv, xlsx,
+// pdf) to GET /api/v1/gdpr/subjects/{id}/export?format=… (the cookie suffices; the browser saves
+// the attachment), and form.gdpr-send — select#gdpr-send-format-<id> (json, csv, pdf as text),
+// select#gdpr-send-to-<id> (their known addresses) and button.send-export — which POSTs
+// /api/v1/gdpr/subjects/{id}/export/email {format, email}. Without a known address the form is
+// replaced by a note. The server audits every export.
 import { apiGet, apiSend } from '/dashboard/api.js';
 import { element, setText, showFieldMessage, timeElement, transcriptLine } from '/dashboard/dom.js';
 import { removeEntry } from '/dashboard/listing.js';
@@ -24,6 +30,9 @@ import { button } from './fields.js';
 const KINDS = ['email', 'phone', 'name', 'visitor', 'conversation'];
 const INPUT_MODES = { email: 'email', phone: 'tel' };
 const MAX_REASON = 500;
+const EXPORT_FORMATS = ['json', 'csv', 'xlsx', 'pdf'];
+/** The outbox sends plain text: the PDF and XLSX become readable text in the mail. */
+const SEND_FORMATS = ['pdf', 'json', 'csv'];
 /** Subject ids become parts of element ids, so only plain ones are shown. */
 const SUBJECT = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -133,6 +142,7 @@ export function gdprSection(t, session) {
       ...group(`${headingId}-offline`, t.gdprOffline, 'gdpr-offline', [t.gdprReceived, t.gdprReference, t.gdprStatus], requests, offlineRow),
       ...group(`${headingId}-mails`, t.gdprMails, 'gdpr-mails', [t.gdprQueued, t.gdprKind, t.gdprStatus], mails, mailRow),
     );
+    node.append(exportControls(id, list(subject.emails).map(String).filter(Boolean)));
     if (dpo) node.append(eraseControls(node, id));
     return node;
   }
@@ -249,6 +259,83 @@ export function gdprSection(t, session) {
     if (returnFocus || hadFocus) (opener?.isConnected ? opener : search).focus();
     opener = null;
     shownSubject = null;
+  }
+
+  /** A labelled select `id` of `options` ([value, text]). */
+  function select(id, label, options) {
+    const field = element('div', 'field');
+    const labelNode = element('label', '', label);
+    labelNode.htmlFor = id;
+    const input = element('select');
+    input.id = id;
+    for (const [value, text] of options) {
+      const option = element('option', '', text);
+      option.value = value;
+      input.append(option);
+    }
+    field.append(labelNode, input);
+    return [field, input];
+  }
+
+  /** div.gdpr-export: download links for the four formats and the form that e-mails the export. */
+  function exportControls(subject, emails) {
+    const area = element('div', 'gdpr-export');
+    const titleId = `gdpr-export-${subject}-title`;
+    area.setAttribute('role', 'group');
+    area.setAttribute('aria-labelledby', titleId);
+    const h4 = element('h4', '', t.gdprExportTitle);
+    h4.id = titleId;
+    const links = element('ul', 'gdpr-export-links');
+    for (const kind of EXPORT_FORMATS) {
+      const a = element('a', 'export-download', t.gdprFormats[kind]);
+      a.href = `/api/v1/gdpr/subjects/${encodeURIComponent(subject)}/export?format=${kind}`;
+      a.setAttribute('download', `parley-subject-${subject}.${kind}`);
+      a.dataset.format = kind;
+      a.append(element('span', 'visually-hidden', format(t.gdprWho, { subject })));
+      const item = element('li');
+      item.append(a);
+      links.append(item);
+    }
+    area.append(h4, element('p', 'hint', t.gdprExportHint), links);
+    if (!emails.length) {
+      area.append(element('p', 'gdpr-no-address', t.gdprNoAddress));
+      return area;
+    }
+    const form = element('form', 'gdpr-send');
+    form.noValidate = true;
+    const [formatField, formatInput] = select(
+      `gdpr-send-format-${subject}`,
+      t.gdprSendFormat,
+      SEND_FORMATS.map((f) => [f, t.gdprSendFormats[f]]),
+    );
+    const [toField, toInput] = select(`gdpr-send-to-${subject}`, t.gdprSendTo, emails.map((e) => [e, e]));
+    const send = button('send-export secondary', t.gdprSend, format(t.gdprWho, { subject }));
+    send.type = 'submit';
+    const fields = element('div', 'inline-fields');
+    fields.append(formatField, toField);
+    const actions = element('div', 'form-actions');
+    actions.append(send);
+    form.append(fields, actions);
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (send.getAttribute('aria-disabled') === 'true') return;
+      showError('');
+      send.setAttribute('aria-disabled', 'true');
+      send.firstChild.textContent = t.gdprSending;
+      try {
+        const path = `/api/v1/gdpr/subjects/${encodeURIComponent(subject)}/export/email`;
+        await apiSend(t, 'POST', path, session.csrf_token, { format: formatInput.value, email: toInput.value });
+        say(format(t.gdprSent, { email: toInput.value }));
+      } catch (e) {
+        say('');
+        showError(e.message);
+      } finally {
+        send.removeAttribute('aria-disabled');
+        send.firstChild.textContent = t.gdprSend;
+      }
+    });
+    area.append(form);
+    return area;
   }
 
   /** div.gdpr-erase-area: the DPO's button.erase-subject and the confirmation form it shows. */

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod backups;
+mod breach;
 mod cases;
 mod chats;
 mod departments;
@@ -22,6 +23,7 @@ mod users;
 mod writer;
 
 pub use audit::{AuditEntry, AuditRow};
+pub use breach::{Affected, subjects_in};
 pub use cases::{CaseChange, CaseRow, CaseWrite, NewCase};
 pub use chats::{
     Appended, ConversationFilter, ConversationRow, ConversationSummary, MessageRow, NewConversation, NewMessage,

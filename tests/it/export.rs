@@ -55,13 +55,15 @@ async fn seed(app: &TestApp, person: &Person, olive: i64) -> i64 {
     store
         .write(move |conn| {
             Box::pin(async move {
-                sqlx::query("INSERT INTO consents (subject_id, conversation_id, purpose, notice_version, given_at)
-                             VALUES (?1, ?2, 'chat', 'notice-v1', 0)")
-                    .bind(subject)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await
-                    .map(|_| ())
+                sqlx::query(
+                    "INSERT INTO consents (subject_id, conversation_id, purpose, notice_version, given_at)
+                             VALUES (?1, ?2, 'chat', 'notice-v1', 0)",
+                )
+                .bind(subject)
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map(|_| ())
             })
         })
         .await
@@ -148,7 +150,10 @@ async fn an_export_holds_all_of_a_persons_data_and_nothing_of_anyone_else() {
     assert_eq!(chat["ip_address"], "127.0.0.0/24", "as kept: truncated");
     assert_eq!(chat["answers"].as_array().map(Vec::len), Some(2), "e-mail and phone");
     assert_eq!(doc["offline_requests"][0]["email"], NIA.email);
-    assert_eq!((doc["consents"][0]["notice_version"].as_str(), doc["consents"].as_array().map(Vec::len)), (Some("notice-v1"), Some(1)));
+    assert_eq!(
+        (doc["consents"][0]["notice_version"].as_str(), doc["consents"].as_array().map(Vec::len)),
+        (Some("notice-v1"), Some(1))
+    );
     assert_eq!(
         (doc["mails"][0]["kind"].as_str(), doc["mails"][0]["to"].as_str()),
         (Some("transcript"), Some(NIA.email))
@@ -163,7 +168,10 @@ async fn an_export_holds_all_of_a_persons_data_and_nothing_of_anyone_else() {
     assert_eq!(records[0], ["category", "record", "time", "field", "value"]);
     assert!(records.iter().all(|r| r.len() == 5), "five fields each");
     let categories: std::collections::BTreeSet<&str> = records[1..].iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(categories, ["answer", "chat", "consent", "mail", "message", "note", "offline_message"].into_iter().collect());
+    assert_eq!(
+        categories,
+        ["answer", "chat", "consent", "mail", "message", "note", "offline_message"].into_iter().collect()
+    );
     only_mine("CSV", &records.iter().map(|r| r.join(" | ")).collect::<Vec<_>>().join("\n"));
 
     // XLSX: a sheet per category.
@@ -173,7 +181,10 @@ async fn an_export_holds_all_of_a_persons_data_and_nothing_of_anyone_else() {
     let mut workbook: calamine::Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(body)).expect("an XLSX workbook");
     let sheets = workbook.sheet_names();
-    assert_eq!(sheets, ["Chats", "Pre-chat answers", "Consents", "Messages", "Staff notes", "Offline messages", "E-mails"]);
+    assert_eq!(
+        sheets,
+        ["Chats", "Pre-chat answers", "Consents", "Messages", "Staff notes", "Offline messages", "E-mails"]
+    );
     let mut cells = String::new();
     for sheet in sheets {
         let range = workbook.worksheet_range(&sheet).expect("sheet");

@@ -377,3 +377,70 @@ async fn rectification_changes_a_persons_details_everywhere_and_audits_fingerpri
     assert!(!details.contains("Nia") && !details.contains("example"), "{details}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_reports_and_breach_scope_name_the_affected_people() {
+    let app = spawn(|_| {}).await;
+    let mut olive_ws = operator(&app, "olive").await;
+    let mut nia = visitor(&app).await;
+    let nia_chat = chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123", &visitor_id()).await;
+    let mut huw = visitor(&app).await;
+    chat(&mut huw, "Huw Evans", "huw@example.org", "07700 900999", &visitor_id()).await;
+    crate::chat_support::accept(&mut olive_ws, &nia_chat).await;
+    let olive = Staff { cookie: app.login("olive", PASSWORD).await.0, csrf: String::new() };
+    // Olive reads Nia's transcript through the API (a recorded view).
+    assert_eq!(
+        olive.call(&app, Method::GET, &format!("/api/v1/conversations/{nia_chat}/messages"), None).await.0,
+        StatusCode::OK
+    );
+    let dpo = Staff::new(&app, "dora", "dpo").await;
+    let nia_subject =
+        dpo.search(&app, "conversation", &nia_chat).await.1["subjects"][0]["subject"].as_i64().expect("subject");
+
+    let (status, access) =
+        dpo.call(&app, Method::GET, &format!("/api/v1/gdpr/subjects/{nia_subject}/access"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let who: Vec<(&str, &str)> = access
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap_or_default(), e["action"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(who.contains(&("olive", "view.transcript")) && who.contains(&("dora", "gdpr.search")), "{who:?}");
+
+    // Breach scope for olive's account today: Nia (her chat, her view), not Huw.
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = format!("{:04}-{:02}-{:02}", today.year(), u8::from(today.month()), today.day());
+    let (status, scope) =
+        dpo.call(&app, Method::GET, &format!("/api/v1/gdpr/breach-scope?from={day}&to={day}&user=olive"), None).await;
+    assert_eq!(status, StatusCode::OK, "{scope}");
+    let subjects = scope["subjects"].as_array().expect("subjects");
+    assert_eq!(subjects.len(), 1, "{scope}");
+    assert_eq!(subjects[0]["subject"], nia_subject);
+    assert_eq!(subjects[0]["categories"], json!(["chats", "mails"]));
+    let reasons = subjects[0]["reasons"].to_string();
+    assert!(reasons.contains("view.transcript by olive") && reasons.contains("chat handled by olive"), "{reasons}");
+    // The whole day, everyone: both visitors; as CSV too.
+    let (_, all) = dpo.call(&app, Method::GET, &format!("/api/v1/gdpr/breach-scope?from={day}&to={day}"), None).await;
+    assert_eq!(all["subjects"].as_array().map(Vec::len), Some(2));
+    let csv = app
+        .client
+        .get(app.staff(&format!("/api/v1/gdpr/breach-scope?from={day}&to={day}&format=csv")))
+        .header("cookie", &dpo.cookie)
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.expect("text");
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.starts_with("subject,categories,reasons"), "{text}");
+    // Bad windows are refused clearly; operators cannot see reports.
+    let (status, body) =
+        dpo.call(&app, Method::GET, "/api/v1/gdpr/breach-scope?from=2026-12-02&to=2026-12-01", None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_query")));
+    assert_eq!(
+        olive.call(&app, Method::GET, &format!("/api/v1/gdpr/breach-scope?from={day}&to={day}"), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    app.stop().await;
+}

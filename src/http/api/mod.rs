@@ -1,6 +1,7 @@
 //! `/api/v1`: JSON API of the staff listener, described by `/api/v1/openapi.json`.
 
 mod backups;
+mod breach;
 mod canned;
 mod cases;
 mod chats;
@@ -51,6 +52,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(cases::routes(state.clone()))
         .unify()
         .or(rectify::routes(state.clone()))
+        .unify()
+        .or(breach::routes(state.clone()))
         .unify()
         .or(gdpr::routes(state))
         .unify();

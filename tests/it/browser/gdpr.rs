@@ -40,6 +40,18 @@ async fn the_dpo_finds_reads_and_erases_a_persons_data() {
     let problems = browser.axe_violations().await;
     assert!(problems.is_empty(), "data requests: {problems:?}");
 
+    // Export: four download links that answer with the file.
+    let formats = browser
+        .eval("return [...document.querySelectorAll('article.gdpr-subject a.export-download')].map((a) => a.dataset.format).join(' ')")
+        .await;
+    assert_eq!(formats.as_str(), Some("json csv xlsx pdf"));
+    let fetched = browser
+        .eval("const x = new XMLHttpRequest(); x.open('GET', document.querySelector('a.export-download[data-format=pdf]').href, false); x.send(); return x.status + ' ' + x.getResponseHeader('content-type')")
+        .await;
+    assert_eq!(fetched.as_str(), Some("200 application/pdf"));
+    // Her chat gave no address (her offline message is another data subject's), so no e-mail form.
+    browser.wait_text("article.gdpr-subject .gdpr-no-address", "No e-mail address is known").await;
+
     // Erase, with a reason.
     browser.click("#gdpr-transcript-close").await;
     browser.click("article.gdpr-subject button.erase-subject").await;
