@@ -107,7 +107,10 @@ async fn audit(store: &Store, actor: &str, subject: i64, details: String) -> Res
 /// The subject's data as a file in `format`.
 pub async fn export(store: &Store, subject: i64, format: Format, actor: &str) -> Result<ExportFile, ExportError> {
     let data = load(store, subject).await?;
-    let bytes = render(&data, format)?;
+    // Compressing a large workbook takes a while: off the async workers.
+    let bytes = tokio::task::spawn_blocking(move || render(&data, format))
+        .await
+        .map_err(|e| ExportError::Render("export", e.to_string()))??;
     audit(store, actor, subject, format!("format {}, download", format.as_str())).await?;
     tracing::info!(subject, actor, format = format.as_str(), "data subject export");
     Ok(ExportFile {
