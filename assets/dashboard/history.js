@@ -172,10 +172,11 @@ export function historyView(t) {
   }
 
   return {
-    async shown() {
+    shown() {
       if (searched) return;
-      searched = true;
-      await loadTeams();
+      // Teams load alongside the first search (rows show a team's key until its name is known),
+      // so a search started by hand meanwhile is never overtaken by this one.
+      loadTeams();
       search();
     },
   };

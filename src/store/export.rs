@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 
-use super::keys::sealer_of;
 use super::{Store, StoreError};
 use crate::util::rfc3339;
 
@@ -128,15 +127,7 @@ type MailRow = (i64, String, String, String, String, String, i64, Option<i64>);
 impl Store {
     /// Everything of `subject`, decrypted; None when there is no such subject.
     pub async fn subject_export(&self, subject: i64) -> Result<Option<SubjectExport>, StoreError> {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM subjects WHERE id = ?1")
-            .bind(subject)
-            .fetch_optional(self.reader())
-            .await?;
-        if exists.is_none() {
-            return Ok(None);
-        }
-        let keyring = self.keyring()?;
-        let sealer = sealer_of(self.reader(), &keyring, subject).await?;
+        let Some(sealer) = self.existing_sealer(subject).await? else { return Ok(None) };
         let opt = |t: Option<i64>| t.map(rfc3339);
         let chats: Vec<ChatRecord> = sqlx::query_as(
             "SELECT c.id, c.public_id, c.site, c.visitor_name, c.status, c.created_at, c.closed_at, c.closed_by,

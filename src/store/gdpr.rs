@@ -96,8 +96,8 @@ impl Store {
         Ok(subject.flatten())
     }
 
-    /// Everything about a subject; None when there is no such subject.
-    pub async fn subject_data(&self, subject: i64) -> Result<Option<SubjectData>, StoreError> {
+    /// The sealer of a subject that exists (None when there is no such subject).
+    pub(super) async fn existing_sealer(&self, subject: i64) -> Result<Option<super::Sealer>, StoreError> {
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM subjects WHERE id = ?1")
             .bind(subject)
             .fetch_optional(self.reader())
@@ -106,7 +106,12 @@ impl Store {
             return Ok(None);
         }
         let keyring = self.keyring()?;
-        let sealer = sealer_of(self.reader(), &keyring, subject).await?;
+        Ok(Some(sealer_of(self.reader(), &keyring, subject).await?))
+    }
+
+    /// Everything about a subject; None when there is no such subject.
+    pub async fn subject_data(&self, subject: i64) -> Result<Option<SubjectData>, StoreError> {
+        let Some(sealer) = self.existing_sealer(subject).await? else { return Ok(None) };
         let mut data = SubjectData {
             subject,
             names: Vec::new(),
@@ -230,6 +235,24 @@ pub fn fingerprint_of(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))[..12].to_owned()
 }
 
+/// A sealed field: (table, column, the UPDATE that sets it by id).
+type Field = (&'static str, &'static str, &'static str);
+
+/// Replaces one sealed field of row `id` with `new`; returns the old value (from `stored`).
+async fn reseal(
+    conn: &mut sqlx::SqliteConnection,
+    sealer: &super::Sealer,
+    (table, column, update): Field,
+    id: i64,
+    stored: &str,
+    new: &str,
+) -> Result<String, sqlx::Error> {
+    let row = id.to_string();
+    let old = sealer.open(table, column, &row, stored)?;
+    sqlx::query(update).bind(id).bind(sealer.seal(table, column, &row, new)?).execute(&mut *conn).await?;
+    Ok(old)
+}
+
 /// Is this pre-chat answer the kind of detail being changed?
 fn answer_matches(value: &str, email: bool) -> bool {
     if email {
@@ -278,12 +301,12 @@ impl Store {
                 for (id, name, answers) in chats {
                     let row = id.to_string();
                     if let Some(new) = &change.name {
-                        note("name", &sealer.open("conversations", "visitor_name", &row, &name)?);
-                        sqlx::query("UPDATE conversations SET visitor_name = ?2 WHERE id = ?1")
-                            .bind(id)
-                            .bind(sealer.seal("conversations", "visitor_name", &row, new)?)
-                            .execute(&mut *conn)
-                            .await?;
+                        let field = (
+                            "conversations",
+                            "visitor_name",
+                            "UPDATE conversations SET visitor_name = ?2 WHERE id = ?1",
+                        );
+                        note("name", &reseal(conn, &sealer, field, id, &name, new).await?);
                         let seqs: Vec<i64> = sqlx::query_scalar(
                             "SELECT seq FROM messages WHERE conversation_id = ?1 AND author = 'visitor'",
                         )
@@ -337,22 +360,14 @@ impl Store {
                         .fetch_all(&mut *conn)
                         .await?;
                 for (id, name, email) in offline {
-                    let row = id.to_string();
                     if let Some(new) = &change.name {
-                        note("name", &sealer.open("offline_requests", "name", &row, &name)?);
-                        sqlx::query("UPDATE offline_requests SET name = ?2 WHERE id = ?1")
-                            .bind(id)
-                            .bind(sealer.seal("offline_requests", "name", &row, new)?)
-                            .execute(&mut *conn)
-                            .await?;
+                        let field = ("offline_requests", "name", "UPDATE offline_requests SET name = ?2 WHERE id = ?1");
+                        note("name", &reseal(conn, &sealer, field, id, &name, new).await?);
                     }
                     if let Some(new) = &change.email {
-                        note("email", &sealer.open("offline_requests", "email", &row, &email)?);
-                        sqlx::query("UPDATE offline_requests SET email = ?2 WHERE id = ?1")
-                            .bind(id)
-                            .bind(sealer.seal("offline_requests", "email", &row, new)?)
-                            .execute(&mut *conn)
-                            .await?;
+                        let field =
+                            ("offline_requests", "email", "UPDATE offline_requests SET email = ?2 WHERE id = ?1");
+                        note("email", &reseal(conn, &sealer, field, id, &email, new).await?);
                     }
                 }
                 // The blind indexes follow the new values.

@@ -5,53 +5,11 @@
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::chat_support::{PASSWORD, operator, send, until, uuid, visitor};
+use crate::chat_support::{operator, send, until, uuid, visitor};
+use crate::gdpr::Staff as Api;
 use crate::harness::TestApp;
 use crate::mail::{SmtpSink, quoted_printable, with_smtp};
 use crate::websocket::Client;
-
-/// A signed-in staff member for API calls.
-struct Api {
-    cookie: String,
-    csrf: String,
-}
-
-impl Api {
-    async fn new(app: &TestApp, name: &str, role: &str) -> Api {
-        app.add_user(name, role, PASSWORD).await;
-        Api::login(app, name).await
-    }
-
-    async fn login(app: &TestApp, name: &str) -> Api {
-        let (cookie, csrf) = app.login(name, PASSWORD).await;
-        Api { cookie, csrf }
-    }
-
-    async fn call(&self, app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = app
-            .client
-            .request(method, app.staff(path))
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let text = response.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn put(&self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(app, Method::PUT, path, Some(body)).await
-    }
-
-    async fn get(&self, app: &TestApp, path: &str) -> Value {
-        let (status, body) = self.call(app, Method::GET, path, None).await;
-        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
-        body
-    }
-}
 
 fn department(name: &str, members: &[&str], assignment: &str) -> Value {
     json!({ "name": name, "members": members, "assignment": assignment, "hours": null })

@@ -9,16 +9,32 @@ use crate::cli::{BIN, parley, text};
 use crate::harness::{TestApp, test_config};
 use crate::websocket::Client;
 
+/// A signed-in staff member for API calls.
 pub(crate) struct Staff {
-    cookie: String,
-    csrf: String,
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 impl Staff {
     pub(crate) async fn new(app: &TestApp, name: &str, role: &str) -> Staff {
         app.add_user(name, role, PASSWORD).await;
+        Staff::login(app, name).await
+    }
+
+    pub(crate) async fn login(app: &TestApp, name: &str) -> Staff {
         let (cookie, csrf) = app.login(name, PASSWORD).await;
         Staff { cookie, csrf }
+    }
+
+    pub(crate) async fn put(&self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(app, Method::PUT, path, Some(body)).await
+    }
+
+    /// GET that must answer 200.
+    pub(crate) async fn get(&self, app: &TestApp, path: &str) -> Value {
+        let (status, body) = self.call(app, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        body
     }
 
     pub(crate) async fn call(
