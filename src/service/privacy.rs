@@ -30,6 +30,16 @@ pub fn render(config: &Config) -> String {
     let dpo = escape(&config.privacy.dpo_contact);
     let basis = escape(&config.privacy.lawful_basis);
     let location = escape(&config.privacy.data_location);
+    let period = |days: u32| match days {
+        0 => "kept until you ask us to delete them".to_owned(),
+        1 => "1 day after the conversation ends".to_owned(),
+        n => format!("{n} days after the conversation ends"),
+    };
+    let (chats, offline, mail) = (
+        period(config.retention.chats_days),
+        period(config.retention.offline_days),
+        period(config.retention.mail_days),
+    );
     format!(
         "<h1>Privacy notice for the {org} web chat</h1>\
          <h2>Who we are</h2><p>The data controller is {controller}. You can contact our Data Protection Officer at {dpo}.</p>\
@@ -38,8 +48,8 @@ pub fn render(config: &Config) -> String {
          your enquiry, to send you the transcript if you ask for it, and to keep a record of the conversation.</p>\
          <h2>Lawful basis</h2><p>{basis}</p>\
          <h2>Where it is kept</h2><p>{location} Your details are encrypted in our database, with a key of their own.</p>\
-         <h2>How long we keep it</h2><p>Chats, messages you leave and e-mails we send you are deleted automatically after \
-         the periods our retention settings set; ask our Data Protection Officer for the current periods.</p>\
+         <h2>How long we keep it</h2><ul><li>Chats: {chats}.</li><li>Messages you leave when no one can chat: {offline}.</li>\
+         <li>E-mails we send you (such as a transcript): {mail}.</li></ul><p>After that they are deleted automatically.</p>\
          <h2>Cookies and storage</h2><p>This chat sets no cookies on the website you are visiting and loads nothing from \
          other websites. The chat window keeps your conversation in your browser's storage for this chat service only, so \
          that it continues if you move to another page; it is removed when the chat ends.</p>\
@@ -74,6 +84,11 @@ mod tests {
         assert_eq!(first, version_of(&render(&config)), "same settings, same version");
         config.privacy.dpo_contact = "dpo@council.example.gov.uk".into();
         assert_ne!(first, version_of(&render(&config)));
+        let before = version_of(&render(&config));
+        config.retention.chats_days = 30;
+        let html = render(&config);
+        assert_ne!(before, version_of(&html), "retention settings are part of the notice");
+        assert!(html.contains("Chats: 30 days"), "{html}");
         config.privacy.controller = "<script>".into();
         assert!(render(&config).contains("&lt;script&gt;"), "settings are escaped");
     }
