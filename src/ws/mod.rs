@@ -71,6 +71,7 @@ pub fn staff(state: AppState) -> BoxedFilter<(Response,)> {
                 Surface::Staff,
                 Peer::Staff {
                     user_id: authed.session.user_id,
+                    username: authed.session.username,
                     name: authed.session.display_name,
                     any_department: matches!(authed.session.role.as_str(), "supervisor" | "administrator"),
                     token: authed.token,

@@ -35,6 +35,8 @@ pub enum Peer {
     /// `token` is the session cookie's token, re-checked while the socket is open.
     Staff {
         user_id: i64,
+        /// For the access log.
+        username: String,
         name: String,
         /// Supervisors and administrators may take chats of any department.
         any_department: bool,
@@ -80,8 +82,8 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
     };
     let mut handler = match peer {
         Peer::Visitor { ip } => Handler::Visitor(visitor::VisitorConn::new(ip)),
-        Peer::Staff { user_id, name, any_department, .. } => {
-            Handler::Staff(staff::StaffConn::new(user_id, name, any_department))
+        Peer::Staff { user_id, username, name, any_department, .. } => {
+            Handler::Staff(staff::StaffConn::new(user_id, username, name, any_department))
         }
     };
     let limiter = DefaultDirectRateLimiter::direct(

@@ -11,6 +11,8 @@ use crate::service::chat::{Author, ChatError};
 /// Per-connection staff state.
 pub struct StaffConn {
     user_id: i64,
+    /// For the access log.
+    username: String,
     name: String,
     any_department: bool,
     /// The status this connection last chose.
@@ -21,8 +23,21 @@ pub struct StaffConn {
 pub const MAX_CHATS_LIMIT: i64 = 20;
 
 impl StaffConn {
-    pub fn new(user_id: i64, name: String, any_department: bool) -> StaffConn {
-        StaffConn { user_id, name, any_department, status: "online" }
+    pub fn new(user_id: i64, username: String, name: String, any_department: bool) -> StaffConn {
+        StaffConn { user_id, username, name, any_department, status: "online" }
+    }
+
+    /// Records in the access log that this staff member opened a chat (accept or join).
+    async fn record_view(
+        &self,
+        state: &AppState,
+        conversation: &crate::store::ConversationRow,
+    ) -> Result<(), ChatError> {
+        let subject = conversation.subject_id.map(|s| format!("subject {s}")).unwrap_or_else(|| "no subject".into());
+        let entry = crate::store::AuditEntry::new(self.username.clone(), "view.chat")
+            .target(subject)
+            .details(format!("conversation {}", conversation.public_id));
+        Ok(state.store.audit(entry).await?)
     }
 
     async fn status_frame(&self, state: &AppState) -> Result<String, ChatError> {
@@ -63,6 +78,7 @@ impl StaffConn {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
             ClientFrame::Accept { id, conversation } => {
                 let conversation = chat.accept(&conversation, self.user_id, self.any_department, outbox).await?;
+                self.record_view(state, &conversation).await?;
                 let mut frames = vec![direct(protocol::frame(
                     "accepted",
                     json!({
@@ -81,6 +97,7 @@ impl StaffConn {
             }
             ClientFrame::Join { conversation, last_seq } => {
                 let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                self.record_view(state, &conversation).await?;
                 let mut frames = vec![chat.visitor_frame(&conversation).await?];
                 frames.extend(chat.subscribe(&conversation, outbox, last_seq).await?);
                 frames.extend(chat.note_frames(&conversation).await?);

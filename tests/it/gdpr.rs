@@ -423,6 +423,7 @@ async fn access_reports_and_breach_scope_name_the_affected_people() {
         .map(|e| (e["actor"].as_str().unwrap_or_default(), e["action"].as_str().unwrap_or_default()))
         .collect();
     assert!(who.contains(&("olive", "view.transcript")) && who.contains(&("dora", "gdpr.search")), "{who:?}");
+    assert!(who.contains(&("olive", "view.chat")), "accepting the chat in the dashboard is recorded too: {who:?}");
 
     // Breach scope for olive's account today: Nia (her chat, her view), not Huw.
     let today = time::OffsetDateTime::now_utc().date();
