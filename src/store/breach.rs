@@ -59,31 +59,29 @@ impl Store {
                 add(subject, format!("{action} by {actor}"));
             }
         }
-        let chats: Vec<(i64, Option<String>)> = sqlx::query_as(
-            "SELECT c.subject_id, u.username FROM conversations c LEFT JOIN staff_users u ON u.id = c.operator_id
-             WHERE c.subject_id IS NOT NULL AND c.created_at >= ?1 AND c.created_at < ?2 AND (?3 IS NULL OR u.username = ?3)",
-        )
-        .bind(from)
-        .bind(until)
-        .bind(user)
-        .fetch_all(self.reader())
-        .await?;
-        for (subject, operator) in chats {
-            let who = operator.map(|o| format!(" by {o}")).unwrap_or_default();
-            add(subject, format!("chat handled{who}"));
-        }
-        let offline: Vec<(i64, Option<String>)> = sqlx::query_as(
-            "SELECT o.subject_id, u.username FROM offline_requests o LEFT JOIN staff_users u ON u.id = o.assigned_to
-             WHERE o.subject_id IS NOT NULL AND o.created_at >= ?1 AND o.created_at < ?2 AND (?3 IS NULL OR u.username = ?3)",
-        )
-        .bind(from)
-        .bind(until)
-        .bind(user)
-        .fetch_all(self.reader())
-        .await?;
-        for (subject, assignee) in offline {
-            let who = assignee.map(|o| format!(" assigned to {o}")).unwrap_or_default();
-            add(subject, format!("offline message{who}"));
+        // Chats handled by, and offline messages assigned to, the account (or anyone).
+        let handled = [
+            (
+                "SELECT c.subject_id, u.username FROM conversations c LEFT JOIN staff_users u ON u.id = c.operator_id
+                 WHERE c.subject_id IS NOT NULL AND c.created_at >= ?1 AND c.created_at < ?2
+                   AND (?3 IS NULL OR u.username = ?3)",
+                "chat handled",
+                " by ",
+            ),
+            (
+                "SELECT o.subject_id, u.username FROM offline_requests o LEFT JOIN staff_users u ON u.id = o.assigned_to
+                 WHERE o.subject_id IS NOT NULL AND o.created_at >= ?1 AND o.created_at < ?2
+                   AND (?3 IS NULL OR u.username = ?3)",
+                "offline message",
+                " assigned to ",
+            ),
+        ];
+        for (sql, what, link) in handled {
+            let rows: Vec<(i64, Option<String>)> =
+                sqlx::query_as(sql).bind(from).bind(until).bind(user).fetch_all(self.reader()).await?;
+            for (subject, staff) in rows {
+                add(subject, format!("{what}{}", staff.map(|s| format!("{link}{s}")).unwrap_or_default()));
+            }
         }
         let mut out = Vec::new();
         for (subject, reasons) in reasons {

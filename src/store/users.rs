@@ -142,6 +142,15 @@ impl Store {
         .await
     }
 
+    /// The chat limit this user chose, if any.
+    pub async fn chat_limit(&self, user_id: i64) -> Result<Option<i64>, StoreError> {
+        let limit: Option<Option<i64>> = sqlx::query_scalar("SELECT max_chats FROM staff_users WHERE id = ?1")
+            .bind(user_id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(limit.flatten())
+    }
+
     /// The users who chose their own chat limit: user id → limit.
     pub async fn chat_limits(&self) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
         let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT id, max_chats FROM staff_users WHERE max_chats IS NOT NULL")

@@ -89,7 +89,7 @@ impl Chat {
 
     /// The operator's chat limit: their own choice, else `chat.max_chats`.
     pub async fn limit_of(&self, user_id: i64) -> Result<i64, ChatError> {
-        Ok(self.store.chat_limits().await?.get(&user_id).copied().unwrap_or(self.max_chats))
+        Ok(self.store.chat_limit(user_id).await?.unwrap_or(self.max_chats))
     }
 
     /// Routes waiting chats after an operator arrived or became available; tells everyone

@@ -1,6 +1,7 @@
 //! Requests as cases in a real browser: the DPO logs a late request and a new one, sees the
 //! overdue one flagged in words, closes it, and sees the open ones on the dashboard.
 
+use super::sign_in;
 use super::webdriver::Driver;
 use crate::chat_support::PASSWORD;
 use crate::harness::TestApp;
@@ -10,11 +11,7 @@ async fn the_dpo_logs_requests_and_sees_the_deadlines() {
     let app = TestApp::spawn().await;
     app.add_user("dora", "dpo", PASSWORD).await;
     let browser = Driver::start(&app.dir.path().join("tls/key.pem")).await;
-    browser.goto(&app.staff("/")).await;
-    browser.type_into("#username", "dora").await;
-    browser.type_into("#password", PASSWORD).await;
-    browser.click("#login-form button[type=submit]").await;
-    browser.wait_text("#welcome", "Signed in as dora").await;
+    sign_in(&browser, &app, "dora").await;
     browser.goto(&app.staff("/admin")).await;
     browser.wait_until("return !document.getElementById('cases-empty').hidden", "no requests yet").await;
 

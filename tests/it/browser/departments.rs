@@ -4,19 +4,12 @@
 
 use serde_json::{Value, json};
 
+use super::sign_in;
 use super::webdriver::Driver;
 use crate::harness::TestApp;
 use crate::mail::{SmtpSink, quoted_printable, with_smtp};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-async fn sign_in(browser: &Driver, app: &TestApp, name: &str) {
-    browser.goto(&app.staff("/")).await;
-    browser.type_into("#username", name).await;
-    browser.type_into("#password", PASSWORD).await;
-    browser.click("#login-form button[type=submit]").await;
-    browser.wait_text("#welcome", &format!("Signed in as {name}")).await;
-}
 
 /// Sets a form control's value by script and fires `input` and `change` (time and colour
 /// inputs take typed text in a locale-dependent way).

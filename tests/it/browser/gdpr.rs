@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::sign_in;
 use super::webdriver::Driver;
 use crate::chat_support::{PASSWORD, operator, send, start, until, uuid, visitor};
 use crate::harness::TestApp;
@@ -19,11 +20,7 @@ async fn the_dpo_finds_reads_and_erases_a_persons_data() {
     until(&mut ws, "ack").await;
     app.add_user("dora", "dpo", PASSWORD).await;
     let browser = Driver::start(&app.dir.path().join("tls/key.pem")).await;
-    browser.goto(&app.staff("/")).await;
-    browser.type_into("#username", "dora").await;
-    browser.type_into("#password", PASSWORD).await;
-    browser.click("#login-form button[type=submit]").await;
-    browser.wait_text("#welcome", "Signed in as dora").await;
+    sign_in(&browser, &app, "dora").await;
     browser.goto(&app.staff("/admin")).await;
     browser.find("#gdpr-form").await;
 

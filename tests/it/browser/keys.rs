@@ -1,5 +1,6 @@
 //! The administration page's "Encryption keys" section in a real browser.
 
+use super::sign_in;
 use super::webdriver::Driver;
 use crate::harness::TestApp;
 
@@ -10,11 +11,7 @@ async fn administrators_see_the_key_state_but_never_a_key() {
     let app = TestApp::spawn().await;
     app.add_user("ada", "administrator", PASSWORD).await;
     let browser = Driver::start(&app.dir.path().join("tls/key.pem")).await;
-    browser.goto(&app.staff("/")).await;
-    browser.type_into("#username", "ada").await;
-    browser.type_into("#password", PASSWORD).await;
-    browser.click("#login-form button[type=submit]").await;
-    browser.wait_text("#welcome", "Signed in as ada").await;
+    sign_in(&browser, &app, "ada").await;
     browser.goto(&app.staff("/admin")).await;
     let fingerprint = app.app.state().store.keks().await.expect("keks")[0].fingerprint.clone();
     browser.wait_text("#keys-rows", &fingerprint).await;

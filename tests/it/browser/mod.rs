@@ -14,6 +14,15 @@ use webdriver::Driver;
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// Signs `name` in on the staff dashboard and waits for the welcome line.
+pub(super) async fn sign_in(browser: &Driver, app: &TestApp, name: &str) {
+    browser.goto(&app.staff("/")).await;
+    browser.type_into("#username", name).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("#login-form button[type=submit]").await;
+    browser.wait_text("#welcome", &format!("Signed in as {name}")).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_sign_in_and_out_in_a_browser() {
     let app = TestApp::spawn().await;
