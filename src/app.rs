@@ -38,6 +38,8 @@ pub enum AppError {
     Sites(#[from] SiteError),
     #[error("cannot load the departments: {0}")]
     Departments(#[from] DepartmentError),
+    #[error("cannot set up Active Directory / LDAP sign-in: {0}")]
+    Directory(#[from] crate::service::directory::DirectoryError),
     #[error(
         "cannot listen on {addr} ({which} listener): {source}. Is another program using the port, or does binding a port below 1024 need CAP_NET_BIND_SERVICE?"
     )]
@@ -62,6 +64,8 @@ pub struct StateInner {
     pub sites: Sites,
     /// Teams with members, routing modes and business hours.
     pub departments: Departments,
+    /// Roles, their permissions and login restrictions.
+    pub roles: crate::service::roles::Roles,
     /// The privacy notice in force (published at start).
     pub privacy: crate::service::privacy::Notice,
     /// Flips to true when the server starts shutting down.
@@ -140,10 +144,12 @@ impl Application {
         let store = Store::open(&data_dir, &config.database, metrics.clone()).await?;
         crate::crypto::load_keyring(&store, &crate::crypto::KekFile::from_config(&config)).await?;
         crate::store::seal_legacy_rows(&store).await?;
-        let accounts = Accounts::new(store.clone(), &config.auth)?;
+        let directory = crate::service::directory::Directory::from_config(&config.ldap)?;
+        let accounts = Accounts::new(store.clone(), &config.auth)?.with_directory(directory);
         let token_key = store.secret("chat_token_key").await?;
         let mailer = Mailer::new(store.clone(), &config);
         let departments = Departments::load(store.clone()).await?;
+        let roles = crate::service::roles::Roles::load(store.clone()).await?;
         let chat = Chat::new(
             store.clone(),
             Arc::new(crate::ws::hub::Hub::default()),
@@ -179,6 +185,7 @@ impl Application {
             login_limiter,
             sites,
             departments,
+            roles,
             privacy,
             shutdown: shutdown_rx.clone(),
             tasks: TaskCounter::default(),

@@ -1,7 +1,8 @@
 //! Argon2id password hashing. Hashing is CPU- and memory-heavy, so it runs on the blocking pool
 //! behind a semaphore: a flood of logins waits in line instead of starving live chats.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -82,6 +83,39 @@ pub fn generate_password() -> String {
     (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
+/// The embedded common-password list (credited at the top of the file).
+const COMMON_PASSWORDS: &str = include_str!("common-passwords.txt");
+
+static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    COMMON_PASSWORDS.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+});
+
+/// How many passwords the embedded list holds.
+pub fn common_password_count() -> usize {
+    COMMON.len()
+}
+
+/// True when the password is on the common list, compared case-insensitively, also after
+/// removing spaces and punctuation and after removing digits and symbols at either end
+/// (`Summer2024!` and `P@ssword 1234` count as `summer` and `p@ssword`), or when it is one
+/// listed word repeated (`monkeymonkeymonkey`).
+pub fn is_common(password: &str) -> bool {
+    let lower = password.trim().to_lowercase();
+    let squeezed: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+    let core = squeezed.trim_matches(|c: char| !c.is_alphabetic());
+    let candidates = [lower.as_str(), squeezed.as_str(), core];
+    if candidates.iter().any(|c| !c.is_empty() && COMMON.contains(c)) {
+        return true;
+    }
+    // A listed word repeated: the shortest period of the core that is itself listed.
+    let chars: Vec<char> = core.chars().collect();
+    (1..=chars.len() / 2).any(|period| {
+        chars.len() % period == 0
+            && chars.chunks(period).all(|chunk| chunk == &chars[..period])
+            && COMMON.contains(chars[..period].iter().collect::<String>().as_str())
+    })
+}
+
 /// The local password rules. Returns the problem in words a user can act on.
 pub fn check_policy(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
@@ -90,7 +124,20 @@ pub fn check_policy(password: &str) -> Result<(), String> {
     if password.chars().count() > 1024 {
         return Err("a password may have at most 1024 characters".into());
     }
+    if is_common(password) {
+        return Err("this password is on the list of commonly used passwords; choose a less predictable one".into());
+    }
     Ok(())
+}
+
+/// Minutes an account stays locked after `failures` failed sign-ins in a row: nothing below
+/// `threshold`, then 1, 2, 4, 8 … minutes for each further failure, at most `max_minutes`.
+pub fn lockout_minutes(failures: u32, threshold: u32, max_minutes: u64) -> u64 {
+    if threshold == 0 || failures < threshold {
+        return 0;
+    }
+    let doublings = (failures - threshold).min(32);
+    (1u64 << doublings).min(max_minutes.max(1))
 }
 
 #[cfg(test)]
@@ -106,6 +153,11 @@ mod tests {
             argon2_parallelism: 1,
             max_concurrent_hashes: 1,
             login_attempts_per_minute: 10,
+            login_attempts_per_account_per_minute: 10,
+            password_max_age_days: 0,
+            lockout_threshold: 5,
+            lockout_max_minutes: 60,
+            totp_required_roles: Vec::new(),
         }
     }
 
@@ -123,9 +175,41 @@ mod tests {
     fn policy_and_generator() {
         assert!(check_policy("short").is_err());
         assert!(check_policy("twelve chars").is_ok());
+        assert!(check_policy("correct horse battery staple").is_ok());
         let generated = generate_password();
         assert_eq!(generated.len(), 20);
         assert!(check_policy(&generated).is_ok());
         assert_ne!(generated, generate_password());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_the_case() {
+        assert!(common_password_count() >= 10_000, "{}", common_password_count());
+        for weak in [
+            "1qaz2wsx3edc",
+            "QWERTY123456",
+            "LeaveMeAlone",
+            "Password1234",
+            "Summer2024!!",
+            "p a s s w o r d 1 2 3",
+            "monkeymonkeymonkey",
+            "  1q2w3e4r5t6y  ",
+        ] {
+            let problem = check_policy(weak).expect_err(weak);
+            assert!(problem.contains("commonly used"), "{weak}: {problem}");
+        }
+        for fine in ["plum kettle orbit 1947", "Vx7-harbour-lantern", "dragon-7f3k2j9x8q"] {
+            assert_eq!(check_policy(fine), Ok(()), "{fine}");
+        }
+    }
+
+    #[test]
+    fn lockout_backs_off_and_is_capped() {
+        assert_eq!(lockout_minutes(4, 5, 60), 0);
+        assert_eq!(lockout_minutes(5, 5, 60), 1);
+        assert_eq!(lockout_minutes(6, 5, 60), 2);
+        assert_eq!(lockout_minutes(8, 5, 60), 8);
+        assert_eq!(lockout_minutes(11, 5, 60), 60);
+        assert_eq!(lockout_minutes(200, 5, 60), 60);
     }
 }

@@ -15,6 +15,56 @@ pub fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// An opaque id for a session (128 random bits, hex), safe to show and to put in URLs.
+pub fn new_public_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// True for a well-formed public session id.
+pub fn is_public_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// "Firefox on Windows"-style summary of a `User-Agent` header: enough to recognise a session,
+/// without keeping the full header (which can fingerprint a person).
+pub fn short_user_agent(header: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chromium/", "Chromium"),
+        ("HeadlessChrome/", "Chrome (headless)"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+        ("reqwest", "reqwest"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| header.contains(needle))
+    .map(|(_, name)| name);
+    let system = [
+        ("Windows", "Windows"),
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| header.contains(needle))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => format!("browser on {s}"),
+        (None, None) if header.trim().is_empty() => "unknown".to_owned(),
+        (None, None) => "other client".to_owned(),
+    }
+}
+
 /// What the database stores instead of the token itself.
 pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
@@ -73,5 +123,18 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn user_agents_are_summarised() {
+        let firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0";
+        assert_eq!(short_user_agent(firefox), "Firefox on Windows");
+        let chrome =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+        assert_eq!(short_user_agent(chrome), "Chrome on Linux");
+        assert_eq!(short_user_agent(""), "unknown");
+        let id = new_public_id();
+        assert!(is_public_id(&id), "{id}");
+        assert!(!is_public_id("../etc"));
     }
 }

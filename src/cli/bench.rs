@@ -2,12 +2,14 @@
 //! its group commit is durable, as the websocket's ack is) next to the same append done in plain
 //! text — same statements (duplicate check, next seq, insert), same table shape and indexes, same
 //! writer — measured in the same run on a scratch database. The ratio is the cost of encryption.
+//! `parley bench chat` and `login-flood` drive websocket clients (src/bench/).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Subcommand;
 
+use crate::bench::run::{ChatPlan, External, loopback_url};
 use crate::config::Config;
 use crate::crypto::{KekFile, load_keyring};
 use crate::store::{NewConversation, NewMessage, Store};
@@ -25,11 +27,123 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Chat load against a real server and a bare relay in the same run, with ratios and targets.
+    #[command(after_help = CHAT_HELP)]
+    Chat {
+        #[command(flatten)]
+        load: Load,
+        /// Every second, this percentage of visitors drops its connection and resumes.
+        #[arg(long, default_value_t = 0.0)]
+        churn_percent: f64,
+        /// Half-way through, every visitor is dropped at once and resumes.
+        #[arg(long)]
+        storm: bool,
+        /// Measure a parley already running on loopback: its public listener (https://IP:PORT).
+        #[arg(long, requires_all = ["staff_target", "data_dir", "server_pid"])]
+        target: Option<String>,
+        /// With --target: its staff listener.
+        #[arg(long)]
+        staff_target: Option<String>,
+        /// With --target: its data directory (certificate; operator accounts are added to it).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// With --target: its process id, for RSS and CPU time.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// Chat latency with and without a flood of wrong-password sign-ins (real argon2 cost).
+    #[command(
+        name = "login-flood",
+        after_help = "Example:\n  parley bench login-flood --visitors 400 --operators 40 --rate 400 --duration 15 --concurrency 64"
+    )]
+    LoginFlood {
+        #[command(flatten)]
+        load: Load,
+        /// Sign-in attempts in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
+    /// The bare relay the chat benchmark compares against (started by `bench chat`).
+    #[command(hide = true)]
+    Relay {
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        #[arg(long)]
+        cert: std::path::PathBuf,
+        #[arg(long)]
+        key: std::path::PathBuf,
+    },
+}
+
+const CHAT_HELP: &str = "Examples:
+  parley bench chat --visitors 10000 --operators 0 --rate 0 --duration 10      # idle memory
+  parley bench chat --visitors 4500 --operators 500 --rate 20000 --duration 20 # throughput
+  parley bench chat --visitors 1000 --operators 100 --rate 2000 --duration 20 --churn-percent 1
+  parley bench chat --visitors 1000 --operators 100 --rate 2000 --duration 20 --storm
+
+Starts `parley serve` as a child process on a scratch data directory (removed afterwards), then
+the bare relay, and runs the same clients against each. With --rate 0 or --operators 0 visitors
+only connect (idle). Each client sends at most 8 messages a second (the server allows 10).";
+
+/// The load shared by `chat` and `login-flood`.
+#[derive(clap::Args, Debug)]
+pub struct Load {
+    /// Visitor websockets, each with one chat (or idle, see --rate).
+    #[arg(long, default_value_t = 1000)]
+    visitors: usize,
+    /// Operator websockets (25 per operator account); they join the chats and answer.
+    #[arg(long, default_value_t = 100)]
+    operators: usize,
+    /// Messages per second sent in total, spread over all clients (0: idle).
+    #[arg(long, default_value_t = 2000.0)]
+    rate: f64,
+    /// Seconds to measure (after setting up).
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+}
+
+impl Load {
+    fn plan(&self, churn: f64, storm: bool) -> Result<ChatPlan, String> {
+        if !(0.0..=100.0).contains(&churn) {
+            return Err("--churn-percent is 0 to 100".into());
+        }
+        if !(1..=3600).contains(&self.duration) {
+            return Err("--duration is 1 to 3600 seconds".into());
+        }
+        if !self.rate.is_finite() || self.rate < 0.0 {
+            return Err("--rate is 0 or more messages a second".into());
+        }
+        Ok(ChatPlan {
+            visitors: self.visitors,
+            operators: self.operators,
+            rate: self.rate,
+            duration: std::time::Duration::from_secs(self.duration),
+            churn,
+            storm,
+        })
+    }
 }
 
 pub async fn run(command: BenchCommand) -> Result<(), String> {
     match command {
         BenchCommand::Storage { messages, concurrency } => storage(messages.max(1), concurrency.clamp(1, 4096)).await,
+        BenchCommand::Chat { load, churn_percent, storm, target, staff_target, data_dir, server_pid } => {
+            let plan = load.plan(churn_percent, storm)?;
+            let external = match (target, staff_target, data_dir, server_pid) {
+                (Some(public), Some(staff), Some(data_dir), Some(pid)) => Some(External {
+                    public: loopback_url("--target", &public)?,
+                    staff: loopback_url("--staff-target", &staff)?,
+                    data_dir,
+                    pid,
+                }),
+                _ => None,
+            };
+            crate::bench::run::chat(plan, external).await
+        }
+        BenchCommand::LoginFlood { load, concurrency } => {
+            crate::bench::flood::login_flood(load.plan(0.0, false)?, concurrency.clamp(1, 1024)).await
+        }
+        BenchCommand::Relay { listen, cert, key } => crate::bench::relay::serve(listen, &cert, &key).await,
     }
 }
 

@@ -5,7 +5,9 @@ mod backup;
 mod bench;
 mod gdpr;
 mod healthcheck;
+mod init;
 mod keys;
+mod ldap;
 mod serve;
 mod user;
 
@@ -59,6 +61,19 @@ pub enum Command {
     /// Encrypted backups: create, list, verify, restore (docs/backups.md).
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// Active Directory / LDAP sign-in: test the [ldap] settings (docs/security.md).
+    #[command(subcommand)]
+    Ldap(ldap::LdapCommand),
+    /// Prepare a new installation once: key-encryption key, self-signed TLS certificate (unless
+    /// one is configured) and a break-glass administrator. Running it again changes nothing.
+    #[command(
+        after_help = "Example (the Debian package runs this once, as root):\n  parley init --config /etc/parley/config.toml\nThe administrator's one-time password is written to /var/lib/parley/initial-admin-password."
+    )]
+    Init(init::InitArgs),
+    /// Write the manual pages (parley.1, parley-serve.1, …) generated from this command line
+    /// into DIR; used to build the package.
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
 }
 
 /// How to find the configuration (shared by every command).
@@ -116,10 +131,13 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::User(command) => user::run(command).await,
             Command::Healthcheck(args) => healthcheck::run(&args).await,
             Command::Backup(command) => backup::run(command).await,
+            Command::Ldap(command) => ldap::run(command).await,
             Command::Keys(command) => keys::run(command).await,
             Command::Bench(command) => bench::run(command).await,
             Command::Gdpr(command) => gdpr::run(command).await,
             Command::Audit(command) => gdpr::audit(command).await,
+            Command::Init(args) => init::run(args).await,
+            Command::Manpages { dir } => manpages(&dir),
         }
     });
     match result {
@@ -129,6 +147,13 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// One man page per command, `man parley` and `man parley-serve` etc.
+fn manpages(dir: &Path) -> Result<(), String> {
+    use clap::CommandFactory;
+    clap_mangen::generate_to(Cli::command(), dir)
+        .map_err(|e| format!("cannot write the manual pages into {}: {e}", dir.display()))
 }
 
 fn configtest(args: &ConfigArgs) -> Result<(), String> {

@@ -1,9 +1,11 @@
 //! Typed configuration: the embedded `config.example.toml` is the default, then the operator's
 //! file, then `PARLEY_*` environment variables, then command-line flags (see `load`).
 
+mod ldap;
 mod load;
 mod secret;
 
+pub use ldap::{GroupRole, LdapConfig};
 pub use load::{CliOverrides, ConfigError, load, load_from_text};
 pub use secret::Secret;
 
@@ -30,6 +32,7 @@ pub struct Config {
     pub backup: BackupConfig,
     pub retention: RetentionConfig,
     pub log: LogConfig,
+    pub ldap: LdapConfig,
     /// Set by `serve --demo`; never read from a file.
     #[serde(skip)]
     pub demo: bool,
@@ -114,6 +117,11 @@ pub struct AuthConfig {
     pub argon2_parallelism: u32,
     pub max_concurrent_hashes: usize,
     pub login_attempts_per_minute: u32,
+    pub login_attempts_per_account_per_minute: u32,
+    pub password_max_age_days: u64,
+    pub lockout_threshold: u32,
+    pub lockout_max_minutes: u64,
+    pub totp_required_roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -257,12 +265,18 @@ impl Config {
             ("auth.argon2_parallelism", u64::from(self.auth.argon2_parallelism)),
             ("auth.max_concurrent_hashes", self.auth.max_concurrent_hashes as u64),
             ("auth.login_attempts_per_minute", u64::from(self.auth.login_attempts_per_minute)),
+            ("auth.login_attempts_per_account_per_minute", u64::from(self.auth.login_attempts_per_account_per_minute)),
+            ("auth.lockout_threshold", u64::from(self.auth.lockout_threshold)),
+            ("auth.lockout_max_minutes", self.auth.lockout_max_minutes),
             ("backup.keep_last", u64::from(self.backup.keep_last)),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return Err((key, "must be greater than 0".into()));
             }
+        }
+        if self.auth.totp_required_roles.iter().any(|role| role.trim().is_empty()) {
+            return Err(("auth.totp_required_roles", "role names must not be empty".into()));
         }
         if self.auth.argon2_memory_kib < 8 * self.auth.argon2_parallelism {
             return Err(("auth.argon2_memory_kib", "must be at least 8 × argon2_parallelism".into()));
@@ -310,6 +324,7 @@ impl Config {
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(("log.level", format!("`{}` is not a log level or filter", self.log.level)));
         }
+        self.ldap.check()?;
         Ok(())
     }
 
@@ -321,6 +336,7 @@ impl Config {
             })?;
             self.smtp.password = Secret::new(text.trim_end_matches(['\r', '\n']).to_owned());
         }
+        self.ldap.read_password()?;
         Ok(())
     }
 }

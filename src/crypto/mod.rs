@@ -239,6 +239,15 @@ impl Keyring {
         self.kek(kek_id)?.open(&format!("parley:secret:{name}"), wrapped)
     }
 
+    /// A sealing key for one purpose (e.g. staff TOTP secrets), derived from the index key,
+    /// which is kept across KEK rotations. The input cannot collide with a blind index: no
+    /// index kind is named `parley-derived-key`.
+    pub fn derived_key(&self, purpose: &str) -> Result<AeadKey, CryptoError> {
+        let tag = hmac::sign(&self.index, format!("parley-derived-key\0{purpose}").as_bytes());
+        let bytes: [u8; 32] = tag.as_ref().try_into().map_err(|_| CryptoError::Decrypt("derived key length".into()))?;
+        AeadKey::new(&bytes)
+    }
+
     /// The blind index of a value.
     pub fn blind(&self, kind: IndexKind, value: &str) -> Vec<u8> {
         let mut input = kind.as_str().as_bytes().to_vec();

@@ -1,7 +1,9 @@
 //! Plain types and validated newtypes: raw strings become these once, at the edge.
 
+pub mod permission;
 mod role;
 
+pub use permission::{Action, Module, Permission, PermissionSet};
 pub use role::Role;
 
 use serde::Serialize;

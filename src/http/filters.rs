@@ -12,6 +12,7 @@ use super::rejection::{ApiError, reject};
 use super::serve::PeerAddr;
 use crate::app::AppState;
 use crate::auth::session::{self, constant_time_eq};
+use crate::domain::{Permission, PermissionSet};
 use crate::service::accounts::StaffSession;
 
 pub fn with_state(state: AppState) -> impl Filter<Extract = (AppState,), Error = Infallible> + Clone {
@@ -36,15 +37,69 @@ pub fn json_body<T: DeserializeOwned + Send>(
 pub struct Authed {
     pub session: StaffSession,
     pub token: String,
+    /// What the session's role may do (resolved on every request, so role edits apply at once).
+    pub permissions: PermissionSet,
+}
+
+impl Authed {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.permissions.has(permission)
+    }
+
+    /// 403 `forbidden` naming the missing permission.
+    pub fn require(&self, permission: Permission) -> Result<(), Rejection> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(warp::reject::custom(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("your role ({}) does not have the permission {permission}", self.session.role),
+            )))
+        }
+    }
+}
+
+/// A live session whose role holds `permission` (checked before the body is read).
+pub fn allowed(state: AppState, permission: Permission) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone {
+    staff(state).and_then(move |authed: Authed| async move { authed.require(permission).map(|()| authed) })
+}
+
+/// As `allowed`, for state-changing requests (CSRF token checked too).
+pub fn allowed_mutation(
+    state: AppState,
+    permission: Permission,
+) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone {
+    staff_mutation(state).and_then(move |authed: Authed| async move { authed.require(permission).map(|()| authed) })
 }
 
 /// Requires a live staff session cookie.
 pub fn staff(state: AppState) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone {
-    warp::header::headers_cloned().and(with_state(state)).and_then(|headers: HeaderMap, state: AppState| async move {
+    let head = warp::header::headers_cloned().and(warp::path::full());
+    head.and(with_state(state)).and_then(|headers: HeaderMap, path: warp::path::FullPath, state: AppState| async move {
         let token = cookie_token(&headers).ok_or_else(|| warp::reject::custom(ApiError::unauthenticated()))?;
         let session = state.accounts.authenticate(&token).await.map_err(reject)?;
-        Ok::<_, Rejection>(Authed { session, token })
+        pending_step_gate(&session, path.as_str())?;
+        let permissions = state.roles.permissions(&session.role);
+        Ok::<_, Rejection>(Authed { session, token, permissions })
     })
+}
+
+/// While a password change or two-factor enrolment is due, only "who am I", sign-out and the
+/// own-account routes answer; everything else is 403 with the step's code.
+fn pending_step_gate(session: &StaffSession, path: &str) -> Result<(), Rejection> {
+    let Some(code) = session.pending_step() else { return Ok(()) };
+    let open = matches!(path, "/api/v1/me" | "/api/v1/session" | "/api/v1/account")
+        || path.starts_with("/api/v1/account/password")
+        || path.starts_with("/api/v1/account/totp");
+    if open {
+        return Ok(());
+    }
+    let message = match code {
+        "password_change_required" => "change your password first (Account page, or POST /api/v1/account/password)",
+        _ => "your role requires two-factor sign-in: enrol an authenticator app first (Account page)",
+    };
+    Err(warp::reject::custom(ApiError::new(StatusCode::FORBIDDEN, code, message)))
 }
 
 /// Settings are an administrator's job: 403 `forbidden` for anyone else.

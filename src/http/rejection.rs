@@ -79,6 +79,9 @@ impl From<crate::service::chat::ChatError> for ApiError {
     fn from(err: crate::service::chat::ChatError) -> Self {
         match err {
             crate::service::chat::ChatError::Store(store) => ApiError::from(store),
+            forbidden @ crate::service::chat::ChatError::Forbidden(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, forbidden.code(), forbidden.to_string())
+            }
             other => ApiError::new(StatusCode::BAD_REQUEST, other.code(), other.to_string()),
         }
     }
@@ -101,6 +104,38 @@ impl From<AccountError> for ApiError {
                 tracing::error!(error = %hash, "password hashing failed");
                 ApiError::internal()
             }
+            E::RateLimited(seconds) => ApiError::rate_limited(seconds),
+            E::Directory(directory) => directory_error(directory),
+            E::TotpRequired => ApiError::new(StatusCode::UNAUTHORIZED, "totp_required", err.to_string()),
+            E::TotpInvalid => ApiError::new(StatusCode::UNAUTHORIZED, "totp_invalid", err.to_string()),
+            E::WrongPassword => ApiError::new(StatusCode::FORBIDDEN, "wrong_password", err.to_string()),
+            E::PasswordReused(_) => ApiError::new(status, "password_reused", err.to_string()),
+            E::DirectoryAccount => ApiError::new(StatusCode::CONFLICT, "directory_account", err.to_string()),
+            E::TotpAlreadyEnabled => ApiError::new(StatusCode::CONFLICT, "totp_enabled", err.to_string()),
+            E::TotpNotStarted => ApiError::new(StatusCode::CONFLICT, "totp_not_started", err.to_string()),
+            E::UnknownSession => ApiError::new(StatusCode::NOT_FOUND, "unknown_session", err.to_string()),
+            E::Crypto(crypto) => {
+                tracing::error!(error = %crypto, "sealing a staff secret failed");
+                ApiError::internal()
+            }
+            E::Internal(problem) => {
+                tracing::error!(error = %problem, "account operation failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+/// Active Directory / LDAP sign-in failures other than a wrong name or password.
+fn directory_error(err: crate::service::directory::DirectoryError) -> ApiError {
+    use crate::service::directory::DirectoryError as D;
+    match err {
+        D::Unavailable => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "directory_unavailable", err.to_string()),
+        D::Refused { .. } => ApiError::new(StatusCode::FORBIDDEN, "directory_refused", err.to_string()),
+        D::Store(store) => store.into(),
+        other => {
+            tracing::error!(error = %other, "directory sign-in failed");
+            ApiError::internal()
         }
     }
 }

@@ -18,7 +18,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, staff as staff_session, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, with_state};
 use crate::http::rejection::ApiError;
 use crate::http::serve::UpgradeSlot;
 use crate::telemetry::Surface;
@@ -60,7 +61,7 @@ pub fn staff(state: AppState) -> BoxedFilter<(Response,)> {
     warp::get()
         .and(warp::header::headers_cloned())
         .and(warp::ext::optional::<UpgradeSlot>())
-        .and(staff_session(state.clone()))
+        .and(allowed(state.clone(), perm::CHATS_VIEW))
         .and(with_state(state))
         .and_then(|headers: HeaderMap, slot: Option<UpgradeSlot>, authed: Authed, state: AppState| async move {
             check_same_origin(&headers)?;
@@ -73,7 +74,7 @@ pub fn staff(state: AppState) -> BoxedFilter<(Response,)> {
                     user_id: authed.session.user_id,
                     username: authed.session.username,
                     name: authed.session.display_name,
-                    any_department: matches!(authed.session.role.as_str(), "supervisor" | "administrator"),
+                    permissions: authed.permissions,
                     token: authed.token,
                 },
             )

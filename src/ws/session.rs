@@ -38,8 +38,9 @@ pub enum Peer {
         /// For the access log.
         username: String,
         name: String,
-        /// Supervisors and administrators may take chats of any department.
-        any_department: bool,
+        /// What the user's role may do (chats.view to connect, chats.store to answer,
+        /// chats.manage to take chats of any department).
+        permissions: crate::domain::PermissionSet,
         token: String,
     },
 }
@@ -82,8 +83,8 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
     };
     let mut handler = match peer {
         Peer::Visitor { ip } => Handler::Visitor(visitor::VisitorConn::new(ip)),
-        Peer::Staff { user_id, username, name, any_department, .. } => {
-            Handler::Staff(staff::StaffConn::new(user_id, username, name, any_department))
+        Peer::Staff { user_id, username, name, permissions, .. } => {
+            Handler::Staff(staff::StaffConn::new(user_id, username, name, permissions))
         }
     };
     let limiter = DefaultDirectRateLimiter::direct(

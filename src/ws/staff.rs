@@ -6,6 +6,8 @@ use super::hub::{OutFrame, Outbox};
 use super::protocol::{self, ClientFrame};
 use super::session::{answer, direct};
 use crate::app::AppState;
+use crate::domain::permission::perm;
+use crate::domain::{Permission, PermissionSet};
 use crate::service::chat::{Author, ChatError};
 
 /// Per-connection staff state.
@@ -14,7 +16,7 @@ pub struct StaffConn {
     /// For the access log.
     username: String,
     name: String,
-    any_department: bool,
+    permissions: PermissionSet,
     /// The status this connection last chose.
     status: &'static str,
 }
@@ -23,8 +25,17 @@ pub struct StaffConn {
 pub const MAX_CHATS_LIMIT: i64 = 20;
 
 impl StaffConn {
-    pub fn new(user_id: i64, username: String, name: String, any_department: bool) -> StaffConn {
-        StaffConn { user_id, username, name, any_department, status: "online" }
+    pub fn new(user_id: i64, username: String, name: String, permissions: PermissionSet) -> StaffConn {
+        StaffConn { user_id, username, name, permissions, status: "online" }
+    }
+
+    /// Frames that answer or change a chat need chats.store (a watch-only role has chats.view).
+    fn require(&self, permission: Permission) -> Result<(), ChatError> {
+        if self.permissions.has(permission) {
+            Ok(())
+        } else {
+            Err(ChatError::Forbidden(permission))
+        }
     }
 
     /// Records in the access log that this staff member opened a chat (accept or join).
@@ -52,6 +63,11 @@ impl StaffConn {
     /// Joins the lobby and returns the current queue and this operator's open conversations.
     pub async fn greet(&mut self, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
         state.chat.hub().join_lobby(outbox, self.user_id);
+        if !self.permissions.has(perm::CHATS_STORE) {
+            // A watch-only role sees the queue but is never counted as an operator to route to.
+            self.status = "away";
+            state.chat.hub().set_available(outbox.conn, false);
+        }
         // A newly connected operator may take waiting chats at once.
         if let Err(err) = state.chat.reroute().await {
             return answer(Err(err));
@@ -74,10 +90,13 @@ impl StaffConn {
         outbox: &Outbox,
     ) -> Result<Vec<OutFrame>, ChatError> {
         let chat = &state.chat;
+        if !matches!(frame, ClientFrame::Ping { .. } | ClientFrame::Join { .. }) {
+            self.require(perm::CHATS_STORE)?;
+        }
         match frame {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
             ClientFrame::Accept { id, conversation } => {
-                let conversation = chat.accept(&conversation, self.user_id, self.any_department, outbox).await?;
+                let conversation = chat.accept(&conversation, self.user_id, self.permissions.has(perm::CHATS_MANAGE), outbox).await?;
                 self.record_view(state, &conversation).await?;
                 let mut frames = vec![direct(protocol::frame(
                     "accepted",

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod account;
 mod api_errors;
 mod assets;
 mod auth;
@@ -18,10 +19,13 @@ mod encryption;
 mod export;
 mod gdpr;
 mod keys;
+mod ldap;
 mod mail;
 mod process;
+mod rbac;
 mod retention;
 mod routes;
 mod storage;
+mod storm;
 mod tls;
 mod websocket;

@@ -11,7 +11,8 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
 use crate::backup::{BackupError, Backups, Trigger};
-use crate::http::filters::{Authed, administrator, staff, staff_mutation, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, allowed_mutation, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::store::AuditEntry;
 
@@ -39,20 +40,18 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let list = warp::path("backups")
         .and(warp::path::end())
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::BACKUPS_VIEW))
         .and(with_state(state.clone()))
-        .and_then(|authed: Authed, state: AppState| async move {
-            administrator(&authed, "backups")?;
+        .and_then(|_: Authed, state: AppState| async move {
             let status = backups(&state).status().await.map_err(backup_error)?;
             Ok::<_, Rejection>(warp::reply::json(&status).into_response())
         });
     let create = warp::path("backups")
         .and(warp::path::end())
         .and(warp::post())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::BACKUPS_MANAGE))
         .and(with_state(state.clone()))
         .and_then(|authed: Authed, state: AppState| async move {
-            administrator(&authed, "backups")?;
             let backups = backups(&state);
             let actor = authed.session.username.clone();
             // Its own task: a client that goes away does not cut a backup short.
@@ -65,10 +64,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         });
     let download = warp::path!("backups" / String / "download")
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::BACKUPS_EXPORT))
         .and(with_state(state))
         .and_then(|name: String, authed: Authed, state: AppState| async move {
-            administrator(&authed, "backups")?;
             let (path, size) = backups(&state).file(&name).map_err(backup_error)?;
             let file = tokio::fs::File::open(&path).await.map_err(|e| {
                 tracing::error!(path = %path.display(), error = %e, "cannot open a backup for download");

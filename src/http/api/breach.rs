@@ -8,7 +8,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, staff, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::store::AuditEntry;
 
@@ -23,18 +24,6 @@ struct ScopeQuery {
     user: Option<String>,
     /// `json` (default) or `csv`.
     format: Option<String>,
-}
-
-fn allowed(authed: &Authed) -> Result<(), Rejection> {
-    if matches!(authed.session.role.as_str(), "dpo" | "administrator" | "auditor") {
-        Ok(())
-    } else {
-        Err(reject(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only the DPO, administrators and auditors see access reports",
-        )))
-    }
 }
 
 fn bad(message: impl Into<String>) -> Rejection {
@@ -59,10 +48,9 @@ fn csv_field(value: &str) -> String {
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let access = warp::path!("gdpr" / "subjects" / i64 / "access")
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::AUDIT_VIEW))
         .and(with_state(state.clone()))
         .and_then(|subject: i64, authed: Authed, state: AppState| async move {
-            allowed(&authed)?;
             let rows = state.store.access_to_subject(subject).await.map_err(reject)?;
             state
                 .store
@@ -79,11 +67,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         });
     let scope = warp::path!("gdpr" / "breach-scope")
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::AUDIT_VIEW))
         .and(warp::query::<ScopeQuery>())
         .and(with_state(state))
         .and_then(|authed: Authed, query: ScopeQuery, state: AppState| async move {
-            allowed(&authed)?;
             let from = day(&query.from, "from", 0)?;
             let until = day(&query.to, "to", 1)?;
             if until <= from {

@@ -8,7 +8,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, json_body, staff, staff_mutation, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, allowed_mutation, json_body, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::store::CannedRow;
 
@@ -39,15 +40,16 @@ fn bad(message: &str) -> Rejection {
     warp::reject::custom(ApiError::new(StatusCode::BAD_REQUEST, "invalid", message))
 }
 
+/// Shared responses (for everyone) are for chat supervisors; personal ones for anyone who chats.
 fn may_share(authed: &Authed) -> bool {
-    matches!(authed.session.role.as_str(), "supervisor" | "administrator")
+    authed.can(perm::CHATS_MANAGE)
 }
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let list = warp::path("canned-responses")
         .and(warp::path::end())
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::CHATS_VIEW))
         .and(with_state(state.clone()))
         .and_then(|authed: Authed, state: AppState| async move {
             let rows = state.store.canned_for(authed.session.user_id).await.map_err(reject)?;
@@ -57,13 +59,13 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let create = warp::path("canned-responses")
         .and(warp::path::end())
         .and(warp::post())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::CHATS_STORE))
         .and(json_body::<NewCanned>(state.config.server.max_body_bytes))
         .and(with_state(state.clone()))
         .and_then(create);
     let delete = warp::path!("canned-responses" / i64)
         .and(warp::delete())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::CHATS_STORE))
         .and(with_state(state.clone()))
         .and_then(|id: i64, authed: Authed, state: AppState| async move {
             let row = state.store.canned(id).await.map_err(reject)?;

@@ -7,14 +7,12 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use super::gdpr::role_in;
 use crate::app::AppState;
-use crate::http::filters::{Authed, json_body, staff, staff_mutation, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, allowed_mutation, json_body, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::service::cases::{self, CaseError, CaseUpdate, NewRequest};
 
-const WHO: &[&str] = &["dpo", "administrator"];
-const ONLY: &str = "the DPO and administrators handle data requests";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,11 +34,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let max_body = state.config.server.max_body_bytes;
     let list = warp::path!("gdpr" / "cases")
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::GDPR_VIEW))
         .and(warp::query::<ListQuery>())
         .and(with_state(state.clone()))
-        .and_then(|authed: Authed, query: ListQuery, state: AppState| async move {
-            role_in(&authed, WHO, ONLY)?;
+        .and_then(|_: Authed, query: ListQuery, state: AppState| async move {
             let only_open = match query.status.as_deref() {
                 None | Some("open") => true,
                 Some("all") => false,
@@ -51,22 +48,20 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         });
     let create = warp::path!("gdpr" / "cases")
         .and(warp::post())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::GDPR_STORE))
         .and(json_body::<NewRequest>(max_body))
         .and(with_state(state.clone()))
         .and_then(|authed: Authed, body: NewRequest, state: AppState| async move {
-            role_in(&authed, WHO, ONLY)?;
             let case = cases::create(&state.store, body, &authed.session.username).await.map_err(case_error)?;
             let reply = warp::reply::with_status(warp::reply::json(&case), StatusCode::CREATED);
             Ok::<_, Rejection>(reply.into_response())
         });
     let update = warp::path!("gdpr" / "cases" / i64)
         .and(warp::patch())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::GDPR_STORE))
         .and(json_body::<CaseUpdate>(max_body))
         .and(with_state(state))
         .and_then(|id: i64, authed: Authed, body: CaseUpdate, state: AppState| async move {
-            role_in(&authed, WHO, ONLY)?;
             let case = cases::update(&state.store, id, body, &authed.session.username).await.map_err(case_error)?;
             Ok::<_, Rejection>(warp::reply::json(&case).into_response())
         });

@@ -7,7 +7,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, staff, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::store::{ConversationFilter, ConversationRow};
 use crate::util::rfc3339;
@@ -109,24 +110,24 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let list = warp::path("conversations")
         .and(warp::path::end())
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::STORED_CHATS_VIEW))
         .and(warp::query::<ConversationQuery>())
         .and(with_state(state.clone()))
         .and_then(list_conversations);
     let transcript = warp::path!("conversations" / String / "messages")
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::STORED_CHATS_VIEW))
         .and(with_state(state.clone()))
         .and_then(transcript);
     let notes = warp::path!("conversations" / String / "notes")
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::STORED_CHATS_VIEW))
         .and(with_state(state.clone()))
         .and_then(notes);
     let mail = warp::path("mail-outbox")
         .and(warp::path::end())
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::SETTINGS_VIEW))
         .and(with_state(state.clone()))
         .and_then(list_mail);
     list.or(transcript).unify().or(notes).unify().or(mail).unify().boxed()

@@ -8,7 +8,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, administrator, json_body, staff, staff_mutation, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, allowed_mutation, json_body, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::service::departments::{DepartmentError, DepartmentInput};
 use crate::service::hours::Region;
@@ -30,16 +31,6 @@ struct GenerateBody {
 struct Holiday {
     date: String,
     name: String,
-}
-
-#[derive(Serialize)]
-struct StaffUser {
-    username: String,
-    display_name: String,
-    role: String,
-    disabled: bool,
-    online: bool,
-    max_chats: i64,
 }
 
 fn department_error(err: DepartmentError) -> Rejection {
@@ -71,16 +62,10 @@ async fn holiday_list(state: &AppState) -> Result<Response, Rejection> {
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let max_body = state.config.server.max_body_bytes;
-    let users = warp::path("users")
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(staff(state.clone()))
-        .and(with_state(state.clone()))
-        .and_then(list_users);
     let list = warp::path("departments")
         .and(warp::path::end())
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::CHATS_VIEW))
         .and(with_state(state.clone()))
         .map(|_: Authed, state: AppState| {
             let available = state.chat.hub().available_users();
@@ -91,11 +76,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         });
     let put = warp::path!("departments" / String)
         .and(warp::put())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::SETTINGS_MANAGE))
         .and(json_body::<DepartmentInput>(max_body))
         .and(with_state(state.clone()))
         .and_then(|key: String, authed: Authed, body: DepartmentInput, state: AppState| async move {
-            administrator(&authed, "departments")?;
             let department = state.departments.save(&key, body).await.map_err(department_error)?;
             tracing::info!(user_id = authed.session.user_id, department = %department.key, "department saved");
             // Members or hours may have changed: waiting chats may now have somewhere to go.
@@ -109,10 +93,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         });
     let delete = warp::path!("departments" / String)
         .and(warp::delete())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::SETTINGS_MANAGE))
         .and(with_state(state.clone()))
         .and_then(|key: String, authed: Authed, state: AppState| async move {
-            administrator(&authed, "departments")?;
             state.departments.delete(&key).await.map_err(department_error)?;
             state.sites.reload().await.map_err(|e| {
                 tracing::error!(error = %e, "reloading the sites failed");
@@ -124,44 +107,39 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let holidays = warp::path("bank-holidays")
         .and(warp::path::end())
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::SETTINGS_VIEW))
         .and(with_state(state.clone()))
         .and_then(|_: Authed, state: AppState| async move { holiday_list(&state).await });
     let generate = warp::path!("bank-holidays" / "generate")
         .and(warp::post())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::SETTINGS_MANAGE))
         .and(json_body::<GenerateBody>(max_body))
         .and(with_state(state.clone()))
         .and_then(|authed: Authed, body: GenerateBody, state: AppState| async move {
-            administrator(&authed, "bank holidays")?;
             state.departments.generate_holidays(body.region, body.year).await.map_err(department_error)?;
             tracing::info!(user_id = authed.session.user_id, year = body.year, "bank holidays generated");
             holiday_list(&state).await
         });
     let put_holiday = warp::path!("bank-holidays" / String)
         .and(warp::put())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::SETTINGS_MANAGE))
         .and(json_body::<HolidayBody>(max_body))
         .and(with_state(state.clone()))
         .and_then(|date: String, authed: Authed, body: HolidayBody, state: AppState| async move {
-            administrator(&authed, "bank holidays")?;
             let (date, name) = state.departments.put_holiday(&date, &body.name).await.map_err(department_error)?;
             tracing::info!(user_id = authed.session.user_id, %date, "bank holiday saved");
             Ok::<_, Rejection>(warp::reply::json(&Holiday { date, name }).into_response())
         });
     let delete_holiday = warp::path!("bank-holidays" / String)
         .and(warp::delete())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::SETTINGS_MANAGE))
         .and(with_state(state))
         .and_then(|date: String, authed: Authed, state: AppState| async move {
-            administrator(&authed, "bank holidays")?;
             state.departments.delete_holiday(&date).await.map_err(department_error)?;
             tracing::info!(user_id = authed.session.user_id, %date, "bank holiday removed");
             Ok::<_, Rejection>(no_content())
         });
-    users
-        .or(list)
-        .unify()
+    list
         .or(put)
         .unify()
         .or(delete)
@@ -175,25 +153,4 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(delete_holiday)
         .unify()
         .boxed()
-}
-
-async fn list_users(_: Authed, state: AppState) -> Result<Response, Rejection> {
-    let available = state.chat.hub().available_users();
-    let limit = state.config.chat.max_chats;
-    let list: Vec<StaffUser> = state
-        .store
-        .list_users()
-        .await
-        .map_err(reject)?
-        .into_iter()
-        .map(|u| StaffUser {
-            online: available.contains(&u.id),
-            max_chats: u.max_chats.unwrap_or(i64::from(limit)),
-            username: u.username,
-            display_name: u.display_name,
-            role: u.role,
-            disabled: u.disabled,
-        })
-        .collect();
-    Ok(warp::reply::json(&list).into_response())
 }

@@ -9,7 +9,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, json_body, staff, staff_mutation, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, allowed_mutation, json_body, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::service::gdpr::{self, By, GdprError};
 
@@ -40,23 +41,14 @@ fn gdpr_error(err: GdprError) -> Rejection {
     })
 }
 
-pub(super) fn role_in(authed: &Authed, roles: &[&str], what: &str) -> Result<(), Rejection> {
-    if roles.contains(&authed.session.role.as_str()) {
-        Ok(())
-    } else {
-        Err(reject(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("only {what}"))))
-    }
-}
-
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let max_body = state.config.server.max_body_bytes;
     let search = warp::path!("gdpr" / "search")
         .and(warp::post())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::GDPR_VIEW))
         .and(json_body::<SearchBody>(max_body))
         .and(with_state(state.clone()))
         .and_then(|authed: Authed, body: SearchBody, state: AppState| async move {
-            role_in(&authed, &["dpo", "administrator"], "the DPO and administrators may search personal data")?;
             let found = gdpr::search(
                 &state.store,
                 body.by,
@@ -70,11 +62,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         });
     let erase = warp::path!("gdpr" / "subjects" / i64 / "erase")
         .and(warp::post())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::GDPR_DELETE))
         .and(json_body::<EraseBody>(max_body))
         .and(with_state(state.clone()))
         .and_then(|subject: i64, authed: Authed, body: EraseBody, state: AppState| async move {
-            role_in(&authed, &["dpo"], "the DPO may erase a person's data")?;
             let erased =
                 gdpr::erase(&state.store, subject, &body.reason, &authed.session.username).await.map_err(gdpr_error)?;
             let reply = serde_json::json!({
@@ -87,15 +78,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let audit = warp::path("audit")
         .and(warp::path::end())
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::AUDIT_VIEW))
         .and(warp::query::<AuditQuery>())
         .and(with_state(state.clone()))
-        .and_then(|authed: Authed, query: AuditQuery, state: AppState| async move {
-            role_in(
-                &authed,
-                &["administrator", "dpo", "auditor"],
-                "administrators, the DPO and auditors see the audit log",
-            )?;
+        .and_then(|_: Authed, query: AuditQuery, state: AppState| async move {
             let rows = state.store.audit_entries(query.limit.unwrap_or(100).clamp(1, 1000)).await.map_err(reject)?;
             let list: Vec<_> = rows
                 .into_iter()
@@ -110,13 +96,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         });
     let exports = export::routes(state.clone());
     let verify =
-        warp::path!("audit" / "verify").and(warp::get()).and(staff(state.clone())).and(with_state(state)).and_then(
-            |authed: Authed, state: AppState| async move {
-                role_in(
-                    &authed,
-                    &["administrator", "dpo", "auditor"],
-                    "administrators, the DPO and auditors see the audit log",
-                )?;
+        warp::path!("audit" / "verify").and(warp::get()).and(allowed(state.clone(), perm::AUDIT_VIEW)).and(with_state(state)).and_then(
+            |_: Authed, state: AppState| async move {
                 let reply = match state.store.verify_audit().await.map_err(reject)? {
                     Ok(entries) => serde_json::json!({ "ok": true, "entries": entries, "first_bad": null }),
                     Err(id) => serde_json::json!({ "ok": false, "entries": null, "first_bad": id }),

@@ -1,13 +1,13 @@
 //! The state of the encryption keys for the administration page (never key bytes).
 
-use http::StatusCode;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
 use crate::crypto::KekFile;
-use crate::http::filters::{Authed, staff, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::service::keys::{KeyError, status};
 
@@ -15,16 +15,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     warp::path("keys")
         .and(warp::path::end())
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::KEYS_VIEW))
         .and(with_state(state))
-        .and_then(|authed: Authed, state: AppState| async move {
-            if !matches!(authed.session.role.as_str(), "administrator" | "dpo" | "auditor") {
-                return Err(reject(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "only administrators, the DPO and auditors may see the keys",
-                )));
-            }
+        .and_then(|_: Authed, state: AppState| async move {
             let source = KekFile::from_config(&state.config);
             let keys = status(&state.store, &source).await.map_err(|e| match e {
                 KeyError::Store(store) => reject(store),

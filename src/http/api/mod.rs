@@ -1,5 +1,6 @@
 //! `/api/v1`: JSON API of the staff listener, described by `/api/v1/openapi.json`.
 
+mod account;
 mod backups;
 mod breach;
 mod canned;
@@ -13,6 +14,7 @@ mod rectify;
 mod retention;
 mod session;
 mod sites;
+mod users;
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use warp::filters::BoxedFilter;
@@ -33,6 +35,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         response
     });
     let routes = session::routes(state.clone())
+        .or(account::routes(state.clone()))
+        .unify()
         .or(chats::routes(state.clone()))
         .unify()
         .or(sites::routes(state.clone()))
@@ -54,6 +58,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(rectify::routes(state.clone()))
         .unify()
         .or(breach::routes(state.clone()))
+        .unify()
+        .or(users::routes(state.clone()))
         .unify()
         .or(gdpr::routes(state))
         .unify();

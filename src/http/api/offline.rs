@@ -9,7 +9,8 @@ use warp::{Filter, Rejection, Reply};
 
 use super::chats::{MAX_PAGE, bad_status};
 use crate::app::AppState;
-use crate::http::filters::{Authed, json_body, staff, staff_mutation, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, allowed_mutation, json_body, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::service::chat::{MAX_TEXT_CHARS, check_text};
 use crate::service::mail::MailError;
@@ -81,24 +82,24 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let list = warp::path("offline-requests")
         .and(warp::path::end())
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::OFFLINE_VIEW))
         .and(warp::query::<ListQuery>())
         .and(with_state(state.clone()))
         .and_then(list_offline);
     let done = warp::path!("offline-requests" / i64 / "done")
         .and(warp::post())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::OFFLINE_STORE))
         .and(with_state(state.clone()))
         .and_then(finish_offline);
     let assign = warp::path!("offline-requests" / i64 / "assign")
         .and(warp::post())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::OFFLINE_STORE))
         .and(json_body::<AssignBody>(state.config.server.max_body_bytes))
         .and(with_state(state.clone()))
         .and_then(assign_offline);
     let reply = warp::path!("offline-requests" / i64 / "reply")
         .and(warp::post())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::OFFLINE_STORE))
         .and(json_body::<ReplyBody>(state.config.server.max_body_bytes))
         .and(with_state(state))
         .and_then(reply_offline);

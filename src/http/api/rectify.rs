@@ -7,7 +7,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, json_body, staff_mutation, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed_mutation, json_body, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::service::gdpr::{self, GdprError};
 use crate::store::Rectification;
@@ -23,17 +24,10 @@ struct Body {
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     warp::path!("gdpr" / "subjects" / i64)
         .and(warp::patch())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::GDPR_STORE))
         .and(json_body::<Body>(state.config.server.max_body_bytes))
         .and(with_state(state))
         .and_then(|subject: i64, authed: Authed, body: Body, state: AppState| async move {
-            if !matches!(authed.session.role.as_str(), "dpo" | "administrator") {
-                return Err(reject(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "only the DPO and administrators may correct a person's details",
-                )));
-            }
             let change = Rectification { name: body.name, email: body.email, phone: body.phone };
             let details =
                 gdpr::rectify(&state.store, subject, change, &authed.session.username).await.map_err(|e| {

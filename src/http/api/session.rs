@@ -1,4 +1,5 @@
-//! Sign-in, sign-out and "who am I".
+//! Sign-in (password, then a TOTP or recovery code for enrolled accounts), sign-out and
+//! "who am I".
 
 use std::net::SocketAddr;
 
@@ -13,7 +14,7 @@ use crate::app::AppState;
 use crate::auth::session::{clear_cookie, set_cookie};
 use crate::http::filters::{Authed, json_body, peer, staff, staff_mutation, with_state};
 use crate::http::rejection::{ApiError, reject};
-use crate::service::accounts::StaffSession;
+use crate::service::accounts::{AccountError, LoginAttempt, StaffSession};
 use crate::util::rfc3339;
 
 #[derive(Deserialize)]
@@ -21,6 +22,9 @@ use crate::util::rfc3339;
 struct LoginBody {
     username: String,
     password: String,
+    /// Six-digit code from the authenticator app, or a one-time recovery code.
+    #[serde(default)]
+    totp_code: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -28,12 +32,18 @@ struct UserView<'a> {
     username: &'a str,
     display_name: &'a str,
     role: &'a str,
+    source: &'a str,
     must_change_password: bool,
+    totp_enrolment_required: bool,
+    totp_enabled: bool,
 }
 
 #[derive(Serialize)]
 struct SessionView<'a> {
     csrf_token: &'a str,
+    /// What must happen before anything else: `password_change_required`,
+    /// `totp_enrolment_required`, or null.
+    pending: Option<&'static str>,
     expires_at: String,
     user: UserView<'a>,
 }
@@ -42,12 +52,16 @@ impl<'a> SessionView<'a> {
     fn of(session: &'a StaffSession) -> SessionView<'a> {
         SessionView {
             csrf_token: &session.csrf_token,
+            pending: session.pending_step(),
             expires_at: rfc3339(session.expires_at),
             user: UserView {
                 username: &session.username,
                 display_name: &session.display_name,
                 role: &session.role,
+                source: &session.source,
                 must_change_password: session.must_change_password,
+                totp_enrolment_required: session.totp_enrolment_required,
+                totp_enabled: session.totp_enabled,
             },
         }
     }
@@ -60,6 +74,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(json_body::<LoginBody>(state.config.server.max_body_bytes))
         .and(peer())
+        .and(warp::header::optional::<String>("user-agent"))
         .and(with_state(state.clone()))
         .and_then(login);
     let logout = warp::path("session")
@@ -78,18 +93,31 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
 
 const MAX_FIELD: usize = 1024;
 
-async fn login(body: LoginBody, peer: SocketAddr, state: AppState) -> Result<Response, Rejection> {
+async fn login(
+    body: LoginBody,
+    peer: SocketAddr,
+    user_agent: Option<String>,
+    state: AppState,
+) -> Result<Response, Rejection> {
     if let Err(retry_after) = state.login_limiter.check(&peer.ip()) {
         return Err(warp::reject::custom(ApiError::rate_limited(retry_after)));
     }
-    if body.username.len() > MAX_FIELD || body.password.len() > MAX_FIELD {
+    let code_len = body.totp_code.as_deref().map_or(0, str::len);
+    if body.username.len() > MAX_FIELD || body.password.len() > MAX_FIELD || code_len > 64 {
         return Err(warp::reject::custom(ApiError::new(
             StatusCode::BAD_REQUEST,
             "too_long",
-            format!("user name and password may have at most {MAX_FIELD} bytes"),
+            format!("user name and password may have at most {MAX_FIELD} bytes, a code at most 64"),
         )));
     }
-    match state.accounts.login(&body.username, &body.password).await {
+    let attempt = LoginAttempt {
+        username: &body.username,
+        password: &body.password,
+        second_factor: body.totp_code.as_deref(),
+        source_ip: peer.ip(),
+        user_agent: user_agent.as_deref().unwrap_or_default(),
+    };
+    match state.accounts.login(attempt).await {
         Ok(outcome) => {
             tracing::info!(user_id = outcome.session.user_id, "staff login");
             let mut response = warp::reply::json(&SessionView::of(&outcome.session)).into_response();
@@ -99,14 +127,16 @@ async fn login(body: LoginBody, peer: SocketAddr, state: AppState) -> Result<Res
             Ok(no_store(response))
         }
         Err(err) => {
-            state.metrics.login_failed();
+            if !matches!(err, AccountError::TotpRequired) {
+                state.metrics.login_failed();
+            }
             Err(reject(err))
         }
     }
 }
 
 async fn logout(authed: Authed, state: AppState) -> Result<Response, Rejection> {
-    state.accounts.logout(&authed.token).await.map_err(reject)?;
+    state.accounts.logout(&authed.session, &authed.token).await.map_err(reject)?;
     // Signing out ends the live-chat connections of this user too.
     state.chat.hub().revoke_user(authed.session.user_id);
     tracing::info!(user_id = authed.session.user_id, "staff logout");

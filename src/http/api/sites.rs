@@ -6,7 +6,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, administrator, json_body, staff, staff_mutation, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, allowed_mutation, json_body, with_state};
 use crate::http::rejection::ApiError;
 use crate::service::sites::{SiteError, SiteInput};
 
@@ -22,26 +23,24 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let list = warp::path("sites")
         .and(warp::path::end())
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::SETTINGS_VIEW))
         .and(with_state(state.clone()))
         .map(|_: Authed, state: AppState| warp::reply::json(&state.sites.list()).into_response());
     let put = warp::path!("sites" / String)
         .and(warp::put())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::SETTINGS_MANAGE))
         .and(json_body::<SiteInput>(state.config.server.max_body_bytes))
         .and(with_state(state.clone()))
         .and_then(|key: String, authed: Authed, body: SiteInput, state: AppState| async move {
-            administrator(&authed, "sites")?;
             let site = state.sites.save(&key, body).await.map_err(site_error)?;
             tracing::info!(user_id = authed.session.user_id, site = %site.key, "site saved");
             Ok::<_, Rejection>(warp::reply::json(&site).into_response())
         });
     let delete = warp::path!("sites" / String)
         .and(warp::delete())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::SETTINGS_MANAGE))
         .and(with_state(state))
         .and_then(|key: String, authed: Authed, state: AppState| async move {
-            administrator(&authed, "sites")?;
             state.sites.delete(&key).await.map_err(site_error)?;
             tracing::info!(user_id = authed.session.user_id, site = %key, "site deleted");
             Ok::<_, Rejection>(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())

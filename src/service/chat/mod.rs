@@ -52,6 +52,8 @@ pub enum ChatError {
     NotMember(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("your role does not have the permission {0}")]
+    Forbidden(crate::domain::Permission),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -72,6 +74,7 @@ impl ChatError {
             ChatError::UnknownDepartment => "unknown_department",
             ChatError::NotMember(_) => "not_member",
             ChatError::Invalid(_) => "invalid",
+            ChatError::Forbidden(_) => "forbidden",
             ChatError::Store(_) => "internal",
         }
     }

@@ -10,12 +10,12 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, json_body, staff, staff_mutation, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed, allowed_mutation, json_body, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::service::export::{self, ExportError, Format};
 use crate::service::mail::MailError;
 
-const WHO: &str = "the DPO and administrators may export a person's data";
 
 #[derive(Deserialize)]
 struct ExportQuery {
@@ -56,11 +56,10 @@ fn format_of(raw: Option<&str>) -> Result<Format, Rejection> {
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let download = warp::path!("gdpr" / "subjects" / i64 / "export")
         .and(warp::get())
-        .and(staff(state.clone()))
+        .and(allowed(state.clone(), perm::GDPR_EXPORT))
         .and(warp::query::<ExportQuery>())
         .and(with_state(state.clone()))
         .and_then(|subject: i64, authed: Authed, query: ExportQuery, state: AppState| async move {
-            super::role_in(&authed, &["dpo", "administrator"], WHO)?;
             let format = format_of(query.format.as_deref())?;
             let file =
                 export::export(&state.store, subject, format, &authed.session.username).await.map_err(export_error)?;
@@ -76,11 +75,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         });
     let email = warp::path!("gdpr" / "subjects" / i64 / "export" / "email")
         .and(warp::post())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::GDPR_EXPORT))
         .and(json_body::<EmailBody>(state.config.server.max_body_bytes))
         .and(with_state(state))
         .and_then(|subject: i64, authed: Authed, body: EmailBody, state: AppState| async move {
-            super::role_in(&authed, &["dpo", "administrator"], WHO)?;
             let format = format_of(Some(&body.format))?;
             let queued = export::email(
                 &state.store,

@@ -1,0 +1,169 @@
+//! Reconnect storm and slow consumer, at sizes the test suite can hold: 1,000 visitors dropped at
+//! once resume with nothing lost or duplicated; a client that stops reading is disconnected once
+//! its bounded queue fills, while the others keep receiving everything.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use parley::bench::chat::{Scenario, Target};
+use parley::bench::client::tls_connector;
+use parley::bench::stats::Counters;
+use parley::config::Routing;
+use rustls_pki_types::ServerName;
+use serde_json::{Value, json};
+use tokio::net::TcpSocket;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::harness::TestApp;
+use crate::websocket::{Client, connect, next_json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_visitors_dropped_at_once_resume_without_loss_or_duplicates() {
+    let app = TestApp::spawn_with(|c| {
+        c.chat.routing = Routing::LeastBusy;
+        c.chat.max_chats = 1_000_000;
+    })
+    .await;
+    let mut cookies = Vec::new();
+    for name in ["storm-a", "storm-b"] {
+        app.add_user(name, "operator", PASSWORD).await;
+        cookies.push(app.login(name, PASSWORD).await.0);
+    }
+    let target = Target {
+        connector: tls_connector(&app.cert_path()).expect("tls"),
+        public: app.app.public_addr(),
+        staff: app.app.staff_addr(),
+        cookies,
+    };
+    // 1,000 visitors and 40 operator sockets, ~0.5 messages a second each, both directions.
+    let (visitors, operators) = (1000, 40);
+    let scenario = Scenario::setup(target, visitors, operators, 520.0, 0.0, false).await.expect("set up");
+    let counters = &scenario.shared.counters;
+    assert_eq!(Counters::get(&counters.started), visitors as u64, "every visitor started a chat");
+    assert_eq!(Counters::get(&counters.joined), visitors as u64, "an operator joined every chat");
+    // Half-way through, every visitor connection is dropped at once and resumes.
+    let window = scenario.window(Duration::from_secs(8), true).await;
+    let (resumed, _slowest) = window.storm.expect("storm ran");
+    assert_eq!(resumed, visitors, "every visitor resumed");
+    assert!(window.sent > 1000, "traffic flowed: {} messages", window.sent);
+    assert_eq!(window.acked, window.sent, "every message was acknowledged (after resending)");
+    let duplicates = Counters::get(&counters.duplicates);
+    let errors = scenario.shared.error_codes.lock().expect("errors").clone();
+    let (lost, conversations) = scenario.finish().await;
+    assert_eq!(conversations, visitors);
+    assert_eq!((lost, duplicates), (0, 0), "nothing lost, nothing twice");
+    assert!(errors.is_empty(), "no errors: {errors:?}");
+    app.stop().await;
+}
+
+/// A staff socket whose receive buffer is tiny and which never reads.
+async fn stalled_staff_socket(app: &TestApp, cookie: &str) -> Client {
+    let addr = app.app.staff_addr();
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("small receive buffer");
+    let tcp = socket.connect(addr).await.expect("connect");
+    let tls = crate::harness::tls_connector(&app.cert_path(), true)
+        .connect(ServerName::IpAddress(addr.ip().into()), tcp)
+        .await
+        .expect("tls");
+    let mut request = format!("wss://{addr}/ws/staff").into_client_request().expect("request");
+    request.headers_mut().insert("origin", format!("https://{addr}").parse().expect("origin"));
+    request.headers_mut().insert("cookie", cookie.parse().expect("cookie"));
+    tokio_tungstenite::client_async(request, tls).await.expect("websocket").0
+}
+
+async fn staff_sockets_open(app: &TestApp) -> i64 {
+    let text = app.client.get(app.staff("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("parley_websockets_open{listener=\"staff\"} "))
+        .and_then(|v| v.parse().ok())
+        .expect("staff websocket gauge")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_disconnected_and_nobody_else_waits() {
+    let app = TestApp::spawn().await; // manual routing: every chat stays in the queue
+    for name in ["fast", "stalled"] {
+        app.add_user(name, "operator", PASSWORD).await;
+    }
+    let (fast_cookie, _) = app.login("fast", PASSWORD).await;
+    let (stalled_cookie, _) = app.login("stalled", PASSWORD).await;
+    let staff = app.app.staff_addr();
+    let mut fast = connect(staff, &app.cert_path(), "/ws/staff", &format!("https://{staff}"), Some(&fast_cookie))
+        .await
+        .expect("fast operator");
+    let stalled = stalled_staff_socket(&app, &stalled_cookie).await;
+    assert_eq!(next_json(&mut fast).await["type"], "hello");
+    assert_eq!(staff_sockets_open(&app).await, 2);
+
+    // 30 visitors start 15 chats each: every start sends the whole (growing) queue to all staff.
+    let (visitors, each) = (30, 15);
+    let public = app.app.public_addr();
+    let mut tasks = tokio::task::JoinSet::new();
+    for v in 0..visitors {
+        let mut ws = connect(public, &app.cert_path(), "/ws/visitor", &format!("https://{public}"), None)
+            .await
+            .expect("visitor");
+        tasks.spawn(async move {
+            for _ in 0..each {
+                let start = json!({ "v": 1, "type": "start", "id": uuid::Uuid::new_v4(), "site": "main",
+                                    "name": format!("Visitor {v} {}", "with a long name ".repeat(5)), "question": "q" });
+                ws.send(Message::text(start.to_string())).await.expect("start");
+            }
+            let mut started = 0;
+            while started < each {
+                match ws.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        let frame: Value = serde_json::from_str(&text).expect("json");
+                        started += usize::from(frame["type"] == "started");
+                        if v == 0 { eprintln!("DEBUG {frame}"); }
+                    }
+                    Some(Ok(_)) => {}
+                    _ => break,
+                }
+            }
+            // Keep reading (queue positions) until the test ends.
+            while let Some(Ok(_)) = ws.next().await {}
+            started
+        });
+    }
+    // The reading operator gets the whole queue, up to every chat.
+    let total = visitors * each;
+    let mut longest = 0;
+    while longest < total {
+        let frame = tokio::time::timeout(Duration::from_secs(60), next_json(&mut fast)).await.expect("queue frames");
+        if frame["type"] == "queue" {
+            longest = longest.max(frame["waiting"].as_array().map_or(0, Vec::len));
+        }
+    }
+    // The stalled one is disconnected although it has still not read anything.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while staff_sockets_open(&app).await != 1 {
+        assert!(std::time::Instant::now() < deadline, "the stalled socket is still open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The reading operator is still connected and answered.
+    fast.send(Message::text(r#"{"v":1,"type":"ping","id":"still-here"}"#)).await.expect("ping");
+    loop {
+        let frame = next_json(&mut fast).await;
+        if frame["type"] == "pong" {
+            assert_eq!(frame["id"], "still-here");
+            break;
+        }
+    }
+    // What the stalled socket finally reads ends early: it never got the full queue.
+    let mut stalled = stalled;
+    let mut its_longest = 0;
+    while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(10), stalled.next()).await {
+        if let Message::Text(text) = message {
+            let frame: Value = serde_json::from_str(&text).unwrap_or_default();
+            its_longest = its_longest.max(frame["waiting"].as_array().map_or(0, Vec::len));
+        }
+    }
+    assert!(its_longest < total, "the stalled socket was cut off ({its_longest} of {total})");
+    tasks.abort_all();
+    app.stop().await;
+}
