@@ -145,11 +145,11 @@ impl Application {
         crate::crypto::load_keyring(&store, &crate::crypto::KekFile::from_config(&config)).await?;
         crate::store::seal_legacy_rows(&store).await?;
         let directory = crate::service::directory::Directory::from_config(&config.ldap)?;
-        let accounts = Accounts::new(store.clone(), &config.auth)?.with_directory(directory);
+        let roles = crate::service::roles::Roles::load(store.clone()).await?;
+        let accounts = Accounts::new(store.clone(), &config.auth)?.with_directory(directory).with_roles(roles.clone());
         let token_key = store.secret("chat_token_key").await?;
         let mailer = Mailer::new(store.clone(), &config);
         let departments = Departments::load(store.clone()).await?;
-        let roles = crate::service::roles::Roles::load(store.clone()).await?;
         let chat = Chat::new(
             store.clone(),
             Arc::new(crate::ws::hub::Hub::default()),

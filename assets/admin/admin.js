@@ -1,12 +1,17 @@
 // Administration entry: requires a signed-in user, else back to the sign-in page. Then shows the
-// contents list (#contents), the sites (sites.js), the departments (departments.js), the bank
-// holidays (holidays.js), the canned responses (canned.js), for administrators, the DPO and
-// auditors the encryption keys (keys.js), for administrators the backups (backups.js, with a
-// banner when they need attention), for the DPO and administrators the data requests (gdpr.js:
-// subject access, and erasure by the DPO; cases.js: requests as cases with deadlines), for administrators, the DPO and auditors the audit
-// log (audit.js), and the reference links (#links). The sections tell each other about changes:
-// the site form offers the departments listed, a deleted department disappears from the sites,
-// and a changed bank-holiday list reloads the departments (whether they are open now).
+// contents list (#contents), the reference links (#links) and each section the user's permissions
+// (GET /api/v1/me `permissions`, as `module.action`) allow, with its entry in the contents list:
+// the sites (sites.js) and bank holidays (holidays.js) with settings.view, the departments
+// (departments.js) and canned responses (canned.js) with chats.view, the staff accounts
+// (users.js) with users.view, editable with users.manage, the roles (roles.js) with roles.view,
+// editable with roles.manage, the backups (backups.js, with a banner when they need attention)
+// with backups.view, the encryption keys (keys.js) with keys.view, the data requests (gdpr.js:
+// search and erasure; cases.js: requests as cases with deadlines) with gdpr.view, and the audit
+// report (audit.js; CSV with audit.export) with audit.view. The server checks every request
+// again; hiding a section only spares the user requests they would be refused. The sections tell
+// each other about changes: the site form offers the departments listed, a deleted department
+// disappears from the sites, a changed bank-holiday list reloads the departments (whether they
+// are open now), and the role lists of the staff forms follow the Roles section.
 import { currentSession, showUser } from '/dashboard/session.js';
 import { format } from '/dashboard/strings.js';
 import { strings } from './strings.js';
@@ -19,9 +24,20 @@ import { keysSection } from './keys.js';
 import { gdprSection } from './gdpr.js';
 import { casesSection } from './cases.js';
 import { auditSection } from './audit.js';
+import { usersSection } from './users.js';
+import { rolesSection } from './roles.js';
+
+const BUILTIN_ROLES = ['operator', 'supervisor', 'administrator', 'dpo', 'auditor'];
 
 const t = strings();
 const status = document.getElementById('status');
+
+/** Shows section `id` and its entry in the contents list. */
+function reveal(id) {
+  document.getElementById(id).hidden = false;
+  document.getElementById(`contents-${id}`).hidden = false;
+}
+
 currentSession()
   .then((session) => {
     if (!session) {
@@ -30,36 +46,59 @@ currentSession()
     }
     showUser(session, () => window.location.assign('/'));
     status.textContent = format(t.signedInAs, { name: session.user.display_name });
-    for (const id of ['contents', 'sites', 'departments', 'holidays', 'canned', 'links']) {
-      document.getElementById(id).hidden = false;
-    }
+    const granted = new Set(Array.isArray(session.permissions) ? session.permissions : []);
+    const can = (permission) => granted.has(permission);
+    document.getElementById('contents').hidden = false;
+    document.getElementById('links').hidden = false;
+
+    const showSites = can('settings.view');
+    const showDepartments = can('chats.view');
     const sites = sitesSection(t, session);
     const departments = departmentsSection(t, session, { onList: sites.setDepartments, onDelete: sites.load });
-    const holidays = holidaysSection(t, session, { onChange: departments.load });
-    sites.load();
-    departments.load();
-    holidays.load();
-    cannedSection(t, session).load();
-    if (['administrator', 'dpo', 'auditor'].includes(session.user.role)) {
-      document.getElementById('keys').hidden = false;
-      document.getElementById('contents-keys').hidden = false;
+    if (showSites) {
+      reveal('sites');
+      sites.load();
+    }
+    if (showDepartments) {
+      reveal('departments');
+      departments.load();
+    }
+    if (can('settings.view')) {
+      reveal('holidays');
+      holidaysSection(t, session, { onChange: showDepartments ? departments.load : () => {} }).load();
+    }
+    if (can('chats.view')) {
+      reveal('canned');
+      cannedSection(t, session).load();
+    }
+    let users = null;
+    if (can('users.view')) {
+      reveal('users');
+      users = usersSection(t, session, { manage: can('users.manage') });
+      users.load();
+      if (!can('roles.view')) users.setRoles(BUILTIN_ROLES);
+    }
+    if (can('roles.view')) {
+      reveal('roles');
+      const onList = (names) => users?.setRoles(names);
+      rolesSection(t, session, { manage: can('roles.manage'), onList }).load();
+    }
+    if (can('keys.view')) {
+      reveal('keys');
       keysSection(t).load();
     }
-    if (session.user.role === 'administrator') {
-      document.getElementById('backups').hidden = false;
-      document.getElementById('contents-backups').hidden = false;
+    if (can('backups.view')) {
+      reveal('backups');
       backupsSection(t, session).load();
     }
-    if (['dpo', 'administrator'].includes(session.user.role)) {
-      document.getElementById('gdpr').hidden = false;
-      document.getElementById('contents-gdpr').hidden = false;
+    if (can('gdpr.view')) {
+      reveal('gdpr');
       gdprSection(t, session);
       casesSection(t, session).load();
     }
-    if (['administrator', 'dpo', 'auditor'].includes(session.user.role)) {
-      document.getElementById('audit').hidden = false;
-      document.getElementById('contents-audit').hidden = false;
-      auditSection(t).load();
+    if (can('audit.view')) {
+      reveal('audit');
+      auditSection(t, { canExport: can('audit.export') }).load();
     }
   })
   .catch(() => {

@@ -126,5 +126,19 @@ export function connect(url, { onOpen, onFrame, onDown }) {
     }
   });
   open();
-  return { send, fits, isOpen };
+  /** Opens a fresh connection now (e.g. so the handshake carries a cookie set since). */
+  function reconnect() {
+    clearTimeout(retryTimer);
+    clearInterval(pingTimer);
+    clearTimeout(pongTimer);
+    clearTimeout(drainTimer);
+    drainTimer = null;
+    outbox = [];
+    const old = ws;
+    ws = null;
+    if (old && old.readyState < WebSocket.CLOSING) old.close();
+    open();
+  }
+
+  return { send, fits, isOpen, reconnect };
 }

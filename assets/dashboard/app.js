@@ -3,6 +3,7 @@
 // backups need attention (from /admin/backups.js); the DPO and administrators see the open data
 // requests with the days left (from /admin/cases.js).
 import { currentSession, signIn, showUser } from './session.js';
+import { showAccount } from './account.js';
 import { startChat } from './chat.js';
 import { startViews } from './views.js';
 import { historyView } from './history.js';
@@ -24,7 +25,30 @@ function showLogin() {
   document.getElementById('username').focus();
 }
 
+/** The account page: on request (#account), or instead of everything while a step is due. */
+function showAccountView(session) {
+  loginView.hidden = true;
+  homeView.hidden = true;
+  showUser(session, () => window.location.assign('/'));
+  showAccount(session, () => {
+    // The step is done: start again, so the server decides what comes next.
+    window.location.hash = '';
+    window.location.reload();
+  });
+}
+
+function route(session) {
+  if (session.pending || window.location.hash === '#account') showAccountView(session);
+  else showHome(session);
+}
+
+window.addEventListener('hashchange', () => {
+  const leaving = !document.getElementById('account-view').hidden && window.location.hash !== '#account';
+  if (window.location.hash === '#account' || leaving) window.location.reload();
+});
+
 function showHome(session) {
+  document.getElementById('account-view').hidden = true;
   loginView.hidden = true;
   homeView.hidden = false;
   document.getElementById('welcome').textContent = `Signed in as ${session.user.display_name}.`;
@@ -47,19 +71,28 @@ form.addEventListener('submit', async (event) => {
   const username = form.username.value.trim();
   const password = form.password.value;
   if (!username || !password) {
-    error.textContent = 'Enter your user name and password.';
+    error.textContent = strings().signInMissing;
     error.hidden = false;
     return;
   }
+  const totpField = document.getElementById('totp-field');
+  const code = form.totp_code.value.trim();
   try {
-    const session = await signIn(username, password);
+    const session = await signIn(username, password, totpField.hidden ? undefined : code);
     form.password.value = '';
-    showHome(session);
+    form.totp_code.value = '';
+    route(session);
   } catch (e) {
     error.textContent = e.message;
     error.hidden = false;
-    form.password.focus();
+    if (e.code === 'totp_required' || e.code === 'totp_invalid') {
+      totpField.hidden = false;
+      form.totp_code.value = '';
+      form.totp_code.focus();
+    } else {
+      form.password.focus();
+    }
   }
 });
 
-currentSession().then((session) => (session ? showHome(session) : showLogin())).catch(showLogin);
+currentSession().then((session) => (session ? route(session) : showLogin())).catch(showLogin);

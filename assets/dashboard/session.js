@@ -8,16 +8,25 @@ export async function currentSession() {
   return response.json();
 }
 
-/** Signs in; resolves to the session or throws an Error carrying the server's message. */
-export async function signIn(username, password) {
+/**
+ * Signs in, with a two-factor code (or recovery code) when one is given; resolves to the session
+ * or throws an Error carrying the server's message and `code` (`totp_required` asks for a code).
+ */
+export async function signIn(username, password, totpCode) {
+  const request = { username, password };
+  if (totpCode) request.totp_code = totpCode;
   const response = await fetch('/api/v1/session', {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username, password }),
+    body: JSON.stringify(request),
   });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.message || `sign-in failed (${response.status})`);
+  if (!response.ok) {
+    const error = new Error(body.message || `sign-in failed (${response.status})`);
+    error.code = body.code;
+    throw error;
+  }
   return body;
 }
 

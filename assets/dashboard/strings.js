@@ -177,6 +177,22 @@ const en = {
   replyTooLong: 'Replies must be 4,000 characters or fewer',
   replyQueued: 'Reply queued for sending',
   mailFallback: 'Write to {email} with your e-mail program instead',
+  // Sign-in and "Your account" (account.js)
+  signInMissing: 'Enter your user name and password.',
+  totpNeeded: 'Enter the six-digit code from your authenticator app, or a recovery code.',
+  passwordRequired: 'Before you continue, choose a new password.',
+  totpRequired: 'Your role needs two-factor sign-in. Set up an authenticator app to continue.',
+  passwordMissing: 'Enter your current password and a new one.',
+  passwordMismatch: 'The two new passwords are different. Type the same password twice.',
+  passwordChanged: 'Password changed. You stay signed in here; your other sessions have ended.',
+  totpDirectory: 'Your account signs in through the organisation’s directory, which handles two-factor sign-in.',
+  totpOn: 'Two-factor sign-in is on. Recovery codes left: {left}.',
+  totpOff: 'Two-factor sign-in is off.',
+  totpCodeFormat: 'Enter the six digits the app shows.',
+  thisSession: 'This browser',
+  endSession: 'End',
+  endSessionWho: 'End the session of {agent} signed in {at}',
+  sessionEnded: 'Session ended.',
 };
 
 export const STRINGS = { en };

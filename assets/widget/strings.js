@@ -82,6 +82,9 @@ const en = {
   // For browsers whose Intl has no names in the widget's language (see offline.js).
   weekdays: ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'],
   months: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'],
+  rememberLabel: 'Remember this device for a year, so advisers can see my earlier chats (sets a cookie; optional)', // page
+  forget: 'Forget this device', // page
+  forgotten: 'This device is no longer remembered.',
 };
 
 const cy = {
@@ -164,6 +167,9 @@ const cy = {
   opensAgain: 'Byddwn ar agor eto {day} am {time}',
   weekdays: ['dydd Sul', 'dydd Llun', 'dydd Mawrth', 'dydd Mercher', 'dydd Iau', 'dydd Gwener', 'dydd Sadwrn'],
   months: ['Ionawr', 'Chwefror', 'Mawrth', 'Ebrill', 'Mai', 'Mehefin', 'Gorffennaf', 'Awst', 'Medi', 'Hydref', 'Tachwedd', 'Rhagfyr'],
+  rememberLabel: 'Cofio’r ddyfais hon am flwyddyn, fel y gall cynghorwyr weld fy sgyrsiau blaenorol (mae’n gosod cwci; dewisol)',
+  forget: 'Anghofio’r ddyfais hon',
+  forgotten: 'Nid yw’r ddyfais hon yn cael ei chofio mwyach.',
 };
 
 export const STRINGS = { en, cy };

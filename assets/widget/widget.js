@@ -12,6 +12,7 @@ import { endedView } from './ended.js';
 import { offlineView } from './offline.js';
 import { parseDepartments } from './fields.js';
 import { mailForm } from './mailme.js';
+import { rememberControls } from './remember.js';
 
 const params = new URLSearchParams(window.location.search);
 const lang = params.get('lang') === 'cy' ? 'cy' : 'en';
@@ -47,7 +48,9 @@ const ended = endedView(t, { onNewChat: newChat, onRate: rate });
 const offline = offlineView(t, lang, leaveMessage);
 const mail = mailForm(t, emailTranscript);
 const socket = connect(`wss://${window.location.host}/ws/visitor`, { onOpen, onFrame, onDown });
+const remember = rememberControls(t, site, socket);
 loadConfig();
+remember.load();
 
 if (record) {
   chat.open();
@@ -302,21 +305,6 @@ function emailTranscript(email) {
   return '';
 }
 
-/** A random id kept in the widget's own storage (created only once the visitor has consented),
- * so operators can see this visitor's earlier chats. */
-function visitorKey() {
-  try {
-    let key = localStorage.getItem('parley.visitor');
-    if (!key) {
-      key = crypto.randomUUID();
-      localStorage.setItem('parley.visitor', key);
-    }
-    return key;
-  } catch {
-    return undefined;
-  }
-}
-
 function startChat({ name, question, answers, department }) {
   const start = {
     id: crypto.randomUUID(),
@@ -326,7 +314,6 @@ function startChat({ name, question, answers, department }) {
     department, // undefined (left out of the frame) when the site offers no teams
     page: params.get('page') || undefined,
     referrer: params.get('ref') || undefined,
-    visitor: visitorKey(),
     consent: true, // the form cannot be sent without the box ticked; the server records the notice version
   };
   if (!socket.fits({ type: 'start', site, ...start })) return t.questionTooLong;
@@ -337,7 +324,11 @@ function startChat({ name, question, answers, department }) {
   chat.open();
   chat.transcript.addPending(start.id, question, t.you);
   chat.focus();
-  socket.send({ type: 'start', site, ...start });
+  // With "remember this device" ticked, the start goes out on the fresh connection that carries
+  // the cookie (onOpen sends it); otherwise now.
+  remember.beforeStart().then((reconnected) => {
+    if (!reconnected) socket.send({ type: 'start', site, ...start });
+  });
   renderStatus();
   return '';
 }

@@ -110,7 +110,7 @@ pub fn is_common(password: &str) -> bool {
     // A listed word repeated: the shortest period of the core that is itself listed.
     let chars: Vec<char> = core.chars().collect();
     (1..=chars.len() / 2).any(|period| {
-        chars.len() % period == 0
+        chars.len().is_multiple_of(period)
             && chars.chunks(period).all(|chunk| chunk == &chars[..period])
             && COMMON.contains(chars[..period].iter().collect::<String>().as_str())
     })

@@ -128,7 +128,7 @@ async fn prepare(
          Sign in on the staff listener (https://{staff}/admin); you must choose a new password at once.\n\
          Then delete this file.\n",
         name = user.username,
-        staff = config.server.staff_addr,
+        staff = staff_host(config.server.staff_addr),
     );
     write_secret(password_file, &text).map_err(|e| {
         format!(
@@ -145,6 +145,11 @@ async fn prepare(
         password_file.display()
     );
     Ok(())
+}
+
+/// The staff listener as a person would type it: a wildcard address becomes "this server".
+fn staff_host(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() { format!("<this server's name>:{}", addr.port()) } else { addr.to_string() }
 }
 
 /// Writes `text` to `path` with mode 0600 through a temporary file and a rename.

@@ -11,6 +11,7 @@ mod public;
 pub mod rejection;
 pub mod serve;
 mod staff;
+pub mod tracking;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -21,7 +22,9 @@ use crate::app::AppState;
 /// Routes of the public (internet-facing) listener.
 pub fn public_routes(state: AppState) -> BoxedFilter<(Response,)> {
     public::routes(state.clone())
-        .or(consent::routes(state))
+        .or(consent::routes(state.clone()))
+        .unify()
+        .or(tracking::routes(state))
         .unify()
         .or(ops::healthz())
         .unify()

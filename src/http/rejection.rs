@@ -105,6 +105,7 @@ impl From<AccountError> for ApiError {
                 ApiError::internal()
             }
             E::RateLimited(seconds) => ApiError::rate_limited(seconds),
+            E::Restricted(refusal) => ApiError::new(StatusCode::FORBIDDEN, refusal.code(), refusal.message()),
             E::Directory(directory) => directory_error(directory),
             E::TotpRequired => ApiError::new(StatusCode::UNAUTHORIZED, "totp_required", err.to_string()),
             E::TotpInvalid => ApiError::new(StatusCode::UNAUTHORIZED, "totp_invalid", err.to_string()),

@@ -27,6 +27,9 @@ pub enum AccountError {
          (wait a few minutes or ask an administrator)"
     )]
     InvalidCredentials,
+    /// The role may not sign in from this network or at this time (said in general terms).
+    #[error("{}", .0.message())]
+    Restricted(crate::service::roles::Refusal),
     #[error("too many sign-in attempts for this account; try again in {0} seconds")]
     RateLimited(u64),
     #[error("enter the six-digit code from your authenticator app, or a recovery code")]
@@ -148,6 +151,8 @@ pub struct Accounts {
     account_limiter: KeyedLimiter<String>,
     /// Active Directory / LDAP, when `[ldap]` is configured.
     directory: Option<crate::service::directory::Directory>,
+    /// Per-role login restrictions (service/roles.rs).
+    roles: Option<crate::service::roles::Roles>,
 }
 
 /// Sessions are touched at most this often, so browsing does not write on every request.
@@ -168,7 +173,14 @@ impl Accounts {
             }),
             account_limiter: KeyedLimiter::per_minute(config.login_attempts_per_account_per_minute),
             directory: None,
+            roles: None,
         })
+    }
+
+    /// Applies each role's allowed networks and hours at sign-in.
+    pub fn with_roles(mut self, roles: crate::service::roles::Roles) -> Accounts {
+        self.roles = Some(roles);
+        self
     }
 
     /// Signs in names that are not local accounts against this directory (see `login`).
@@ -184,7 +196,9 @@ impl Accounts {
         // Names that are not local accounts prove their password to the directory, when there
         // is one (service/directory.rs); local ones, the break-glass administrator too, never ask it.
         let from_directory = match &self.directory {
-            Some(directory) => directory.login(&self.store, attempt.username, attempt.password, attempt.source_ip).await?,
+            Some(directory) => {
+                directory.login(&self.store, attempt.username, attempt.password, attempt.source_ip).await?
+            }
             None => None,
         };
         // A malformed name takes the unknown-user path so timing and message match.
@@ -244,6 +258,18 @@ impl Accounts {
             } else {
                 recovery_hash = Some(totp::recovery_hash(input));
             }
+        }
+
+        // The role's login restrictions (networks, UK-time hours), checked only once the
+        // password has proved who this is, so they tell a guesser nothing.
+        if let Some(roles) = &self.roles
+            && let Err(refusal) = roles.login_allowed(&user.role, attempt.source_ip, time::OffsetDateTime::now_utc())
+        {
+            let entry = AuditEntry::new(user.username.clone(), "auth.login_refused_restriction")
+                .target(user.username.clone())
+                .details(format!("ip={ip} reason={}", refusal.code()));
+            self.store.audit(entry).await?;
+            return Err(AccountError::Restricted(refusal));
         }
 
         let token = session::new_token();
@@ -373,7 +399,9 @@ impl Accounts {
             Err(message) => {
                 let custom = role.trim().to_ascii_lowercase();
                 if !self.store.role_exists(&custom).await? {
-                    return Err(AccountError::BadRole(message.replace("choose one of", "choose a custom role or one of")));
+                    return Err(AccountError::BadRole(
+                        message.replace("choose one of", "choose a custom role or one of"),
+                    ));
                 }
                 custom
             }
@@ -418,9 +446,18 @@ impl Accounts {
         let name = Username::parse(username).map_err(AccountError::BadUsername)?;
         let password = password::generate_password();
         let hash = self.hasher.hash(password.clone()).await?;
-        match self.store.set_password(name.as_str(), hash, true).await? {
-            true => Ok(password),
-            false => Err(AccountError::UnknownUser(name.to_string())),
+        if !self.store.set_password(name.as_str(), hash, true).await? {
+            return Err(AccountError::UnknownUser(name.to_string()));
         }
+        // A reset is also how someone who lost both phone and recovery codes gets back in:
+        // two-factor sign-in is removed, and enrolled again where the role requires it.
+        if let Some(user) = self.store.user_by_name(name.as_str()).await?
+            && let Some(credentials) = self.store.credentials(user.id).await?
+            && credentials.totp_secret.is_some()
+        {
+            let audit = AuditEntry::new("cli", "auth.totp_disabled").target(name.to_string()).details("password reset");
+            self.store.disable_totp(user.id, audit).await?;
+        }
+        Ok(password)
     }
 }

@@ -128,7 +128,8 @@ impl Directory {
         let found = self.look_up(name, Some(password), &mut Vec::new()).await?;
         let username = found.user.username.clone();
         let refused = |why: &'static str| {
-            tracing::info!(user = %username, reason = why, "directory sign-in refused");
+            // The user name goes to the audit log only, not to the general log.
+            tracing::info!(reason = why, "directory sign-in refused");
             DirectoryError::Refused { username: username.clone(), why }
         };
         if found.disabled {
@@ -145,7 +146,9 @@ impl Directory {
             DirectorySync::LocalAccount => Err(refused("a local account has this name")),
             DirectorySync::Disabled => Err(refused("disabled in parley")),
             DirectorySync::UnknownRole => {
-                tracing::error!(user = %username, "ldap.group_roles maps the user's group to a role parley does not have");
+                tracing::error!(
+                    "ldap.group_roles maps a user's group to a role parley does not have; add the role or fix the list"
+                );
                 Err(refused("ldap.group_roles names a role parley does not have"))
             }
         }
@@ -224,7 +227,8 @@ impl Directory {
         let entries = match searched {
             Ok(result) if result.1.rc == 0 => result.0,
             Ok(result) => {
-                let detail = format!("{filter} under {}: {} {}", c.user_base, result.1.rc, result.1.text);
+                // No filter here: it holds the typed name, and this detail is logged.
+                let detail = format!("under {}: {} {}", c.user_base, result.1.rc, result.1.text);
                 return Err(unavailable(steps, "search", detail));
             }
             Err(err) => return Err(unavailable(steps, "search", err.to_string())),
@@ -262,8 +266,8 @@ impl Directory {
         };
         steps.push(Step { name: "account", ok: !found.disabled, detail: disabled_detail.into() });
         let detail = match &found.role {
-            Some(role) => format!("role {role} ({} groups)", found.groups.len()),
-            None => format!("no ldap.group_roles group among the user's {} groups", found.groups.len()),
+            Some(role) => format!("role {role}"),
+            None => "none of the ldap.group_roles groups is among the user's groups".to_owned(),
         };
         steps.push(Step { name: "groups", ok: found.role.is_some(), detail });
         Ok(found)

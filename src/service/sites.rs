@@ -32,6 +32,38 @@ pub struct Site {
     /// Keys of the departments the widget offers, in order.
     pub departments: Vec<String>,
     pub theme: Theme,
+    pub tracking: Tracking,
+}
+
+/// Whether the widget may remember a visitor across visits with the `parley_vid` cookie.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tracking {
+    /// Only after the visitor ticks "remember this device" (the default).
+    #[default]
+    Consent,
+    /// Never.
+    Off,
+    /// Without asking: only where the DPO has decided that no consent is needed.
+    Always,
+}
+
+impl Tracking {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tracking::Consent => "consent",
+            Tracking::Off => "off",
+            Tracking::Always => "always",
+        }
+    }
+
+    fn parse(raw: &str) -> Tracking {
+        match raw {
+            "off" => Tracking::Off,
+            "always" => Tracking::Always,
+            _ => Tracking::Consent,
+        }
+    }
 }
 
 /// What an administrator sends to create or change a site.
@@ -46,6 +78,8 @@ pub struct SiteInput {
     pub departments: Vec<String>,
     #[serde(default)]
     pub theme: Theme,
+    #[serde(default)]
+    pub tracking: Tracking,
 }
 
 /// The widget's colour and texts for one site (English and Welsh); unset ones use the defaults.
@@ -169,7 +203,8 @@ impl Sites {
                 let fields: Vec<Field> = serde_json::from_str(&r.fields).unwrap_or_default();
                 let departments: Vec<String> = serde_json::from_str(&r.departments).unwrap_or_default();
                 let theme: Theme = serde_json::from_str(&r.theme).unwrap_or_default();
-                (r.key.clone(), Site { key: r.key, name: r.name, origins, fields, departments, theme })
+                let tracking = Tracking::parse(&r.tracking);
+                (r.key.clone(), Site { key: r.key, name: r.name, origins, fields, departments, theme, tracking })
             })
             .collect();
         if let Ok(mut cache) = self.cache.write() {
@@ -223,11 +258,12 @@ impl Sites {
                 fields: to_json(&input.fields)?,
                 departments: to_json(&departments)?,
                 theme: to_json(&theme)?,
+                tracking: input.tracking.as_str().to_owned(),
                 created_at: 0,
             })
             .await?;
         self.reload().await?;
-        Ok(Site { key, name, origins, fields: input.fields, departments, theme })
+        Ok(Site { key, name, origins, fields: input.fields, departments, theme, tracking: input.tracking })
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), SiteError> {

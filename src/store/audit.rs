@@ -72,6 +72,19 @@ pub(crate) async fn append_audit(conn: &mut sqlx::SqliteConnection, entry: Audit
     Ok(())
 }
 
+/// Which entries the audit report lists: each `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// From this time on (Unix seconds, inclusive).
+    pub from: Option<i64>,
+    /// Before this time (Unix seconds, exclusive).
+    pub until: Option<i64>,
+    /// Exactly this actor (a user name, `system` or `cli`).
+    pub actor: Option<String>,
+    /// Actions starting with this, e.g. `auth.` or `user.create`.
+    pub action_prefix: Option<String>,
+}
+
 /// A stored entry, for listing.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct AuditRow {
@@ -95,6 +108,24 @@ impl Store {
             .bind(limit)
             .fetch_all(self.reader())
             .await?)
+    }
+
+    /// The newest entries first that match `filter`, at most `limit`.
+    pub async fn audit_search(&self, filter: &AuditFilter, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        // A prefix compared with substr, so `_` and `%` in it are plain characters.
+        Ok(sqlx::query_as(
+            "SELECT id, at, actor, action, target, details FROM audit_log \
+             WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2) AND (?3 IS NULL OR actor = ?3) \
+               AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4) \
+             ORDER BY id DESC LIMIT ?5",
+        )
+        .bind(filter.from)
+        .bind(filter.until)
+        .bind(filter.actor.as_deref())
+        .bind(filter.action_prefix.as_deref())
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
     }
 
     /// Walks the whole chain; the id of the first entry that does not fit, if any.

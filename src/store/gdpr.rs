@@ -48,6 +48,9 @@ pub struct SubjectData {
     pub mails: Vec<SubjectMail>,
     /// Consents given (what, under which privacy-notice version, when; when withdrawn).
     pub consents: Vec<SubjectConsent>,
+    /// The person's choices: not to be tracked (withdrawal), and objection to profiling.
+    pub no_tracking: bool,
+    pub objects_to_profiling: bool,
 }
 
 /// One consent of a subject.
@@ -121,7 +124,13 @@ impl Store {
             offline_requests: Vec::new(),
             mails: Vec::new(),
             consents: Vec::new(),
+            no_tracking: false,
+            objects_to_profiling: false,
         };
+        if let Some((no_tracking, objects)) = self.subject_choices(subject).await? {
+            data.no_tracking = no_tracking;
+            data.objects_to_profiling = objects;
+        }
         type Chat = (i64, String, String, String, i64, String, i64, Option<String>);
         let chats: Vec<Chat> = sqlx::query_as(
             "SELECT id, public_id, site, visitor_name, created_at, status, last_seq, visitor_ip FROM conversations

@@ -187,8 +187,9 @@ impl Store {
                     .bind(conversation_id)
                     .bind(at)
                     .execute(&mut *conn)
-                    .await
-                    .map(|_| ())
+                    .await?;
+                // Withdrawing stops tracking of the person too.
+                super::tracking::refuse_for_conversation(conn, conversation_id).await
             })
         })
         .await

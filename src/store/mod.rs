@@ -22,10 +22,11 @@ mod roles;
 mod seal;
 mod sessions;
 mod sites;
+mod tracking;
 mod users;
 mod writer;
 
-pub use audit::{AuditEntry, AuditRow};
+pub use audit::{AuditEntry, AuditFilter, AuditRow};
 pub use breach::{Affected, subjects_in};
 pub use cases::{CaseChange, CaseRow, CaseWrite, NewCase};
 pub use chats::{
@@ -44,6 +45,7 @@ pub use roles::{RoleDelete, RoleRow, UserChange};
 pub use seal::seal_legacy_rows;
 pub use sessions::{SessionListRow, SessionRecord, SessionRow};
 pub use sites::SiteRow;
+pub use tracking::TrackingState;
 pub use users::{NewUser, UserRow};
 pub use writer::WriteFuture;
 

@@ -17,12 +17,14 @@ pub struct SiteRow {
     pub departments: String,
     /// JSON object of widget colours and texts.
     pub theme: String,
+    /// `consent`, `off` or `always` (the parley_vid/parley_sid cookies).
+    pub tracking: String,
     pub created_at: i64,
 }
 
 impl Store {
     pub async fn sites(&self) -> Result<Vec<SiteRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT key, name, origins, fields, departments, theme, created_at FROM sites ORDER BY key")
+        Ok(sqlx::query_as("SELECT key, name, origins, fields, departments, theme, tracking, created_at FROM sites ORDER BY key")
             .fetch_all(self.reader())
             .await?)
     }
@@ -33,10 +35,10 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 sqlx::query(
-                    "INSERT INTO sites (key, name, origins, fields, departments, theme, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+                    "INSERT INTO sites (key, name, origins, fields, departments, theme, tracking, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?7, ?7)
                      ON CONFLICT(key) DO UPDATE SET name = ?2, origins = ?3, fields = ?4, departments = ?5, theme = ?6,
-                         updated_at = ?7",
+                         tracking = ?8, updated_at = ?7",
                 )
                 .bind(site.key)
                 .bind(site.name)
@@ -45,6 +47,7 @@ impl Store {
                 .bind(site.departments)
                 .bind(site.theme)
                 .bind(now())
+                .bind(site.tracking)
                 .execute(&mut *conn)
                 .await
                 .map(|_| ())

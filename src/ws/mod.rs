@@ -50,7 +50,8 @@ pub fn visitor(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(
             |headers: HeaderMap, slot: Option<UpgradeSlot>, peer: std::net::SocketAddr, state: AppState| async move {
                 check_same_origin(&headers)?;
-                upgrade(&headers, slot, state, Surface::Public, Peer::Visitor { ip: peer.ip() })
+                let vid = crate::http::tracking::visitor_id(&headers);
+                upgrade(&headers, slot, state, Surface::Public, Peer::Visitor { ip: peer.ip(), vid })
             },
         )
         .boxed()

@@ -31,7 +31,8 @@ const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub enum Peer {
     /// `ip`: where the connection came from.
-    Visitor { ip: std::net::IpAddr },
+    /// `vid`: the `parley_vid` cookie, used only as far as the site and the visitor allow.
+    Visitor { ip: std::net::IpAddr, vid: Option<String> },
     /// `token` is the session cookie's token, re-checked while the socket is open.
     Staff {
         user_id: i64,
@@ -82,7 +83,7 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
         Peer::Visitor { .. } => None,
     };
     let mut handler = match peer {
-        Peer::Visitor { ip } => Handler::Visitor(visitor::VisitorConn::new(ip)),
+        Peer::Visitor { ip, vid } => Handler::Visitor(visitor::VisitorConn::new(ip, vid)),
         Peer::Staff { user_id, username, name, permissions, .. } => {
             Handler::Staff(staff::StaffConn::new(user_id, username, name, permissions))
         }

@@ -13,11 +13,13 @@ use crate::store::ConversationRow;
 pub struct VisitorConn {
     conversation: Option<ConversationRow>,
     ip: std::net::IpAddr,
+    /// The `parley_vid` cookie sent with the upgrade, if any.
+    vid: Option<String>,
 }
 
 impl VisitorConn {
-    pub fn new(ip: std::net::IpAddr) -> VisitorConn {
-        VisitorConn { conversation: None, ip }
+    pub fn new(ip: std::net::IpAddr, vid: Option<String>) -> VisitorConn {
+        VisitorConn { conversation: None, ip, vid }
     }
 
     /// Handles one frame; errors become the `Err` that `session::answer` turns into a frame.
@@ -30,13 +32,16 @@ impl VisitorConn {
         let chat = &state.chat;
         match frame {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
-            ClientFrame::Start { id, site, name, question, page, referrer, visitor, answers, department, consent } => {
+            ClientFrame::Start { id, site, name, question, page, referrer, visitor: _, answers, department, consent } => {
                 let site_config = state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
                 let answers = crate::service::prechat::check_answers(&site_config.fields, &answers)
                     .map_err(ChatError::Invalid)?;
                 let department = chat.pick_department(&site_config.departments, department.as_deref())?;
                 let consent_notice = consent.then(|| state.privacy.version.clone());
                 let ip = state.config.privacy.visitor_ip.keep(self.ip);
+                // A returning visitor is recognised only by the cookie, and only as far as the
+                // site's tracking setting and the visitor's own choices allow.
+                let visitor = crate::http::tracking::trackable(state, &site_config, self.vid.as_deref()).await;
                 let context = StartContext { page, referrer, visitor, answers, department, consent_notice, ip };
                 let started = chat.start(&id, &site, &name, &question, context).await?;
                 let conversation = started.conversation;

@@ -92,7 +92,11 @@ async fn first_login_forces_a_password_change_that_follows_the_policy() {
         gwen.call(Method::POST, "/api/v1/account/password", Some(change(&generated, "plum kettle orbit 1947"))).await;
     assert_eq!(done.status(), StatusCode::NO_CONTENT);
 
-    assert_eq!(gwen.call(Method::GET, "/api/v1/canned-responses", None).await.status(), StatusCode::OK, "session goes on");
+    assert_eq!(
+        gwen.call(Method::GET, "/api/v1/canned-responses", None).await.status(),
+        StatusCode::OK,
+        "session goes on"
+    );
     let me: Value = gwen.call(Method::GET, "/api/v1/me", None).await.json().await.expect("me");
     assert!(me["pending"].is_null() && me["user"]["must_change_password"] == false, "{me}");
     assert_eq!(try_login(&app, "gwen", &generated, None).await.status(), StatusCode::UNAUTHORIZED);
@@ -279,7 +283,11 @@ async fn totp_enrolment_sign_in_replay_and_recovery_codes() {
         .map(|c| c.as_str().expect("code").to_owned())
         .collect();
     assert_eq!(recovery.len(), 10);
-    assert_eq!(max.call(Method::GET, "/api/v1/canned-responses", None).await.status(), StatusCode::OK, "enrolled: unblocked");
+    assert_eq!(
+        max.call(Method::GET, "/api/v1/canned-responses", None).await.status(),
+        StatusCode::OK,
+        "enrolled: unblocked"
+    );
 
     let missing = try_login(&app, "max", PASSWORD, None).await;
     assert_eq!(error_code(missing, StatusCode::UNAUTHORIZED).await, "totp_required");
@@ -312,6 +320,22 @@ async fn totp_enrolment_sign_in_replay_and_recovery_codes() {
     for action in ["auth.totp_enrolled", "auth.recovery_code_used", "auth.totp_disabled"] {
         assert!(has_audit(&audit, action, "max"), "{action}: {audit:?}");
     }
+
+    // Lost phone and recovery codes: a password reset removes two-factor sign-in too.
+    app.app.state().accounts.start_totp(&state_session(&app, "max").await).await.expect("enrol again");
+    let reset = app.app.state().accounts.reset_password("max").await.expect("reset");
+    let user = app.app.state().store.user_by_name("max").await.expect("user").expect("max");
+    let credentials = app.app.state().store.credentials(user.id).await.expect("credentials").expect("row");
+    assert!(credentials.totp_secret.is_none() && !credentials.totp_enabled);
+    let back = try_login(&app, "max", &reset, None).await;
+    assert_eq!(back.status(), StatusCode::OK, "signs in with the reset password alone");
+}
+
+/// The service-level session of a user, for calling the account service directly.
+async fn state_session(app: &TestApp, name: &str) -> parley::service::accounts::StaffSession {
+    let staff = sign_in(app, name, PASSWORD, None).await;
+    let token = staff.cookie.split_once('=').expect("cookie").1.to_owned();
+    app.app.state().accounts.authenticate(&token).await.expect("session")
 }
 
 #[tokio::test]

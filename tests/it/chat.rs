@@ -673,13 +673,14 @@ async fn round_robin_routing_takes_turns() {
 async fn operators_see_where_the_visitor_came_from_and_earlier_chats() {
     let app = TestApp::spawn().await;
     let mut staff = operator(&app, "vera").await;
-    let key = uuid();
+    // The visitor agreed to be remembered (parley_vid cookie), so earlier chats are linked.
+    let (key, _) = crate::chat_support::remembered_visitor(&app).await;
     let mut conversations = Vec::new();
     for question in ["First question", "Second question"] {
-        let mut ws = visitor(&app).await;
+        let mut ws = crate::chat_support::visitor_with_cookie(&app, &key).await;
         send(&mut ws, json!({
             "v": 1, "type": "start", "id": uuid(), "site": "main", "name": "Wyn", "question": question,
-            "page": "https://www.example.gov.uk/bins?street=high", "referrer": "https://search.example/", "visitor": key,
+            "page": "https://www.example.gov.uk/bins?street=high", "referrer": "https://search.example/",
         }))
         .await;
         let (started, _) = until(&mut ws, "started").await;

@@ -39,6 +39,32 @@ pub async fn visitor(app: &TestApp) -> Client {
     ws
 }
 
+/// A visitor who ticked "remember this device": the `parley_vid` value the appliance set, and a
+/// widget socket whose handshake carries the cookie.
+pub async fn remembered_visitor(app: &TestApp) -> (String, Client) {
+    let response = app
+        .client
+        .post(app.public("/widget/tracking"))
+        .json(&json!({ "site": "main", "consent": true }))
+        .send()
+        .await
+        .expect("tracking consent");
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let vid = crate::tracking::visitor_cookie(&response).expect("parley_vid is set after consent");
+    (vid.clone(), visitor_with_cookie(app, &vid).await)
+}
+
+/// A widget socket that sends `parley_vid=<vid>` with its handshake.
+pub async fn visitor_with_cookie(app: &TestApp, vid: &str) -> Client {
+    let addr = app.app.public_addr();
+    let cookie = format!("parley_vid={vid}");
+    let mut ws = connect(addr, &app.cert_path(), "/ws/visitor", &format!("https://{addr}"), Some(&cookie))
+        .await
+        .expect("visitor");
+    until(&mut ws, "hello").await;
+    ws
+}
+
 pub async fn operator(app: &TestApp, name: &str) -> Client {
     app.add_user(name, "operator", PASSWORD).await;
     let (cookie, _) = app.login(name, PASSWORD).await;

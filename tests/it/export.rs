@@ -36,7 +36,7 @@ const HUW: Person = Person {
 /// an operator's reply, a rating with a comment and a staff note; returns their subject id.
 async fn seed(app: &TestApp, person: &Person, olive: i64) -> i64 {
     let mut ws = visitor(app).await;
-    let public_id = chat(&mut ws, person.name, person.email, person.phone, &uuid()).await;
+    let public_id = chat(&mut ws, person.name, person.email, person.phone).await;
     leave_message(&mut ws, person.name, person.email).await;
     let store = &app.app.state().store;
     let conversation = store.conversation_by_public_id(&public_id).await.expect("read").expect("chat");

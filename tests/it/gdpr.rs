@@ -4,7 +4,7 @@
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::chat_support::{PASSWORD, operator, send, until, uuid, visitor};
+use crate::chat_support::{PASSWORD, operator, remembered_visitor, send, until, uuid, visitor};
 use crate::cli::{BIN, parley, text};
 use crate::harness::{TestApp, test_config};
 use crate::websocket::Client;
@@ -64,9 +64,9 @@ impl Staff {
 
 /// A visitor chats (with e-mail and phone in the pre-chat form) and asks for the transcript;
 /// returns the conversation id.
-pub(crate) async fn chat(ws: &mut Client, name: &str, email: &str, phone: &str, visitor_id: &str) -> String {
+pub(crate) async fn chat(ws: &mut Client, name: &str, email: &str, phone: &str) -> String {
     let start = json!({ "v": 1, "type": "start", "id": uuid(), "site": "main", "name": name, "question": format!("{name} asks about bins"),
-                        "visitor": visitor_id, "answers": { "email": email, "phone": phone } });
+                        "answers": { "email": email, "phone": phone } });
     send(ws, start).await;
     let (started, _) = until(ws, "started").await;
     let conversation = started["conversation"].as_str().expect("id").to_owned();
@@ -100,20 +100,15 @@ pub(crate) async fn spawn(extra: impl FnOnce(&mut parley::config::Config) + Send
     app
 }
 
-fn visitor_id() -> String {
-    uuid()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_search_finds_a_person_everywhere_and_erasure_removes_them() {
     let app = spawn(|_| {}).await;
     let _olive = operator(&app, "olive").await;
-    let nia_visitor = visitor_id();
-    let mut nia = visitor(&app).await;
-    let nia_chat = chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123", &nia_visitor).await;
+    let (nia_visitor, mut nia) = remembered_visitor(&app).await;
+    let nia_chat = chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123").await;
     leave_message(&mut nia, "Nia Jones", "NIA@example.org").await;
     let mut huw = visitor(&app).await;
-    let huw_chat = chat(&mut huw, "Huw Evans", "huw@example.org", "07700 900999", &visitor_id()).await;
+    let huw_chat = chat(&mut huw, "Huw Evans", "huw@example.org", "07700 900999").await;
 
     let dpo = Staff::new(&app, "dora", "dpo").await;
     let admin = Staff::new(&app, "ada", "administrator").await;
@@ -249,9 +244,9 @@ async fn an_erased_person_stays_erased_after_a_backup_is_restored() {
     let app = spawn(move |c| c.backup.recipients = vec![recipient]).await;
     let _olive = operator(&app, "olive").await;
     let mut nia = visitor(&app).await;
-    chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123", &visitor_id()).await;
+    chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123").await;
     let mut huw = visitor(&app).await;
-    let huw_chat = chat(&mut huw, "Huw Evans", "huw@example.org", "07700 900999", &visitor_id()).await;
+    let huw_chat = chat(&mut huw, "Huw Evans", "huw@example.org", "07700 900999").await;
     let dpo = Staff::new(&app, "dora", "dpo").await;
 
     // Backup first (an administrator's job), then the erasure.
@@ -351,7 +346,7 @@ async fn rectification_changes_a_persons_details_everywhere_and_audits_fingerpri
     let app = spawn(|_| {}).await;
     let _olive = operator(&app, "olive").await;
     let mut ws = visitor(&app).await;
-    let conversation = chat(&mut ws, "Nia Jnoes", "nia@exmaple.org", "07700 900123", &visitor_id()).await;
+    let conversation = chat(&mut ws, "Nia Jnoes", "nia@exmaple.org", "07700 900123").await;
     leave_message(&mut ws, "Nia Jnoes", "nia@exmaple.org").await;
     let dpo = Staff::new(&app, "dora", "dpo").await;
     let clerk = Staff::new(&app, "cleo", "operator").await;
@@ -399,9 +394,9 @@ async fn access_reports_and_breach_scope_name_the_affected_people() {
     let app = spawn(|_| {}).await;
     let mut olive_ws = operator(&app, "olive").await;
     let mut nia = visitor(&app).await;
-    let nia_chat = chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123", &visitor_id()).await;
+    let nia_chat = chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123").await;
     let mut huw = visitor(&app).await;
-    chat(&mut huw, "Huw Evans", "huw@example.org", "07700 900999", &visitor_id()).await;
+    chat(&mut huw, "Huw Evans", "huw@example.org", "07700 900999").await;
     crate::chat_support::accept(&mut olive_ws, &nia_chat).await;
     let olive = Staff { cookie: app.login("olive", PASSWORD).await.0, csrf: String::new() };
     // Olive reads Nia's transcript through the API (a recorded view).

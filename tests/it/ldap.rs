@@ -295,12 +295,14 @@ async fn ldap_test_command_prints_each_step_without_the_password() {
     let dir = tempfile::tempdir().expect("tempdir");
     let password_file = dir.path().join("bind-password");
     std::fs::write(&password_file, format!("{SERVICE_PASSWORD}\n")).expect("write");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::copy(slapd.ca_file(), &ca_file).expect("copy CA");
     let config = dir.path().join("config.toml");
     let toml = format!(
         "[ldap]\nurl = \"{}\"\nca_file = \"{}\"\nbind_dn = \"{SERVICE_DN}\"\nbind_password_file = \"{}\"\nuser_base = \"{BASE}\"\n\
          group_roles = [{{ group = \"{}\", role = \"operator\" }}]\n",
         slapd.ldaps_url(),
-        slapd.ca_file().display(),
+        ca_file.display(),
         password_file.display(),
         group("Parley Operators"),
     );

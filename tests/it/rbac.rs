@@ -216,3 +216,50 @@ async fn disabling_a_user_closes_their_chat_socket_at_once() {
     assert_eq!(login.status(), StatusCode::UNAUTHORIZED, "a disabled user cannot sign in");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_role_may_sign_in_only_from_its_networks_and_in_its_hours() {
+    let app = TestApp::spawn().await;
+    app.add_user("rbac-admin", "administrator", PASSWORD).await;
+    app.add_user("otto", "operator", PASSWORD).await;
+    let admin = app.login("rbac-admin", PASSWORD).await;
+    let login = |name: &'static str| {
+        app.client.post(app.staff("/api/v1/session")).json(&json!({ "username": name, "password": PASSWORD })).send()
+    };
+    let restrict = |body: Value| call(&app, &admin, Method::PUT, "/api/v1/roles/operator", Some(body));
+
+    assert_eq!(restrict(json!({ "allowed_networks": ["10.0.0.0/8"] })).await.status(), StatusCode::OK);
+    let refused = login("otto").await.expect("login");
+    assert_eq!(error_code(refused, StatusCode::FORBIDDEN).await, "login_network_refused");
+    // A wrong password from a refused network still gets the generic answer: nothing is revealed.
+    let wrong = app
+        .client
+        .post(app.staff("/api/v1/session"))
+        .json(&json!({ "username": "otto", "password": "not the password at all" }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(error_code(wrong, StatusCode::UNAUTHORIZED).await, "invalid_credentials");
+    let bad = restrict(json!({ "allowed_networks": ["10.0.0.1/8"] })).await;
+    assert_eq!(error_code(bad, StatusCode::BAD_REQUEST).await, "invalid");
+    assert_eq!(restrict(json!({ "allowed_networks": ["127.0.0.0/8"] })).await.status(), StatusCode::OK);
+    assert_eq!(login("otto").await.expect("login").status(), StatusCode::OK);
+
+    // Hours: only a day that is not today (UK time).
+    let today = parley::service::hours::uk_local(time::OffsetDateTime::now_utc()).weekday();
+    let other = parley::service::hours::DAYS[(today.number_days_from_monday() as usize + 2) % 7];
+    let hours = json!({ "allowed_networks": [], "login_hours": { other: [["00:00", "24:00"]] } });
+    assert_eq!(restrict(hours).await.status(), StatusCode::OK);
+    let refused = login("otto").await.expect("login");
+    assert_eq!(error_code(refused, StatusCode::FORBIDDEN).await, "login_hours_refused");
+    assert!(app.login("rbac-admin", PASSWORD).await.0.contains("parley"), "other roles are not restricted");
+    assert_eq!(restrict(json!({})).await.status(), StatusCode::OK);
+    assert_eq!(login("otto").await.expect("login").status(), StatusCode::OK);
+
+    let audit: Value = call(&app, &admin, Method::GET, "/api/v1/audit?limit=1000", None).await.json().await.expect("audit");
+    let refusals: Vec<&Value> =
+        audit.as_array().expect("list").iter().filter(|e| e["action"] == "auth.login_refused_restriction").collect();
+    assert_eq!(refusals.len(), 2, "each refusal is audited: {refusals:?}");
+    assert!(refusals.iter().any(|e| e["details"].as_str().is_some_and(|d| d.contains("login_hours_refused"))));
+    app.stop().await;
+}

@@ -5,7 +5,7 @@
 use http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::chat_support::{accept, operator, send, until, uuid, visitor};
+use crate::chat_support::{accept, operator, send, until, visitor};
 use crate::cli::{parley, text};
 use crate::gdpr::{Staff, chat, leave_message, spawn};
 
@@ -33,20 +33,20 @@ async fn purge_deletes_exactly_what_is_past_its_retention_period() {
     // Nia: a chat closed 400 days ago, its transcript mail (sent) and an open offline message
     // from 400 days ago — all expired, so her key goes too.
     let mut nia = visitor(&app).await;
-    let nia_chat = chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123", &uuid()).await;
+    let nia_chat = chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123").await;
     leave_message(&mut nia, "Nia Jones", "nia@example.org").await;
     accept(&mut olive, &nia_chat).await;
     send(&mut nia, json!({ "v": 1, "type": "end" })).await;
     until(&mut nia, "closed").await;
     // Huw: a chat closed 10 days ago and a pending e-mail queued 400 days ago — both kept.
     let mut huw = visitor(&app).await;
-    let huw_chat = chat(&mut huw, "Huw Evans", "huw@example.org", "07700 900999", &uuid()).await;
+    let huw_chat = chat(&mut huw, "Huw Evans", "huw@example.org", "07700 900999").await;
     accept(&mut olive, &huw_chat).await;
     send(&mut huw, json!({ "v": 1, "type": "end" })).await;
     until(&mut huw, "closed").await;
     // Ian: a chat still open after 400 days — open chats are never purged.
     let mut ian = visitor(&app).await;
-    let ian_chat = chat(&mut ian, "Ian Price", "ian@example.org", "07700 900555", &uuid()).await;
+    let ian_chat = chat(&mut ian, "Ian Price", "ian@example.org", "07700 900555").await;
     // Jo: an offline message that arrived 400 days ago but was done 100 days ago — kept.
     let mut jo = visitor(&app).await;
     leave_message(&mut jo, "Jo Bloggs", "jo@example.org").await;

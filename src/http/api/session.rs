@@ -46,11 +46,14 @@ struct SessionView<'a> {
     pending: Option<&'static str>,
     expires_at: String,
     user: UserView<'a>,
+    /// What the user's role may do, as `module.action` names (the pages show what fits).
+    permissions: Vec<String>,
 }
 
 impl<'a> SessionView<'a> {
-    fn of(session: &'a StaffSession) -> SessionView<'a> {
+    fn of(session: &'a StaffSession, permissions: crate::domain::PermissionSet) -> SessionView<'a> {
         SessionView {
+            permissions: permissions.names(),
             csrf_token: &session.csrf_token,
             pending: session.pending_step(),
             expires_at: rfc3339(session.expires_at),
@@ -87,7 +90,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::path::end())
         .and(warp::get())
         .and(staff(state))
-        .map(|authed: Authed| no_store(warp::reply::json(&SessionView::of(&authed.session)).into_response()));
+        .map(|authed: Authed| {
+            no_store(warp::reply::json(&SessionView::of(&authed.session, authed.permissions)).into_response())
+        });
     login.or(logout).unify().or(me).unify().boxed()
 }
 
@@ -120,7 +125,7 @@ async fn login(
     match state.accounts.login(attempt).await {
         Ok(outcome) => {
             tracing::info!(user_id = outcome.session.user_id, "staff login");
-            let mut response = warp::reply::json(&SessionView::of(&outcome.session)).into_response();
+            let mut response = warp::reply::json(&SessionView::of(&outcome.session, state.roles.permissions(&outcome.session.role))).into_response();
             if let Ok(cookie) = HeaderValue::from_str(&set_cookie(&outcome.token, outcome.max_age_seconds)) {
                 response.headers_mut().insert(SET_COOKIE, cookie);
             }

@@ -1,12 +1,14 @@
 //! Real-browser tests (Chromium via chromedriver). Screenshots land in
 //! `target/tmp/screenshots/` for a person to look at.
 
+mod account;
 mod backups;
 mod cases;
 mod chat;
 mod departments;
 mod gdpr;
 mod keys;
+mod users;
 mod webdriver;
 
 use crate::harness::TestApp;

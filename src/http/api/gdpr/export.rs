@@ -16,7 +16,6 @@ use crate::http::rejection::{ApiError, reject};
 use crate::service::export::{self, ExportError, Format};
 use crate::service::mail::MailError;
 
-
 #[derive(Deserialize)]
 struct ExportQuery {
     format: Option<String>,
