@@ -56,7 +56,7 @@ export function gdprSection(t, session) {
   const title = byId('gdpr-transcript-title');
   const lines = byId('gdpr-transcript-lines');
   const noLines = byId('gdpr-transcript-empty');
-  const dpo = session.user.role === 'dpo';
+  const dpo = (session.permissions ?? []).includes('gdpr.delete');
   let searchNo = 0;
   let transcriptNo = 0;
   let opener = null; // the "View transcript" button of the transcript shown
@@ -409,6 +409,13 @@ export function gdprSection(t, session) {
       try {
         const path = `/api/v1/gdpr/subjects/${encodeURIComponent(subject)}/erase`;
         const done = await apiSend(t, 'POST', path, session.csrf_token, { reason });
+        if (done?.awaiting_second_approver) {
+          // privacy.erasure_second_approver: another person with the erasure permission must confirm.
+          asking(false);
+          erase.focus();
+          say(format(t.gdprErasureRequested, { subject }));
+          return;
+        }
         const erased = done?.erased ?? {};
         dropSubject(node, subject);
         say(format(t.gdprErased, { chats: count(erased.conversations), offline: count(erased.offline_requests), mails: count(erased.mails) }));

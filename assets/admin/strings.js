@@ -281,6 +281,7 @@ const en = {
   gdprReasonTooLong: 'A reason has at most 500 characters.',
   gdprErased: 'Erased: {chats} chats, {offline} offline messages, {mails} e-mails',
   gdprAlreadyErased: 'Data subject {subject} had already been erased.',
+  gdprErasureRequested: 'Erasure of data subject {subject} is recorded; it happens when a second person with the erasure permission confirms it.',
 
   // Audit log (audit.js).
   loadingAudit: 'Loading the audit log…',

@@ -153,6 +153,8 @@ pub struct PrivacyConfig {
     pub lawful_basis: String,
     pub data_location: String,
     pub visitor_ip: IpRetention,
+    /// An erasure needs a second person with the erasure permission to approve it.
+    pub erasure_second_approver: bool,
 }
 
 /// How much of a visitor's IP address is kept.

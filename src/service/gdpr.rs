@@ -15,6 +15,8 @@ pub enum GdprError {
     Invalid(String),
     #[error("no data subject {0}")]
     Unknown(i64),
+    #[error("you asked for this erasure; another DPO must approve it (privacy.erasure_second_approver)")]
+    SecondApproverNeeded,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -94,11 +96,59 @@ pub async fn search(
 
 /// Erases a data subject: every row in every category, their data key, recorded in the erasure
 /// ledger (re-applied after any backup restore) and the audit log.
-pub async fn erase(store: &Store, subject: i64, reason: &str, actor: &str) -> Result<Erased, GdprError> {
+/// The outcome of an erasure asked for where a second approver is required.
+#[derive(Debug, Clone)]
+pub enum Approval {
+    /// Erased now (the second person approved, or no second approver is required).
+    Erased(Erased),
+    /// Recorded; waits for a different staff member with the erasure permission.
+    Requested,
+}
+
+/// Erasure under `privacy.erasure_second_approver`: the first request is recorded and audited;
+/// the same call by a different person erases (both names go in the audit entry).
+pub async fn erase_with_approval(
+    store: &Store,
+    subject: i64,
+    reason: &str,
+    actor: &str,
+    second_approver: bool,
+) -> Result<Approval, GdprError> {
+    if !second_approver {
+        return erase(store, subject, reason, actor).await.map(Approval::Erased);
+    }
+    let reason = check_reason(reason)?;
+    match store.erasure_request(subject).await? {
+        None => {
+            let audit = AuditEntry::new(actor, "gdpr.erase_requested")
+                .target(format!("subject {subject}"))
+                .details(reason.to_owned());
+            if !store.request_erasure(subject, actor.to_owned(), reason.to_owned(), audit).await? {
+                return Err(GdprError::Unknown(subject));
+            }
+            Ok(Approval::Requested)
+        }
+        Some((requested_by, _)) if requested_by == actor => Err(GdprError::SecondApproverNeeded),
+        Some((requested_by, first_reason)) => {
+            let details = format!("requested by {requested_by}: {first_reason}; approved by {actor}: {reason}");
+            let audit = AuditEntry::new(actor, "gdpr.erase").target(format!("subject {subject}")).details(details);
+            let erased = store.erase_subject(subject, audit).await?.ok_or(GdprError::Unknown(subject))?;
+            tracing::info!(subject, "data subject erased after a second approval");
+            Ok(Approval::Erased(erased))
+        }
+    }
+}
+
+fn check_reason(reason: &str) -> Result<&str, GdprError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(GdprError::Invalid("give a reason of 1 to 500 characters; it is kept in the audit log".into()));
     }
+    Ok(reason)
+}
+
+pub async fn erase(store: &Store, subject: i64, reason: &str, actor: &str) -> Result<Erased, GdprError> {
+    let reason = check_reason(reason)?;
     let audit = AuditEntry::new(actor, "gdpr.erase").target(format!("subject {subject}")).details(reason.to_owned());
     let erased = store.erase_subject(subject, audit).await?.ok_or(GdprError::Unknown(subject))?;
     tracing::info!(subject, actor, "data subject erased");

@@ -52,9 +52,13 @@ pub fn render(config: &Config) -> String {
          <li>E-mails we send you (such as a transcript): {mail}.</li></ul><p>After that they are deleted automatically.</p>\
          <h2>Cookies and storage</h2><p>This chat sets no cookies on the website you are visiting and loads nothing from \
          other websites. The chat window keeps your conversation in your browser's storage for this chat service only, so \
-         that it continues if you move to another page; it is removed when the chat ends.</p>\
+         that it continues if you move to another page; it is removed when the chat ends. Only if you tick \
+         \u{201c}Remember this device\u{201d} does the chat service set one cookie, <code>parley_vid</code> (a random \
+         number, kept for 1 year), so our advisers can see your earlier chats; \u{201c}Forget this device\u{201d} in \
+         the chat window removes it and we stop recognising you.</p>\
          <h2>Your rights</h2><p>You can ask for a copy of your information, ask us to correct it, to delete it, or object \
-         to how we use it. You can withdraw your consent at any time with the link in the transcript e-mail. Contact our \
+         to how we use it. You can withdraw your consent at any time with the link in the transcript e-mail \
+         or \u{201c}Forget this device\u{201d} in the chat window. Contact our \
          Data Protection Officer; you can also complain to the Information Commissioner's Office (ico.org.uk).</p>"
     )
 }

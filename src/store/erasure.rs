@@ -45,3 +45,48 @@ impl Store {
             .await?)
     }
 }
+
+impl Store {
+    /// The erasure waiting for a second approver: (requested by, reason).
+    pub async fn erasure_request(&self, subject: i64) -> Result<Option<(String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT requested_by, reason FROM erasure_requests WHERE subject_id = ?1")
+            .bind(subject)
+            .fetch_optional(self.reader())
+            .await?)
+    }
+
+    /// Records an erasure request awaiting a second approver, audited in the same transaction;
+    /// false when there is no such subject.
+    pub async fn request_erasure(
+        &self,
+        subject: i64,
+        by: String,
+        reason: String,
+        audit: super::AuditEntry,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM subjects WHERE id = ?1")
+                    .bind(subject)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if exists.is_none() {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO erasure_requests (subject_id, requested_by, reason, requested_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(subject_id) DO NOTHING",
+                )
+                .bind(subject)
+                .bind(by)
+                .bind(reason)
+                .bind(crate::util::now())
+                .execute(&mut *conn)
+                .await?;
+                super::audit::append_audit(conn, audit).await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+}

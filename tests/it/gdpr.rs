@@ -456,3 +456,38 @@ async fn access_reports_and_breach_scope_name_the_affected_people() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_second_approver_an_erasure_waits_for_a_different_person() {
+    let app = spawn(|c| c.privacy.erasure_second_approver = true).await;
+    let _olive = operator(&app, "olive").await;
+    let mut nia = visitor(&app).await;
+    chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123").await;
+    let dora = Staff::new(&app, "dora", "dpo").await;
+    let dave = Staff::new(&app, "dave", "dpo").await;
+    let (_, found) = dora.search(&app, "email", "nia@example.org").await;
+    let subject = found["subjects"][0]["subject"].as_i64().expect("subject");
+    let path = format!("/api/v1/gdpr/subjects/{subject}/erase");
+
+    let (status, body) = dora.call(&app, Method::POST, &path, Some(json!({ "reason": "DR-2026-001 erasure" }))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["awaiting_second_approver"], true);
+    let (_, still) = dora.search(&app, "email", "nia@example.org").await;
+    assert_eq!(still["subjects"].as_array().map(Vec::len), Some(1), "nothing erased yet");
+    let (status, body) = dora.call(&app, Method::POST, &path, Some(json!({ "reason": "again" }))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "the requester cannot approve their own request");
+    assert_eq!(body["code"], "second_approver_needed");
+
+    let (status, body) = dave.call(&app, Method::POST, &path, Some(json!({ "reason": "checked DR-2026-001" }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["erased"]["conversations"], 1);
+    let (_, gone) = dave.search(&app, "email", "nia@example.org").await;
+    assert_eq!(gone["subjects"].as_array().map(Vec::len), Some(0), "{gone}");
+    let (_, audit) = dave.call(&app, Method::GET, "/api/v1/audit?limit=1000", None).await;
+    let entries = audit.as_array().expect("entries");
+    assert!(entries.iter().any(|e| e["action"] == "gdpr.erase_requested" && e["actor"] == "dora"));
+    let erase = entries.iter().find(|e| e["action"] == "gdpr.erase").expect("erase audited");
+    assert_eq!(erase["actor"], "dave");
+    assert!(erase["details"].as_str().is_some_and(|d| d.contains("requested by dora")), "{erase}");
+    app.stop().await;
+}

@@ -85,6 +85,7 @@ async fn staff_sockets_open(app: &TestApp) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_disconnected_and_nobody_else_waits() {
+    let _ = tracing_subscriber::fmt().with_env_filter("parley=debug").with_test_writer().try_init();
     let app = TestApp::spawn().await; // manual routing: every chat stays in the queue
     for name in ["fast", "stalled"] {
         app.add_user(name, "operator", PASSWORD).await;

@@ -162,10 +162,11 @@ async fn audit_report(authed: Authed, query: AuditQuery, state: AppState) -> Res
     Ok(response)
 }
 
-fn gdpr_error(err: GdprError) -> Rejection {
+pub(super) fn gdpr_error(err: GdprError) -> Rejection {
     reject(match err {
         GdprError::Invalid(message) => ApiError::new(StatusCode::BAD_REQUEST, "invalid", message),
         GdprError::Unknown(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_subject", err.to_string()),
+        GdprError::SecondApproverNeeded => ApiError::new(StatusCode::CONFLICT, "second_approver_needed", err.to_string()),
         GdprError::Store(store) => ApiError::from(store),
     })
 }
@@ -195,14 +196,24 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(json_body::<EraseBody>(max_body))
         .and(with_state(state.clone()))
         .and_then(|subject: i64, authed: Authed, body: EraseBody, state: AppState| async move {
-            let erased =
-                gdpr::erase(&state.store, subject, &body.reason, &authed.session.username).await.map_err(gdpr_error)?;
-            let reply = serde_json::json!({
-                "subject": subject,
-                "erased": erased,
-                "erased_at": crate::util::rfc3339(crate::util::now()),
-            });
-            Ok::<_, Rejection>(warp::reply::json(&reply).into_response())
+            let second = state.config.privacy.erasure_second_approver;
+            let outcome = gdpr::erase_with_approval(&state.store, subject, &body.reason, &authed.session.username, second)
+                .await
+                .map_err(gdpr_error)?;
+            Ok::<_, Rejection>(match outcome {
+                gdpr::Approval::Erased(erased) => {
+                    let reply = serde_json::json!({
+                        "subject": subject,
+                        "erased": erased,
+                        "erased_at": crate::util::rfc3339(crate::util::now()),
+                    });
+                    warp::reply::json(&reply).into_response()
+                }
+                gdpr::Approval::Requested => {
+                    let reply = serde_json::json!({ "subject": subject, "erased": null, "awaiting_second_approver": true });
+                    warp::reply::with_status(warp::reply::json(&reply), StatusCode::ACCEPTED).into_response()
+                }
+            })
         });
     let audit = warp::path("audit")
         .and(warp::path::end())

@@ -11,7 +11,8 @@ use crate::app::AppState;
 use crate::domain::permission::perm;
 use crate::http::filters::{Authed, allowed_mutation, json_body, with_state};
 use crate::http::rejection::{ApiError, reject};
-use crate::service::gdpr::{self, GdprError};
+use super::gdpr::gdpr_error;
+use crate::service::gdpr;
 use crate::store::Rectification;
 
 #[derive(Deserialize)]
@@ -58,13 +59,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(|subject: i64, authed: Authed, body: Body, state: AppState| async move {
             let change = Rectification { name: body.name, email: body.email, phone: body.phone };
             let details =
-                gdpr::rectify(&state.store, subject, change, &authed.session.username).await.map_err(|e| {
-                    reject(match e {
-                        GdprError::Invalid(message) => ApiError::new(StatusCode::BAD_REQUEST, "invalid", message),
-                        GdprError::Unknown(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_subject", e.to_string()),
-                        GdprError::Store(store) => ApiError::from(store),
-                    })
-                })?;
+                gdpr::rectify(&state.store, subject, change, &authed.session.username).await.map_err(gdpr_error)?;
             let data = state.store.subject_data(subject).await.map_err(reject)?;
             let reply = serde_json::json!({ "subject": data, "audit": details });
             Ok::<_, Rejection>(warp::reply::json(&reply).into_response())
