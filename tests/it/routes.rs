@@ -195,10 +195,13 @@ async fn administrators_manage_sites() {
     let bad_key =
         put(&admin, &admin_csrf, "no%20spaces", serde_json::json!({ "name": "x", "origins": [] })).await.expect("put");
     assert_eq!(error_code(bad_key, StatusCode::BAD_REQUEST).await, "invalid");
+    // Operators do not see the settings (settings.view); administrators do.
+    let hidden = app.client.get(app.staff("/api/v1/sites")).header("cookie", &operator).send().await.expect("list");
+    assert_eq!(error_code(hidden, StatusCode::FORBIDDEN).await, "forbidden");
     let list: Value = app
         .client
         .get(app.staff("/api/v1/sites"))
-        .header("cookie", &operator)
+        .header("cookie", &admin)
         .send()
         .await
         .expect("list")

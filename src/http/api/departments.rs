@@ -82,6 +82,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(|key: String, authed: Authed, body: DepartmentInput, state: AppState| async move {
             let department = state.departments.save(&key, body).await.map_err(department_error)?;
             tracing::info!(user_id = authed.session.user_id, department = %department.key, "department saved");
+            super::audit_change(&state, &authed, "settings.department_saved", format!("department {}", department.key))
+                .await?;
             // Members or hours may have changed: waiting chats may now have somewhere to go.
             state.chat.reroute().await.map_err(reject)?;
             let view = state.departments.view(
@@ -102,6 +104,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
                 reject(ApiError::internal())
             })?;
             tracing::info!(user_id = authed.session.user_id, department = %key, "department deleted");
+            super::audit_change(&state, &authed, "settings.department_deleted", format!("department {key}")).await?;
             Ok::<_, Rejection>(no_content())
         });
     let holidays = warp::path("bank-holidays")
@@ -118,6 +121,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(|authed: Authed, body: GenerateBody, state: AppState| async move {
             state.departments.generate_holidays(body.region, body.year).await.map_err(department_error)?;
             tracing::info!(user_id = authed.session.user_id, year = body.year, "bank holidays generated");
+            super::audit_change(&state, &authed, "settings.bank_holidays_generated", format!("year {}", body.year))
+                .await?;
             holiday_list(&state).await
         });
     let put_holiday = warp::path!("bank-holidays" / String)
@@ -128,6 +133,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(|date: String, authed: Authed, body: HolidayBody, state: AppState| async move {
             let (date, name) = state.departments.put_holiday(&date, &body.name).await.map_err(department_error)?;
             tracing::info!(user_id = authed.session.user_id, %date, "bank holiday saved");
+            super::audit_change(&state, &authed, "settings.bank_holiday_saved", format!("date {date}")).await?;
             Ok::<_, Rejection>(warp::reply::json(&Holiday { date, name }).into_response())
         });
     let delete_holiday = warp::path!("bank-holidays" / String)
@@ -137,6 +143,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(|date: String, authed: Authed, state: AppState| async move {
             state.departments.delete_holiday(&date).await.map_err(department_error)?;
             tracing::info!(user_id = authed.session.user_id, %date, "bank holiday removed");
+            super::audit_change(&state, &authed, "settings.bank_holiday_removed", format!("date {date}")).await?;
             Ok::<_, Rejection>(no_content())
         });
     list

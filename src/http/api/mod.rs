@@ -23,6 +23,17 @@ use warp::{Filter, Reply};
 
 use crate::app::AppState;
 
+/// Records a settings change in the audit log (who, what, which item).
+pub(super) async fn audit_change(
+    state: &AppState,
+    authed: &crate::http::filters::Authed,
+    action: &'static str,
+    target: String,
+) -> Result<(), warp::Rejection> {
+    let entry = crate::store::AuditEntry::new(authed.session.username.clone(), action).target(target);
+    state.store.audit(entry).await.map_err(crate::http::rejection::reject)
+}
+
 /// The OpenAPI document; `tests/it` checks it against the routes.
 pub const OPENAPI: &str = include_str!("openapi.json");
 

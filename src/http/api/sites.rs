@@ -34,6 +34,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(|key: String, authed: Authed, body: SiteInput, state: AppState| async move {
             let site = state.sites.save(&key, body).await.map_err(site_error)?;
             tracing::info!(user_id = authed.session.user_id, site = %site.key, "site saved");
+            super::audit_change(&state, &authed, "settings.site_saved", format!("site {}", site.key)).await?;
             Ok::<_, Rejection>(warp::reply::json(&site).into_response())
         });
     let delete = warp::path!("sites" / String)
@@ -43,6 +44,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(|key: String, authed: Authed, state: AppState| async move {
             state.sites.delete(&key).await.map_err(site_error)?;
             tracing::info!(user_id = authed.session.user_id, site = %key, "site deleted");
+            super::audit_change(&state, &authed, "settings.site_deleted", format!("site {key}")).await?;
             Ok::<_, Rejection>(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())
         });
     list.or(put).unify().or(delete).unify().boxed()
