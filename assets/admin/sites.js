@@ -56,6 +56,7 @@ export function sitesSection(t, session) {
   const keyInput = byId('site-key');
   const nameInput = byId('site-name');
   const originsInput = byId('site-origins');
+  const trackingInput = byId('site-tracking'); // consent | off | always (docs/gdpr.md)
   const departmentsBox = byId('site-departments');
   const colourInput = byId('site-colour');
   const picker = byId('site-colour-picker');
@@ -246,6 +247,7 @@ export function sitesSection(t, session) {
     keyInput.readOnly = true;
     nameInput.value = String(site.name ?? '');
     originsInput.value = origins.join('\n');
+    trackingInput.value = ['consent', 'off', 'always'].includes(site.tracking) ? site.tracking : 'consent';
     siteDepartments = offered;
     showDepartmentChoices(offered);
     const theme = site.theme && typeof site.theme === 'object' ? site.theme : {};
@@ -330,6 +332,7 @@ export function sitesSection(t, session) {
         departments: chosenDepartments(),
         theme,
         fields: fields.value(),
+        tracking: trackingInput.value,
       });
       resetForm();
       await load();

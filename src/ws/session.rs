@@ -130,7 +130,7 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
                 break;
             }
             out = inbox.rx.recv() => match out {
-                Some(frame) => open = send_all(&mut socket, vec![frame], &mut delivered).await,
+                Some(frame) => open = send_unless_kicked(&mut socket, vec![frame], &mut delivered, &inbox).await,
                 None => break,
             },
             incoming = socket.next() => {
@@ -167,7 +167,7 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
                         break;
                     }
                 };
-                open = send_all(&mut socket, replies, &mut delivered).await;
+                open = send_unless_kicked(&mut socket, replies, &mut delivered, &inbox).await;
             }
         }
     }
@@ -194,6 +194,25 @@ async fn send_all(socket: &mut Socket, frames: Vec<OutFrame>, delivered: &mut Ha
         }
     }
     true
+}
+
+/// `send_all`, unless the hub kicks the connection while a write is blocked (the client stopped
+/// reading, so its queue filled up): then the close frame gets one second, and the socket is
+/// dropped either way — otherwise the task would wait on the stalled client indefinitely.
+async fn send_unless_kicked(
+    socket: &mut Socket,
+    frames: Vec<OutFrame>,
+    delivered: &mut HashMap<i64, i64>,
+    inbox: &super::hub::Inbox,
+) -> bool {
+    tokio::select! {
+        open = send_all(socket, frames, delivered) => open,
+        _ = inbox.kicked.notified() => {
+            let closing = close(socket, CloseCode::Policy, "slow_consumer");
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), closing).await;
+            false
+        }
+    }
 }
 
 /// Sends a close frame, then reads (and discards) until the client answers or 2 s pass, so the

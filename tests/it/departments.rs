@@ -83,7 +83,9 @@ async fn departments_holidays_and_themes_are_administered() {
     assert_eq!(status, StatusCode::OK);
     let (status, body) = admin.put(&app, "/api/v1/bank-holidays/01-06-2026", json!({ "name": "Civic day" })).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid")));
-    assert_eq!(clerk.get(&app, "/api/v1/bank-holidays").await.as_array().map(Vec::len), Some(10));
+    assert_eq!(admin.get(&app, "/api/v1/bank-holidays").await.as_array().map(Vec::len), Some(10));
+    let (status, _) = clerk.call(&app, Method::GET, "/api/v1/bank-holidays", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the holiday list is a setting (settings.view)");
     let (status, _) = admin.call(&app, Method::DELETE, "/api/v1/bank-holidays/2026-06-01", None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = admin.call(&app, Method::DELETE, "/api/v1/bank-holidays/2026-06-01", None).await;
@@ -126,7 +128,7 @@ async fn departments_holidays_and_themes_are_administered() {
     // Deleting a department takes it off the site.
     let (status, _) = admin.call(&app, Method::DELETE, "/api/v1/departments/tax", None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let sites = clerk.get(&app, "/api/v1/sites").await;
+    let sites = admin.get(&app, "/api/v1/sites").await;
     assert_eq!(sites[0]["departments"], json!([]), "{sites}");
     let (status, body) = admin.call(&app, Method::DELETE, "/api/v1/departments/tax", None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_department")));
