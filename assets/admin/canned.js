@@ -26,7 +26,7 @@ export function cannedSection(t, session) {
   const textInput = byId('canned-text');
   const sharedInput = byId('canned-shared');
   const add = byId('canned-add');
-  const mayShare = ['supervisor', 'administrator'].includes(session.user.role);
+  const mayShare = (session.permissions ?? []).includes('chats.manage');
   let busy = false;
 
   byId('canned-shared-field').hidden = !mayShare;

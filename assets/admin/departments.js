@@ -56,7 +56,7 @@ export function departmentsSection(t, session, { onList = () => {}, onDelete = (
   const bankHolidays = byId('department-bank-holidays');
   const save = byId('department-save');
   const cancel = byId('department-cancel');
-  const admin = session.user.role === 'administrator';
+  const admin = (session.permissions ?? []).includes('settings.manage');
   let editing = null; // the key of the department in the form, when changing one
   let busy = false;
   let loaded = false;

@@ -37,7 +37,7 @@ export function holidaysSection(t, session, { onChange = () => {} } = {}) {
   const region = byId('holiday-region');
   const yearInput = byId('holiday-year');
   const generate = byId('holiday-generate');
-  const admin = session.user.role === 'administrator';
+  const admin = (session.permissions ?? []).includes('settings.manage');
   const long = new Intl.DateTimeFormat(t.locale, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
   let busy = false;
 

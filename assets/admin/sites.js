@@ -65,7 +65,7 @@ export function sitesSection(t, session) {
   const themeInputs = THEME_TEXTS.map(([id, ...rest]) => [byId(id), ...rest]);
   const save = byId('site-save');
   const cancel = byId('site-cancel');
-  const admin = session.user.role === 'administrator';
+  const admin = (session.permissions ?? []).includes('settings.manage');
   let editing = null; // the key of the site in the form, when changing one
   let busy = false;
   let departments; // undefined while loading, null when they could not be loaded, else the list

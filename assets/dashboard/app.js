@@ -58,8 +58,9 @@ function showHome(session) {
   startChat(session);
   if (!viewsStarted) {
     viewsStarted = true;
-    if (session.user.role === 'administrator') warnAboutBackups(document.getElementById('must-change'));
-    if (['dpo', 'administrator'].includes(session.user.role)) showOpenCases(document.getElementById('open-cases'));
+    const can = (permission) => (session.permissions ?? []).includes(permission);
+    if (can('backups.view')) warnAboutBackups(document.getElementById('must-change'));
+    if (can('gdpr.view')) showOpenCases(document.getElementById('open-cases'));
     const t = strings();
     startViews({ history: historyView(t), offline: offlineView(t, session) });
   }
