@@ -17,19 +17,10 @@ import { element, setText, showFieldMessage } from '/dashboard/dom.js';
 import { listLoader } from '/dashboard/listing.js';
 import { dateTime, format } from '/dashboard/strings.js';
 import { checkbox, rowActions } from './fields.js';
+import { DAYS, weekEditor } from './week.js';
 
 const KEY = /^[a-z0-9_-]{1,64}$/;
 const MAX_NAME = 100;
-const PERIODS = [1, 2];
-const DAYS = [
-  ['mon', 'dayMon'],
-  ['tue', 'dayTue'],
-  ['wed', 'dayWed'],
-  ['thu', 'dayThu'],
-  ['fri', 'dayFri'],
-  ['sat', 'daySat'],
-  ['sun', 'daySun'],
-];
 
 /**
  * Wires the section for `session`; returns `{ load }`. `onList(departments)` gets every list
@@ -58,6 +49,7 @@ export function departmentsSection(t, session, { onList = () => {}, onDelete = (
   const cancel = byId('department-cancel');
   const admin = (session.permissions ?? []).includes('settings.manage');
   let editing = null; // the key of the department in the form, when changing one
+  let hoursEditor = null; // week.js, for administrators
   let busy = false;
   let loaded = false;
   let users; // undefined while loading, null when they could not be loaded, else the list
@@ -210,98 +202,6 @@ export function departmentsSection(t, session, { onList = () => {}, onDelete = (
     showMembers(chosen);
   }
 
-  /** A labelled time input #hours-<day>-<n>-<end>. */
-  function timeField(day, n, end, label, more) {
-    const wrap = element('div', 'field');
-    const input = element('input');
-    input.type = 'time';
-    input.id = `hours-${day}-${n}-${end}`;
-    const text = element('label', '', label);
-    text.htmlFor = input.id;
-    if (more) text.append(element('span', 'visually-hidden', more));
-    wrap.append(text, input);
-    return wrap;
-  }
-
-  function buildWeek() {
-    week.replaceChildren(
-      ...DAYS.map(([day, name]) => {
-        const set = element('fieldset', 'group day');
-        set.append(element('legend', '', t[name]));
-        const open = checkbox(`hours-${day}-open`, undefined, format(t.openOn, { day: t[name] }), false);
-        const periods = element('div', 'periods');
-        periods.id = `hours-${day}-periods`;
-        periods.hidden = true;
-        periods.append(
-          timeField(day, 1, 'start', t.hoursFrom),
-          timeField(day, 1, 'end', t.hoursUntil),
-          timeField(day, 2, 'start', t.hoursThenFrom),
-          timeField(day, 2, 'end', t.hoursUntil, t.hoursSecond),
-        );
-        open.querySelector('input').addEventListener('change', (event) => {
-          periods.hidden = !event.target.checked;
-        });
-        set.append(open, periods);
-        return set;
-      }),
-    );
-  }
-
-  const showWeek = () => {
-    week.hidden = !scheduled.checked;
-  };
-  always.addEventListener('change', showWeek);
-  scheduled.addEventListener('change', showWeek);
-
-  /** Fills the week from `hours`; true when some day had more periods than the form shows. */
-  function setHours(hours) {
-    const schedule = hours && typeof hours === 'object' ? hours : null;
-    always.checked = !schedule;
-    scheduled.checked = Boolean(schedule);
-    showWeek();
-    let more = false;
-    for (const [day] of DAYS) {
-      const spans = Array.isArray(schedule?.[day]) ? schedule[day].filter(Array.isArray).sort() : [];
-      more ||= spans.length > PERIODS.length;
-      byId(`hours-${day}-open`).checked = spans.length > 0;
-      byId(`hours-${day}-periods`).hidden = spans.length === 0;
-      for (const n of PERIODS) {
-        const [from = '', to = ''] = (spans[n - 1] || []).map(String);
-        byId(`hours-${day}-${n}-start`).value = from;
-        // A time input cannot show 24:00; 00:00 as the closing time stands for midnight.
-        byId(`hours-${day}-${n}-end`).value = to === '24:00' ? '00:00' : to;
-      }
-    }
-    return more;
-  }
-
-  /** The hours for the API (null = always open), or `{ problem: { message, input } }`. */
-  function readHours() {
-    if (!scheduled.checked) return { hours: null };
-    const hours = {};
-    for (const [day, name] of DAYS) {
-      if (!byId(`hours-${day}-open`).checked) continue;
-      const problem = (key, input) => ({ problem: { message: format(t[key], { day: t[name] }), input } });
-      const spans = [];
-      for (const n of PERIODS) {
-        const startInput = byId(`hours-${day}-${n}-start`);
-        const endInput = byId(`hours-${day}-${n}-end`);
-        const start = startInput.value.slice(0, 5);
-        const end = endInput.value.slice(0, 5);
-        if (n > 1 && !start && !end) continue;
-        if (!start) return problem(n > 1 ? 'hoursHalf' : 'hoursMissing', startInput);
-        if (!end) return problem(n > 1 ? 'hoursHalf' : 'hoursMissing', endInput);
-        const until = end === '00:00' ? '24:00' : end;
-        if (start >= until) return problem('hoursOrder', endInput);
-        spans.push([start, until]);
-      }
-      spans.sort();
-      if (spans.length > 1 && spans[1][0] < spans[0][1]) return problem('hoursOverlap', byId(`hours-${day}-2-start`));
-      hours[day] = spans;
-    }
-    return { hours };
-  }
-
   function startEdit(dept) {
     editing = dept.key;
     showError('');
@@ -314,7 +214,7 @@ export function departmentsSection(t, session, { onList = () => {}, onDelete = (
     bankHolidays.checked = Boolean(dept.closed_on_bank_holidays);
     members = Array.isArray(dept.members) ? dept.members.map(String) : [];
     showMembers(members);
-    const more = setHours(dept.hours);
+    const more = hoursEditor?.set(dept.hours) ?? false;
     formTitle.textContent = format(t.changeDepartment, { key: dept.key });
     save.textContent = t.saveChanges;
     cancel.hidden = false;
@@ -328,7 +228,7 @@ export function departmentsSection(t, session, { onList = () => {}, onDelete = (
     keyInput.readOnly = false;
     members = [];
     showMembers([]);
-    setHours(null);
+    hoursEditor?.set(null);
     formTitle.textContent = t.addDepartment;
     save.textContent = t.saveDepartment;
     cancel.hidden = true;
@@ -353,7 +253,7 @@ export function departmentsSection(t, session, { onList = () => {}, onDelete = (
     if (!name) return showError(t.departmentNameMissing, nameInput);
     if ([...name].length > MAX_NAME) return showError(t.departmentNameTooLong, nameInput);
     if ([...nameCy].length > MAX_NAME) return showError(t.departmentNameTooLong, nameCyInput);
-    const { hours, problem } = readHours();
+    const { hours, problem } = hoursEditor.read();
     if (problem) return showError(problem.message, problem.input);
     showError('');
     busy = true;
@@ -385,7 +285,7 @@ export function departmentsSection(t, session, { onList = () => {}, onDelete = (
   });
 
   if (admin) {
-    buildWeek();
+    hoursEditor = weekEditor(t, { prefix: 'hours', week, always, scheduled, openLabel: 'openOn', missing: 'hoursMissing' });
     showMembers([]);
     loadUsers();
   }

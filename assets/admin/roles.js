@@ -15,20 +15,11 @@ import { apiGet, apiSend } from '/dashboard/api.js';
 import { element, setText, showFieldMessage } from '/dashboard/dom.js';
 import { listLoader } from '/dashboard/listing.js';
 import { format } from '/dashboard/strings.js';
-import { button, checkbox, rowActions } from './fields.js';
+import { button, rowActions } from './fields.js';
+import { DAYS, weekEditor } from './week.js';
 
 const NAME = /^[a-z][a-z0-9_-]{1,39}$/;
 const MAX_DESCRIPTION = 200;
-const PERIODS = [1, 2];
-const DAYS = [
-  ['mon', 'dayMon'],
-  ['tue', 'dayTue'],
-  ['wed', 'dayWed'],
-  ['thu', 'dayThu'],
-  ['fri', 'dayFri'],
-  ['sat', 'daySat'],
-  ['sun', 'daySun'],
-];
 
 /**
  * Wires the section; returns `{ load }`. `manage` = the session has roles.manage; `onList(names)`
@@ -56,6 +47,7 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
   let modules = [];
   let actions = [];
   let editing = null; // the role in the form, when changing one
+  let hoursEditor = null; // week.js, with roles.manage
   let busy = false;
 
   byId('role-editor').hidden = !manage;
@@ -236,95 +228,6 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
     builtinNote.hidden = !builtin;
   }
 
-  /** A labelled time input #role-hours-<day>-<n>-<end>. */
-  function timeField(day, n, end, label, more) {
-    const wrap = element('div', 'field');
-    const input = element('input');
-    input.type = 'time';
-    input.id = `role-hours-${day}-${n}-${end}`;
-    const text = element('label', '', label);
-    text.htmlFor = input.id;
-    if (more) text.append(element('span', 'visually-hidden', more));
-    wrap.append(text, input);
-    return wrap;
-  }
-
-  function buildWeek() {
-    week.replaceChildren(
-      ...DAYS.map(([day, name]) => {
-        const set = element('fieldset', 'group day');
-        set.append(element('legend', '', t[name]));
-        const open = checkbox(`role-hours-${day}-open`, undefined, format(t.roleHoursOn, { day: t[name] }), false);
-        const periods = element('div', 'periods');
-        periods.id = `role-hours-${day}-periods`;
-        periods.hidden = true;
-        periods.append(
-          timeField(day, 1, 'start', t.hoursFrom),
-          timeField(day, 1, 'end', t.hoursUntil),
-          timeField(day, 2, 'start', t.hoursThenFrom),
-          timeField(day, 2, 'end', t.hoursUntil, t.hoursSecond),
-        );
-        open.querySelector('input').addEventListener('change', (event) => {
-          periods.hidden = !event.target.checked;
-        });
-        set.append(open, periods);
-        return set;
-      }),
-    );
-  }
-
-  const showWeek = () => {
-    week.hidden = !scheduled.checked;
-  };
-  anyTime.addEventListener('change', showWeek);
-  scheduled.addEventListener('change', showWeek);
-
-  function setHours(hours) {
-    const schedule = hours && typeof hours === 'object' && Object.keys(hours).length ? hours : null;
-    anyTime.checked = !schedule;
-    scheduled.checked = Boolean(schedule);
-    showWeek();
-    for (const [day] of DAYS) {
-      const spans = Array.isArray(schedule?.[day]) ? schedule[day].filter(Array.isArray).sort() : [];
-      byId(`role-hours-${day}-open`).checked = spans.length > 0;
-      byId(`role-hours-${day}-periods`).hidden = spans.length === 0;
-      for (const n of PERIODS) {
-        const [from = '', to = ''] = (spans[n - 1] || []).map(String);
-        byId(`role-hours-${day}-${n}-start`).value = from;
-        // A time input cannot show 24:00; 00:00 as the end stands for midnight.
-        byId(`role-hours-${day}-${n}-end`).value = to === '24:00' ? '00:00' : to;
-      }
-    }
-  }
-
-  /** The hours for the API ({} = any time), or `{ problem: { message, input } }`. */
-  function readHours() {
-    if (!scheduled.checked) return { hours: {} };
-    const hours = {};
-    for (const [day, name] of DAYS) {
-      if (!byId(`role-hours-${day}-open`).checked) continue;
-      const problem = (key, input) => ({ problem: { message: format(t[key], { day: t[name] }), input } });
-      const spans = [];
-      for (const n of PERIODS) {
-        const startInput = byId(`role-hours-${day}-${n}-start`);
-        const endInput = byId(`role-hours-${day}-${n}-end`);
-        const start = startInput.value.slice(0, 5);
-        const end = endInput.value.slice(0, 5);
-        if (n > 1 && !start && !end) continue;
-        if (!start) return problem(n > 1 ? 'hoursHalf' : 'roleHoursMissing', startInput);
-        if (!end) return problem(n > 1 ? 'hoursHalf' : 'roleHoursMissing', endInput);
-        const until = end === '00:00' ? '24:00' : end;
-        if (start >= until) return problem('hoursOrder', endInput);
-        spans.push([start, until]);
-      }
-      spans.sort();
-      if (spans.length > 1 && spans[1][0] < spans[0][1]) return problem('hoursOverlap', byId(`role-hours-${day}-2-start`));
-      hours[day] = spans;
-    }
-    if (!Object.keys(hours).length) return { problem: { message: t.roleHoursNone, input: scheduled } };
-    return { hours };
-  }
-
   function startEdit(role) {
     editing = role.name;
     showError('');
@@ -333,7 +236,7 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
     description.value = String(role.description ?? '');
     setPermissions(Array.isArray(role.permissions) ? role.permissions : [], Boolean(role.builtin));
     networks.value = (Array.isArray(role.allowed_networks) ? role.allowed_networks : []).map(String).join('\n');
-    setHours(role.login_hours);
+    hoursEditor?.set(role.login_hours);
     formTitle.textContent = format(t.roleChange, { name: role.name });
     save.textContent = t.saveChanges;
     cancel.hidden = false;
@@ -345,7 +248,7 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
     form.reset();
     nameInput.readOnly = false;
     setPermissions([], false);
-    setHours(null);
+    hoursEditor?.set(null);
     formTitle.textContent = t.roleAdd;
     save.textContent = t.roleSave;
     cancel.hidden = true;
@@ -367,13 +270,14 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
     if (!name) return showError(t.roleNameMissing, nameInput);
     if (!NAME.test(name)) return showError(t.roleNameInvalid, nameInput);
     if ([...text].length > MAX_DESCRIPTION) return showError(t.roleDescriptionTooLong, description);
-    const { hours, problem } = readHours();
+    const { hours, problem } = hoursEditor.read();
     if (problem) return showError(problem.message, problem.input);
+    if (hours && !Object.keys(hours).length) return showError(t.roleHoursNone, scheduled);
     const body = {
       description: text,
       permissions: permissionBoxes().filter((input) => input.checked).map((input) => input.value),
       allowed_networks: networks.value.split('\n').map((line) => line.trim()).filter(Boolean),
-      login_hours: hours,
+      login_hours: hours ?? {},
     };
     busy = true;
     save.setAttribute('aria-disabled', 'true');
@@ -402,8 +306,8 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
   });
 
   if (manage) {
-    buildWeek();
-    setHours(null);
+    hoursEditor = weekEditor(t, { prefix: 'role-hours', week, always: anyTime, scheduled, openLabel: 'roleHoursOn', missing: 'roleHoursMissing' });
+    hoursEditor.set(null);
   }
   return { load };
 }

@@ -307,7 +307,8 @@ async fn operator(shared: Arc<Shared>, user: usize, index: usize, of: usize) -> 
         }
     };
     Counters::add(&shared.counters.connected);
-    let mine = |c: &str| c.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) as usize % of == index;
+    let mine =
+        |c: &str| c.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) as usize % of == index;
     let mut joins: Vec<String> = Vec::new();
     let mut sides: HashMap<String, HashSet<i64>> = HashMap::new();
     let mut joined: Vec<String> = Vec::new();
@@ -445,7 +446,9 @@ impl Scenario {
         let c = &shared.counters;
         // First one socket per account, so chats can start and be routed...
         let primaries = if idle { 0 } else { operators.min(accounts) };
-        let share = |i: usize| (i % accounts, i / accounts, operators / accounts + usize::from(i % accounts < operators % accounts));
+        let share = |i: usize| {
+            (i % accounts, i / accounts, operators / accounts + usize::from(i % accounts < operators % accounts))
+        };
         for i in 0..primaries {
             let (user, index, of) = share(i);
             tasks.spawn(operator(Arc::clone(&shared), user, index, of));

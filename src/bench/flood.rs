@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::chat::{Scenario, Target, Window};
-use super::client::{loopback_source, login, tls_connector};
+use super::client::{login, loopback_source, tls_connector};
 use super::process::{self, ServerOptions};
 use super::run::{ChatPlan, PASSWORD, latency, sign_in};
 use super::stats::percentile_ms;
@@ -57,24 +57,29 @@ async fn run(plan: &ChatPlan, concurrency: usize, scratch: &std::path::Path) -> 
     let next = Arc::new(AtomicU64::new(0));
     let mut flooders = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (stop, counts, next, connector) = (Arc::clone(&stop), Arc::clone(&counts), Arc::clone(&next), connector.clone());
+        let (stop, counts, next, connector) =
+            (Arc::clone(&stop), Arc::clone(&counts), Arc::clone(&next), connector.clone());
         let staff = server.staff;
         flooders.spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let n = next.fetch_add(1, Ordering::Relaxed) as usize;
                 let user = format!("nobody-{}", uuid::Uuid::new_v4());
-                let counter = match login(&connector, staff, Some(loopback_source(n % 50_000)), &user, "wrong password guess").await {
-                    Ok(answer) if answer.status == 401 => &counts.refused,
-                    Ok(answer) if answer.status == 429 => &counts.limited,
-                    _ => &counts.other,
-                };
+                let counter =
+                    match login(&connector, staff, Some(loopback_source(n % 50_000)), &user, "wrong password guess")
+                        .await
+                    {
+                        Ok(answer) if answer.status == 401 => &counts.refused,
+                        Ok(answer) if answer.status == 429 => &counts.limited,
+                        _ => &counts.other,
+                    };
                 counter.fetch_add(1, Ordering::Relaxed);
             }
         });
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let flood_started = Instant::now();
-    let total = |c: &FloodCounts| [&c.refused, &c.limited, &c.other].iter().map(|a| a.load(Ordering::Relaxed)).sum::<u64>();
+    let total =
+        |c: &FloodCounts| [&c.refused, &c.limited, &c.other].iter().map(|a| a.load(Ordering::Relaxed)).sum::<u64>();
     let (attempts0, refused0) = (total(&counts), counts.refused.load(Ordering::Relaxed));
     let before = cpu()?;
     let flooded = scenario.window(plan.duration, false).await;
@@ -115,7 +120,12 @@ fn print(
         println!("| {name} | {a:.1} | {b:.1} | {r} | {target} |");
     };
     let (q, f) = (latency(quiet), latency(flooded));
-    row("deliveries/s", quiet.deliveries.len() as f64 / quiet.seconds, flooded.deliveries.len() as f64 / flooded.seconds, String::new());
+    row(
+        "deliveries/s",
+        quiet.deliveries.len() as f64 / quiet.seconds,
+        flooded.deliveries.len() as f64 / flooded.seconds,
+        String::new(),
+    );
     row("latency p50 (ms)", q.0, f.0, String::new());
     let ratio = f.2 / q.2.max(f64::MIN_POSITIVE);
     let verdict = if ratio <= P99_RATIO_TARGET { "met".to_owned() } else { format!("**missed**: {ratio:.2} ×") };

@@ -24,7 +24,8 @@ pub fn usage(pid: u32) -> Result<Usage, String> {
         .ok_or_else(|| format!("process {pid}: no VmRSS"))?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| format!("process {pid}: {e}"))?;
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     Ok(Usage { rss_kib, cpu_seconds: (ticks(11) + ticks(12)) as f64 / 100.0 })
 }
@@ -136,10 +137,12 @@ pub async fn start_server(data: &Path, options: &ServerOptions) -> Result<Server
     let log = data.with_extension("log");
     let stderr = std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let mut command = Command::new(exe()?);
-    command
-        .args(["serve", "--data-dir"])
-        .arg(data)
-        .args(["--public-addr", &public.to_string(), "--staff-addr", &staff.to_string()]);
+    command.args(["serve", "--data-dir"]).arg(data).args([
+        "--public-addr",
+        &public.to_string(),
+        "--staff-addr",
+        &staff.to_string(),
+    ]);
     server_env(&mut command, options);
     command
         .env("PARLEY_CHAT__ROUTING", "least_busy")
@@ -148,11 +151,8 @@ pub async fn start_server(data: &Path, options: &ServerOptions) -> Result<Server
     if let Some(limit) = options.login_limit {
         command.env("PARLEY_AUTH__LOGIN_ATTEMPTS_PER_MINUTE", limit.to_string());
     }
-    let child = command
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .map_err(|e| format!("cannot start parley serve: {e}"))?;
+    let child =
+        command.stdout(Stdio::null()).stderr(stderr).spawn().map_err(|e| format!("cannot start parley serve: {e}"))?;
     let mut proc = Proc { child, log };
     let cert = data.join("tls/cert.pem");
     wait_listening(&mut proc, "parley serve", &[public, staff], &cert).await?;

@@ -149,8 +149,12 @@ fn handle(state: &Shared, conn: u64, tx: &Tx, user: Option<&str>, text: &str, ro
     let field = |name: &str| frame_in[name].as_str().unwrap_or_default().to_owned();
     match frame_in["type"].as_str().unwrap_or_default() {
         "start" if user.is_none() => {
-            let Some(name) =
-                s.users.iter().filter(|(_, u)| !u.conns.is_empty()).min_by_key(|(_, u)| u.conversations.len()).map(|(n, _)| n.clone())
+            let Some(name) = s
+                .users
+                .iter()
+                .filter(|(_, u)| !u.conns.is_empty())
+                .min_by_key(|(_, u)| u.conversations.len())
+                .map(|(n, _)| n.clone())
             else {
                 return vec![crate::ws::protocol::error("offline", "no operator is available")];
             };

@@ -81,7 +81,10 @@ pub fn print(plan: &ChatPlan, server: &Measured, relay: &Measured, accounts: usi
         s.2,
         r.2,
         1,
-        format!("≤ relay + {P99_EXTRA_MS_TARGET} ms: {}", verdict(extra <= P99_EXTRA_MS_TARGET, format!("+{extra:.1} ms"))),
+        format!(
+            "≤ relay + {P99_EXTRA_MS_TARGET} ms: {}",
+            verdict(extra <= P99_EXTRA_MS_TARGET, format!("+{extra:.1} ms"))
+        ),
     );
     let ack99 = |m: &Measured| percentile_ms(&m.window.acks, 99.0);
     row("ack p99 (ms)", ack99(server), ack99(relay), 1, String::new());

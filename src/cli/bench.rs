@@ -91,7 +91,7 @@ pub struct Load {
     /// Visitor websockets, each with one chat (or idle, see --rate).
     #[arg(long, default_value_t = 1000)]
     visitors: usize,
-    /// Operator websockets (25 per operator account); they join the chats and answer.
+    /// Operator websockets (10 per operator account); they join the chats and answer.
     #[arg(long, default_value_t = 100)]
     operators: usize,
     /// Messages per second sent in total, spread over all clients (0: idle).

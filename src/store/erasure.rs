@@ -22,6 +22,13 @@ pub async fn apply_ledger(conn: &mut sqlx::SqliteConnection) -> Result<u64, sqlx
     Ok(ids.len() as u64)
 }
 
+/// Whether the data subject `id` exists (inside an open transaction).
+pub async fn subject_exists(conn: &mut sqlx::SqliteConnection, id: i64) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM subjects WHERE id = ?1").bind(id).fetch_optional(&mut *conn).await?;
+    Ok(found.is_some())
+}
+
 /// Deletes a subject's rows and its wrapped key (messages and notes go with their conversation).
 pub async fn erase_subject_rows(conn: &mut sqlx::SqliteConnection, subject_id: i64) -> Result<(), sqlx::Error> {
     for sql in [
@@ -66,11 +73,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM subjects WHERE id = ?1")
-                    .bind(subject)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                if exists.is_none() {
+                if !subject_exists(conn, subject).await? {
                     return Ok(false);
                 }
                 sqlx::query(

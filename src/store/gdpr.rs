@@ -193,11 +193,7 @@ impl Store {
         let erased = self
             .write(move |conn| {
                 Box::pin(async move {
-                    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM subjects WHERE id = ?1")
-                        .bind(subject)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    if exists.is_none() {
+                    if !super::erasure::subject_exists(conn, subject).await? {
                         return Ok(None);
                     }
                     let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(subject);

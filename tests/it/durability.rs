@@ -1,6 +1,7 @@
 //! No message is lost across `kill -9`: a real server process is killed while a visitor sends;
 //! after a restart every acknowledged message is stored exactly once, and the client's resent
-//! unacknowledged messages (same ids) complete the conversation without duplicates.
+//! unacknowledged messages (same ids) complete the conversation without duplicates; then the
+//! operator gets every message once and both sides continue live.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -191,6 +192,41 @@ async fn acknowledged_messages_survive_kill_9() {
         }
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
+    // Both sides continue: the operator (whose session survived the restart) takes the chat and
+    // gets every message once, in order; then a message each way is delivered live.
+    let mut operator = open(staff_addr, &cert, "/ws/staff", Some(&cookie)).await;
+    let accept = json!({ "v": 1, "type": "accept", "id": uuid::Uuid::new_v4(), "conversation": conversation });
+    operator.send(Message::text(accept.to_string())).await.expect("accept");
+    let mut replayed = Vec::new();
+    while replayed.len() < ids.len() + 1 {
+        let frame = next_frame(&mut operator).await.expect("replay after restart");
+        assert_ne!(frame["type"], "error", "{frame}");
+        if frame["type"] == "message" {
+            replayed.push(frame["seq"].as_i64().unwrap_or(-1));
+        }
+    }
+    assert_eq!(replayed, (1..=201).collect::<Vec<i64>>(), "every message once, in order");
+    let live = uuid::Uuid::new_v4().to_string();
+    ws.send(Message::text(json!({ "v": 1, "type": "message", "id": live, "text": "after" }).to_string()))
+        .await
+        .expect("visitor continues");
+    loop {
+        let frame = next_frame(&mut operator).await.expect("live message");
+        if frame["type"] == "message" {
+            assert_eq!((frame["seq"].as_i64(), frame["id"].as_str()), (Some(202), Some(live.as_str())));
+            break;
+        }
+    }
+    let reply = json!({ "v": 1, "type": "message", "id": uuid::Uuid::new_v4(), "conversation": conversation,
+                        "text": "reply" });
+    operator.send(Message::text(reply.to_string())).await.expect("operator continues");
+    loop {
+        let frame = next_frame(&mut ws).await.expect("live reply");
+        if frame["type"] == "message" && frame["seq"] == 203 {
+            assert_eq!(frame["author"], "operator");
+            break;
+        }
+    }
     server.kill().expect("stop");
     let _ = server.wait();
 
@@ -206,9 +242,9 @@ async fn acknowledged_messages_survive_kill_9() {
     for id in &ids {
         assert!(stored.contains(id.as_str()), "message {id} is stored");
     }
-    assert_eq!(rows.len(), ids.len() + 1, "each message once (plus the question)");
+    assert_eq!(rows.len(), ids.len() + 3, "each message once (plus the question and the two live ones)");
     let seqs: Vec<i64> = rows.iter().map(|(seq, _)| *seq).collect();
-    assert_eq!(seqs, (1..=201).collect::<Vec<i64>>());
+    assert_eq!(seqs, (1..=203).collect::<Vec<i64>>());
     for (id, seq) in &acked {
         assert!(rows.iter().any(|(s, i)| s == seq && i == id), "ack {id} → {seq} matches the store");
     }

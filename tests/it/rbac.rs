@@ -26,15 +26,7 @@ fn operations() -> Vec<Operation> {
     let doc: Value = serde_json::from_str(parley::http::api::OPENAPI).expect("OpenAPI document is JSON");
     let mut ops = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
-        let concrete = path
-            .split('/')
-            .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(name) if name.ends_with("id") || name == "subject" => "1".to_owned(),
-                Some(_) => "0b4e2c7a-7c0e-4a43-9d6a-3a8d2f6f0d11".to_owned(),
-                None => part.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("/");
+        let concrete = crate::routes::concrete(path);
         for (method, op) in item.as_object().expect("path item") {
             let needs = match &op["x-permission"] {
                 Value::String(s) if s == "none" => continue,

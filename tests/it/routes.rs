@@ -19,20 +19,23 @@ const STAFF_PAGES: [&str; 10] = [
     "/api/v1/openapi.json",
 ];
 
+/// An OpenAPI path with example values for its parameters: numbers for ids, UUIDs for the rest.
+pub(crate) fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if name.ends_with("id") || name == "subject" => "1".to_owned(),
+            Some(_) => "0b4e2c7a-7c0e-4a43-9d6a-3a8d2f6f0d11".to_owned(),
+            None => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn openapi_operations() -> Vec<(Method, String)> {
     let doc: Value = serde_json::from_str(parley::http::api::OPENAPI).expect("OpenAPI document is JSON");
     let mut ops = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
-        // Path parameters get example values: numbers for ids, UUIDs for everything else.
-        let concrete = path
-            .split('/')
-            .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(name) if name.ends_with("id") || name == "subject" => "1".to_owned(),
-                Some(_) => "0b4e2c7a-7c0e-4a43-9d6a-3a8d2f6f0d11".to_owned(),
-                None => part.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("/");
+        let concrete = concrete(path);
         for method in item.as_object().expect("path item").keys() {
             ops.push((method.to_uppercase().parse().expect("method"), concrete.clone()));
         }

@@ -28,7 +28,8 @@ async fn a_thousand_visitors_dropped_at_once_resume_without_loss_or_duplicates()
     })
     .await;
     let mut cookies = Vec::new();
-    for name in ["storm-a", "storm-b"] {
+    // Four accounts of ten sockets: each account's `mine` frame stays small.
+    for name in ["storm-a", "storm-b", "storm-c", "storm-d"] {
         app.add_user(name, "operator", PASSWORD).await;
         cookies.push(app.login(name, PASSWORD).await.0);
     }
@@ -108,7 +109,8 @@ async fn a_client_that_stops_reading_is_disconnected_and_nobody_else_waits() {
     for v in 0..visitors {
         let cert = cert.clone();
         tasks.spawn(async move {
-            let mut ws = connect(public, &cert, "/ws/visitor", &format!("https://{public}"), None).await.expect("visitor");
+            let mut ws =
+                connect(public, &cert, "/ws/visitor", &format!("https://{public}"), None).await.expect("visitor");
             let start = json!({ "v": 1, "type": "start", "id": uuid::Uuid::new_v4(), "site": "main",
                                 "name": format!("V{v}"), "question": "q" });
             ws.send(Message::text(start.to_string())).await.expect("start");
