@@ -103,10 +103,9 @@ impl Permission {
             .into_iter()
             .find(|m| m.as_str() == module)
             .ok_or_else(|| format!("unknown module `{module}` in `{raw}`"))?;
-        let action = Action::ALL
-            .into_iter()
-            .find(|a| a.as_str() == action)
-            .ok_or_else(|| format!("unknown action `{action}` in `{raw}`; actions are view, store, delete, export, manage"))?;
+        let action = Action::ALL.into_iter().find(|a| a.as_str() == action).ok_or_else(|| {
+            format!("unknown action `{action}` in `{raw}`; actions are view, store, delete, export, manage")
+        })?;
         Ok(Permission { module, action })
     }
 
@@ -145,9 +144,10 @@ impl PermissionSet {
 
     /// Parses names like `["chats.view", "gdpr.export"]`; names the first bad one.
     pub fn parse_all<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<PermissionSet, String> {
-        names.into_iter().filter(|n| !n.trim().is_empty()).try_fold(PermissionSet::empty(), |set, name| {
-            Ok(set.with(Permission::parse(name)?))
-        })
+        names
+            .into_iter()
+            .filter(|n| !n.trim().is_empty())
+            .try_fold(PermissionSet::empty(), |set, name| Ok(set.with(Permission::parse(name)?)))
     }
 
     pub fn iter(self) -> impl Iterator<Item = Permission> {

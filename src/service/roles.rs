@@ -214,9 +214,7 @@ impl Roles {
 
     /// The permissions of a role; none for a name that is not a role (any more).
     pub fn permissions(&self, role: &str) -> PermissionSet {
-        permission::builtin(role)
-            .or_else(|| self.snapshot().get(role).map(|d| d.permissions))
-            .unwrap_or_default()
+        permission::builtin(role).or_else(|| self.snapshot().get(role).map(|d| d.permissions)).unwrap_or_default()
     }
 
     pub fn exists(&self, role: &str) -> bool {
@@ -294,7 +292,9 @@ impl Roles {
         }
         self.reload().await?;
         let action = if create { "role.create" } else { "role.update" };
-        self.store.audit(AuditEntry::new(actor.to_owned(), action).target(format!("role {name}")).details(details)).await?;
+        self.store
+            .audit(AuditEntry::new(actor.to_owned(), action).target(format!("role {name}")).details(details))
+            .await?;
         self.snapshot().get(name).cloned().ok_or_else(|| RoleError::Unknown(name.to_owned()))
     }
 

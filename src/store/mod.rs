@@ -4,9 +4,9 @@
 pub mod audit;
 pub mod backups;
 mod breach;
-pub mod credentials;
 mod cases;
 mod chats;
+pub mod credentials;
 mod departments;
 pub mod directory;
 pub mod erasure;

@@ -24,9 +24,11 @@ pub struct SiteRow {
 
 impl Store {
     pub async fn sites(&self) -> Result<Vec<SiteRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT key, name, origins, fields, departments, theme, tracking, created_at FROM sites ORDER BY key")
-            .fetch_all(self.reader())
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT key, name, origins, fields, departments, theme, tracking, created_at FROM sites ORDER BY key",
+        )
+        .fetch_all(self.reader())
+        .await?)
     }
 
     /// Creates or replaces a site (by key); `created_at` is ignored.

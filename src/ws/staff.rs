@@ -31,11 +31,7 @@ impl StaffConn {
 
     /// Frames that answer or change a chat need chats.store (a watch-only role has chats.view).
     fn require(&self, permission: Permission) -> Result<(), ChatError> {
-        if self.permissions.has(permission) {
-            Ok(())
-        } else {
-            Err(ChatError::Forbidden(permission))
-        }
+        if self.permissions.has(permission) { Ok(()) } else { Err(ChatError::Forbidden(permission)) }
     }
 
     /// Records in the access log that this staff member opened a chat (accept or join).
@@ -96,7 +92,8 @@ impl StaffConn {
         match frame {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
             ClientFrame::Accept { id, conversation } => {
-                let conversation = chat.accept(&conversation, self.user_id, self.permissions.has(perm::CHATS_MANAGE), outbox).await?;
+                let conversation =
+                    chat.accept(&conversation, self.user_id, self.permissions.has(perm::CHATS_MANAGE), outbox).await?;
                 self.record_view(state, &conversation).await?;
                 let mut frames = vec![direct(protocol::frame(
                     "accepted",

@@ -32,7 +32,18 @@ impl VisitorConn {
         let chat = &state.chat;
         match frame {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
-            ClientFrame::Start { id, site, name, question, page, referrer, visitor: _, answers, department, consent } => {
+            ClientFrame::Start {
+                id,
+                site,
+                name,
+                question,
+                page,
+                referrer,
+                visitor: _,
+                answers,
+                department,
+                consent,
+            } => {
                 let site_config = state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
                 let answers = crate::service::prechat::check_answers(&site_config.fields, &answers)
                     .map_err(ChatError::Invalid)?;

@@ -678,10 +678,13 @@ async fn operators_see_where_the_visitor_came_from_and_earlier_chats() {
     let mut conversations = Vec::new();
     for question in ["First question", "Second question"] {
         let mut ws = crate::chat_support::visitor_with_cookie(&app, &key).await;
-        send(&mut ws, json!({
-            "v": 1, "type": "start", "id": uuid(), "site": "main", "name": "Wyn", "question": question,
-            "page": "https://www.example.gov.uk/bins?street=high", "referrer": "https://search.example/",
-        }))
+        send(
+            &mut ws,
+            json!({
+                "v": 1, "type": "start", "id": uuid(), "site": "main", "name": "Wyn", "question": question,
+                "page": "https://www.example.gov.uk/bins?street=high", "referrer": "https://search.example/",
+            }),
+        )
         .await;
         let (started, _) = until(&mut ws, "started").await;
         conversations.push(started["conversation"].as_str().expect("id").to_owned());

@@ -57,12 +57,15 @@ async fn sign_in_each_role(app: &TestApp) -> BTreeMap<&'static str, (String, Str
     sessions
 }
 
-async fn call(app: &TestApp, session: &(String, String), method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-    let mut request = app
-        .client
-        .request(method, app.staff(path))
-        .header("cookie", &session.0)
-        .header("x-csrf-token", &session.1);
+async fn call(
+    app: &TestApp,
+    session: &(String, String),
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request =
+        app.client.request(method, app.staff(path)).header("cookie", &session.0).header("x-csrf-token", &session.1);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -127,8 +130,8 @@ async fn custom_roles_apply_at_once_and_cannot_be_deleted_while_held() {
     });
     let created = call(&app, &admin, Method::PUT, "/api/v1/roles/watcher", Some(role)).await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    let bad = call(&app, &admin, Method::PUT, "/api/v1/roles/helpdesk", Some(json!({ "permissions": ["chats.read"] })))
-        .await;
+    let bad =
+        call(&app, &admin, Method::PUT, "/api/v1/roles/helpdesk", Some(json!({ "permissions": ["chats.read"] }))).await;
     assert_eq!(error_code(bad, StatusCode::BAD_REQUEST).await, "invalid");
     let builtin = call(&app, &admin, Method::PUT, "/api/v1/roles/operator", Some(json!({ "permissions": [] }))).await;
     assert_eq!(builtin.status(), StatusCode::OK, "a built-in role's restrictions may change");
@@ -182,7 +185,10 @@ async fn custom_roles_apply_at_once_and_cannot_be_deleted_while_held() {
     assert!(refused.is_err_and(|e| e.contains("403")), "an auditor has no chats.view");
     let own = call(&app, &admin, Method::PATCH, "/api/v1/users/rbac-admin", Some(json!({ "disabled": true }))).await;
     assert_eq!(error_code(own, StatusCode::CONFLICT).await, "own_account");
-    assert_eq!(call(&app, &admin, Method::DELETE, "/api/v1/roles/watcher", None).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(&app, &admin, Method::DELETE, "/api/v1/roles/watcher", None).await.status(),
+        StatusCode::NO_CONTENT
+    );
     app.stop().await;
 }
 
@@ -248,7 +254,8 @@ async fn a_role_may_sign_in_only_from_its_networks_and_in_its_hours() {
     assert_eq!(restrict(json!({})).await.status(), StatusCode::OK);
     assert_eq!(login("otto").await.expect("login").status(), StatusCode::OK);
 
-    let audit: Value = call(&app, &admin, Method::GET, "/api/v1/audit?limit=1000", None).await.json().await.expect("audit");
+    let audit: Value =
+        call(&app, &admin, Method::GET, "/api/v1/audit?limit=1000", None).await.json().await.expect("audit");
     let refusals: Vec<&Value> =
         audit.as_array().expect("list").iter().filter(|e| e["action"] == "auth.login_refused_restriction").collect();
     assert_eq!(refusals.len(), 2, "each refusal is audited: {refusals:?}");

@@ -141,7 +141,8 @@ async fn an_objection_stops_tracking_and_a_site_may_turn_it_off() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["subject"]["objects_to_profiling"], true);
     assert_eq!(body["subject"]["no_tracking"], true);
-    let (status, _) = dpo.call(&app, Method::PUT, "/api/v1/gdpr/subjects/999999/objection", Some(json!({ "objects": true }))).await;
+    let (status, _) =
+        dpo.call(&app, Method::PUT, "/api/v1/gdpr/subjects/999999/objection", Some(json!({ "objects": true }))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let mut back = visitor_with_cookie(&app, &vid).await;

@@ -13,7 +13,6 @@ use crate::http::filters::{Authed, allowed, allowed_mutation, json_body, with_st
 use crate::http::rejection::{ApiError, reject};
 use crate::service::cases::{self, CaseError, CaseUpdate, NewRequest};
 
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {

@@ -146,8 +146,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
             super::audit_change(&state, &authed, "settings.bank_holiday_removed", format!("date {date}")).await?;
             Ok::<_, Rejection>(no_content())
         });
-    list
-        .or(put)
+    list.or(put)
         .unify()
         .or(delete)
         .unify()

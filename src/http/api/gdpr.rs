@@ -166,7 +166,9 @@ pub(super) fn gdpr_error(err: GdprError) -> Rejection {
     reject(match err {
         GdprError::Invalid(message) => ApiError::new(StatusCode::BAD_REQUEST, "invalid", message),
         GdprError::Unknown(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_subject", err.to_string()),
-        GdprError::SecondApproverNeeded => ApiError::new(StatusCode::CONFLICT, "second_approver_needed", err.to_string()),
+        GdprError::SecondApproverNeeded => {
+            ApiError::new(StatusCode::CONFLICT, "second_approver_needed", err.to_string())
+        }
         GdprError::Store(store) => ApiError::from(store),
     })
 }
@@ -197,9 +199,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(with_state(state.clone()))
         .and_then(|subject: i64, authed: Authed, body: EraseBody, state: AppState| async move {
             let second = state.config.privacy.erasure_second_approver;
-            let outcome = gdpr::erase_with_approval(&state.store, subject, &body.reason, &authed.session.username, second)
-                .await
-                .map_err(gdpr_error)?;
+            let outcome =
+                gdpr::erase_with_approval(&state.store, subject, &body.reason, &authed.session.username, second)
+                    .await
+                    .map_err(gdpr_error)?;
             Ok::<_, Rejection>(match outcome {
                 gdpr::Approval::Erased(erased) => {
                     let reply = serde_json::json!({
@@ -210,7 +213,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
                     warp::reply::json(&reply).into_response()
                 }
                 gdpr::Approval::Requested => {
-                    let reply = serde_json::json!({ "subject": subject, "erased": null, "awaiting_second_approver": true });
+                    let reply =
+                        serde_json::json!({ "subject": subject, "erased": null, "awaiting_second_approver": true });
                     warp::reply::with_status(warp::reply::json(&reply), StatusCode::ACCEPTED).into_response()
                 }
             })

@@ -7,11 +7,11 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use super::gdpr::gdpr_error;
 use crate::app::AppState;
 use crate::domain::permission::perm;
 use crate::http::filters::{Authed, allowed_mutation, json_body, with_state};
 use crate::http::rejection::{ApiError, reject};
-use super::gdpr::gdpr_error;
 use crate::service::gdpr;
 use crate::store::Rectification;
 

@@ -11,7 +11,6 @@ use crate::http::filters::{Authed, allowed, allowed_mutation, with_state};
 use crate::http::rejection::reject;
 use crate::service::retention;
 
-
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let preview = warp::path!("gdpr" / "retention")
         .and(warp::get())

@@ -86,13 +86,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(staff_mutation(state.clone()))
         .and(with_state(state.clone()))
         .and_then(logout);
-    let me = warp::path("me")
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(staff(state))
-        .map(|authed: Authed| {
-            no_store(warp::reply::json(&SessionView::of(&authed.session, authed.permissions)).into_response())
-        });
+    let me = warp::path("me").and(warp::path::end()).and(warp::get()).and(staff(state)).map(|authed: Authed| {
+        no_store(warp::reply::json(&SessionView::of(&authed.session, authed.permissions)).into_response())
+    });
     login.or(logout).unify().or(me).unify().boxed()
 }
 
@@ -125,7 +121,9 @@ async fn login(
     match state.accounts.login(attempt).await {
         Ok(outcome) => {
             tracing::info!(user_id = outcome.session.user_id, "staff login");
-            let mut response = warp::reply::json(&SessionView::of(&outcome.session, state.roles.permissions(&outcome.session.role))).into_response();
+            let mut response =
+                warp::reply::json(&SessionView::of(&outcome.session, state.roles.permissions(&outcome.session.role)))
+                    .into_response();
             if let Ok(cookie) = HeaderValue::from_str(&set_cookie(&outcome.token, outcome.max_age_seconds)) {
                 response.headers_mut().insert(SET_COOKIE, cookie);
             }

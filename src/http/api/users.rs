@@ -109,8 +109,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(with_state(state.clone()))
         .and_then(|name: String, authed: Authed, body: RoleInput, state: AppState| async move {
             let create = !state.roles.exists(&name);
-            let role =
-                state.roles.put(&name, body, create, &authed.session.username).await.map_err(role_error)?;
+            let role = state.roles.put(&name, body, create, &authed.session.username).await.map_err(role_error)?;
             // Members' open dashboards reconnect with the new permissions.
             revoke_role_members(&state, &name).await?;
             let status = if create { StatusCode::CREATED } else { StatusCode::OK };
@@ -197,7 +196,8 @@ async fn create_user(authed: Authed, body: NewUserBody, state: AppState) -> Resu
 }
 
 async fn change_user(name: String, authed: Authed, body: UserPatch, state: AppState) -> Result<Response, Rejection> {
-    let username = Username::parse(&name).map_err(|m| reject(ApiError::new(StatusCode::BAD_REQUEST, "bad_username", m)))?;
+    let username =
+        Username::parse(&name).map_err(|m| reject(ApiError::new(StatusCode::BAD_REQUEST, "bad_username", m)))?;
     let role = body.role.map(|r| r.trim().to_ascii_lowercase());
     if let Some(role) = &role
         && !state.roles.exists(role)
@@ -210,7 +210,11 @@ async fn change_user(name: String, authed: Authed, body: UserPatch, state: AppSt
     }
     let display_name = body.display_name.map(|d| d.trim().to_owned());
     if display_name.as_ref().is_some_and(|d| d.is_empty() || d.chars().count() > 100) {
-        return Err(reject(ApiError::new(StatusCode::BAD_REQUEST, "invalid", "a display name has 1 to 100 characters")));
+        return Err(reject(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "a display name has 1 to 100 characters",
+        )));
     }
     if username.as_str() == authed.session.username && (role.is_some() || body.disabled == Some(true)) {
         return Err(reject(ApiError::new(
