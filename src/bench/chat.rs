@@ -483,7 +483,7 @@ impl Scenario {
     }
 
     /// Sends at the planned rate for `duration`; with `storm`, every visitor is dropped at once
-    /// half-way and resumes. Waits (up to 15 s) for outstanding acks before returning.
+    /// half-way and resumes. Then waits (up to 90 s) for outstanding acks and deliveries.
     pub async fn window(&self, duration: Duration, storm: bool) -> Window {
         let c = &self.shared.counters;
         let (sent0, acked0) = (Counters::get(&c.sent), Counters::get(&c.acked));
@@ -510,8 +510,16 @@ impl Scenario {
         }
         let to = micros_since(self.shared.epoch);
         let _ = self.phase.send(Phase::Pause);
-        let _ = wait_for("acks", Duration::from_secs(15), || Counters::get(&c.acked) >= Counters::get(&c.sent)).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Drain: every ack, then deliveries until they stop arriving (a backlog can take a while).
+        let _ = wait_for("acks", Duration::from_secs(90), || Counters::get(&c.acked) >= Counters::get(&c.sent)).await;
+        let mut delivered = u64::MAX;
+        for _ in 0..90 {
+            if Counters::get(&c.delivered) == delivered {
+                break;
+            }
+            delivered = Counters::get(&c.delivered);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
         Window {
             seconds: (to - from) as f64 / 1e6,
             sent: Counters::get(&c.sent) - sent0,

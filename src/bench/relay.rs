@@ -66,6 +66,8 @@ pub async fn serve(listen: SocketAddr, cert: &Path, key: &Path) -> Result<(), St
             let Ok(tls) = acceptor.accept(tcp).await else { return };
             let mut path = String::new();
             let mut user = None;
+            // tungstenite's handshake callback type fixes the (large) error type.
+            #[allow(clippy::result_large_err)]
             let callback = |request: &Request, response: Response| {
                 path = request.uri().path().to_owned();
                 user = request.headers().get("cookie").and_then(|v| v.to_str().ok()).map(str::to_owned);

@@ -102,19 +102,6 @@ fn pending_step_gate(session: &StaffSession, path: &str) -> Result<(), Rejection
     Err(warp::reject::custom(ApiError::new(StatusCode::FORBIDDEN, code, message)))
 }
 
-/// Settings are an administrator's job: 403 `forbidden` for anyone else.
-pub fn administrator(authed: &Authed, what: &str) -> Result<(), Rejection> {
-    if authed.session.role == "administrator" {
-        Ok(())
-    } else {
-        Err(warp::reject::custom(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("only administrators may change {what}"),
-        )))
-    }
-}
-
 /// Requires a live session and, as every state-changing request must, its CSRF token in the
 /// `X-CSRF-Token` header.
 pub fn staff_mutation(state: AppState) -> impl Filter<Extract = (Authed,), Error = Rejection> + Clone {

@@ -1,5 +1,5 @@
 //! The signed-in user's own account (password, two-factor sign-in, sessions) and the
-//! administrator's unlock and "end all sessions" for another user.
+//! unlock and "end all sessions" for another user (users.manage).
 
 use http::StatusCode;
 use http::header::{CACHE_CONTROL, HeaderValue};
@@ -9,7 +9,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::http::filters::{Authed, administrator, json_body, staff, staff_mutation, with_state};
+use crate::domain::permission::perm;
+use crate::http::filters::{Authed, allowed_mutation, json_body, staff, staff_mutation, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::service::accounts::AccountError;
 use crate::util::rfc3339;
@@ -124,14 +125,14 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::path("sessions"))
         .and(warp::path::end())
         .and(warp::delete())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::USERS_MANAGE))
         .and(with_state(state.clone()))
         .and_then(revoke_user_sessions);
     let unlock = users
         .and(warp::path("unlock"))
         .and(warp::path::end())
         .and(warp::post())
-        .and(staff_mutation(state.clone()))
+        .and(allowed_mutation(state.clone(), perm::USERS_MANAGE))
         .and(with_state(state))
         .and_then(unlock);
     show.or(password)
@@ -235,7 +236,6 @@ async fn revoke_session(id: String, authed: Authed, state: AppState) -> Result<R
 }
 
 async fn revoke_user_sessions(username: String, authed: Authed, state: AppState) -> Result<Response, Rejection> {
-    administrator(&authed, "other users' sessions")?;
     let (user_id, ended) =
         state.accounts.revoke_user_sessions(&authed.session.username, &username).await.map_err(reject)?;
     state.chat.hub().revoke_user(user_id);
@@ -243,7 +243,6 @@ async fn revoke_user_sessions(username: String, authed: Authed, state: AppState)
 }
 
 async fn unlock(username: String, authed: Authed, state: AppState) -> Result<Response, Rejection> {
-    administrator(&authed, "locked accounts")?;
     state.accounts.unlock(&authed.session.username, &username).await.map_err(reject)?;
     Ok(no_content())
 }
