@@ -13,10 +13,25 @@ use crate::config::AuthConfig;
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
+/// Sign-ins that may wait for each hashing permit before more are refused (503 `busy`).
+const WAITING_PER_PERMIT: usize = 8;
+
+/// `auth.max_concurrent_hashes`, where 0 means: one core fewer than the machine has (at least
+/// one), so chats always keep a core while passwords are hashed.
+pub fn hash_permits(configured: usize) -> usize {
+    match configured {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)).max(1),
+        n => n,
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
     #[error("invalid argon2 parameters: {0}")]
     Params(String),
+    /// Too many sign-ins already wait for a hash: refused at once, so a flood costs no CPU.
+    #[error("too many sign-ins at once; try again in a few seconds")]
+    Busy,
     #[error("password hashing failed: {0}")]
     Hash(String),
 }
@@ -25,6 +40,9 @@ pub enum HashError {
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    /// Sign-ins waiting for a permit, and how many may wait before more are refused.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+    max_waiting: usize,
     /// Verified against when the user does not exist, so both cases take the same time.
     dummy_hash: Arc<String>,
 }
@@ -33,9 +51,15 @@ impl PasswordHasher {
     pub fn new(config: &AuthConfig) -> Result<PasswordHasher, HashError> {
         let params = Params::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism, None)
             .map_err(|e| HashError::Params(e.to_string()))?;
-        let permits = Arc::new(Semaphore::new(config.max_concurrent_hashes));
+        let permits = hash_permits(config.max_concurrent_hashes);
         let dummy = hash_with(&params, &generate_password())?;
-        Ok(PasswordHasher { params, permits, dummy_hash: Arc::new(dummy) })
+        Ok(PasswordHasher {
+            params,
+            permits: Arc::new(Semaphore::new(permits)),
+            waiting: Arc::default(),
+            max_waiting: permits * WAITING_PER_PERMIT,
+            dummy_hash: Arc::new(dummy),
+        })
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
@@ -53,7 +77,14 @@ impl PasswordHasher {
     }
 
     async fn limited<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|e| HashError::Hash(e.to_string()))?;
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(HashError::Busy);
+        }
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _permit = permit.map_err(|e| HashError::Hash(e.to_string()))?;
         tokio::task::spawn_blocking(work).await.map_err(|e| HashError::Hash(e.to_string()))
     }
 }
@@ -169,6 +200,37 @@ mod tests {
         assert!(hasher.verify("correct horse battery".into(), Some(hash.clone())).await.expect("verify"));
         assert!(!hasher.verify("wrong horse battery".into(), Some(hash)).await.expect("verify"));
         assert!(!hasher.verify("anything at all".into(), None).await.expect("verify"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_beyond_the_waiting_line_is_refused_without_hashing() {
+        let hasher = PasswordHasher::new(&cheap()).expect("hasher");
+        // The one permit is taken: 8 sign-ins may wait for it, the other 12 of 20 are refused.
+        let held = Arc::clone(&hasher.permits).acquire_owned().await.expect("permit");
+        let tries: Vec<_> = (0..20)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move { hasher.verify("x".into(), None).await })
+            })
+            .collect();
+        // Every try has either queued or been refused before the permit comes free.
+        while hasher.waiting.load(std::sync::atomic::Ordering::SeqCst) < WAITING_PER_PERMIT
+            || tries.iter().filter(|t| t.is_finished()).count() < 20 - WAITING_PER_PERMIT
+        {
+            tokio::task::yield_now().await;
+        }
+        drop(held);
+        let mut busy = 0;
+        for attempt in tries {
+            match attempt.await.expect("task") {
+                Err(HashError::Busy) => busy += 1,
+                Ok(false) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(busy, 20 - WAITING_PER_PERMIT, "beyond the line, refused");
+        assert_eq!(hash_permits(3), 3);
+        assert!(hash_permits(0) >= 1);
     }
 
     #[test]

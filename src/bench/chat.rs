@@ -130,6 +130,8 @@ struct Visitor {
     conversation: String,
     token: String,
     seen: HashSet<i64>,
+    /// Seqs received as message events since the last `resume`.
+    events: HashSet<i64>,
     /// Unacknowledged messages by id: (sent at, text). Resent after a reconnect.
     pending: HashMap<String, (u64, String)>,
 }
@@ -137,7 +139,16 @@ struct Visitor {
 impl Visitor {
     fn handle(&mut self, frame: &Value) -> bool {
         match frame["type"].as_str().unwrap_or_default() {
-            "message" => self.shared.delivered(&mut self.seen, frame),
+            "message" => {
+                // A replay after `resume` legitimately repeats events above `last_seq`; anything
+                // else arriving twice as an event is a duplicate.
+                let seq = frame["seq"].as_i64().unwrap_or(0);
+                if !self.events.insert(seq) {
+                    Counters::add(&self.shared.counters.duplicates);
+                } else if !self.seen.contains(&seq) {
+                    self.shared.delivered(&mut self.seen, frame);
+                }
+            }
             "ack" => {
                 if let Some((sent, _)) = frame["id"].as_str().and_then(|id| self.pending.remove(id)) {
                     self.shared.acked(sent);
@@ -178,7 +189,10 @@ impl Visitor {
                 None => tokio::time::sleep(Duration::from_millis(50 + rand::random::<u64>() % 200)).await,
             }
         };
-        let last_seq = self.seen.iter().copied().max().unwrap_or(0);
+        // The highest seq up to which nothing is missing: an ack can overtake an event that was
+        // still queued for this connection, so the highest seq seen may sit above a gap.
+        let last_seq = (0..).find(|n| !self.seen.contains(&(n + 1))).unwrap_or(0);
+        self.events.retain(|seq| *seq <= last_seq);
         let resume = json!({ "v": 1, "type": "resume", "conversation": self.conversation, "token": self.token,
                              "last_seq": last_seq });
         ws.send(Message::text(resume.to_string())).await.ok()?;
@@ -235,6 +249,7 @@ async fn visitor(shared: Arc<Shared>, n: usize, permits: Arc<Semaphore>, idle: b
         conversation: String::new(),
         token: String::new(),
         seen: HashSet::from([1]),
+        events: HashSet::new(),
         pending: HashMap::new(),
     };
     if ws.send(Message::text(start.to_string())).await.is_err() {

@@ -365,9 +365,9 @@ mod tests {
 
     #[test]
     fn semantic_check_names_key() {
-        let err = from_file("[auth]\nmax_concurrent_hashes = 0\n").expect_err("zero");
+        let err = from_file("[auth]\nargon2_iterations = 0\n").expect_err("zero");
         let text = err.to_string();
-        assert!(text.contains("auth.max_concurrent_hashes") && text.contains("line 2"), "{text}");
+        assert!(text.contains("auth.argon2_iterations") && text.contains("line 2"), "{text}");
     }
 
     #[test]

@@ -265,7 +265,6 @@ impl Config {
             ("auth.session_absolute_hours", self.auth.session_absolute_hours),
             ("auth.argon2_iterations", u64::from(self.auth.argon2_iterations)),
             ("auth.argon2_parallelism", u64::from(self.auth.argon2_parallelism)),
-            ("auth.max_concurrent_hashes", self.auth.max_concurrent_hashes as u64),
             ("auth.login_attempts_per_minute", u64::from(self.auth.login_attempts_per_minute)),
             ("auth.login_attempts_per_account_per_minute", u64::from(self.auth.login_attempts_per_account_per_minute)),
             ("auth.lockout_threshold", u64::from(self.auth.lockout_threshold)),

@@ -100,6 +100,10 @@ impl From<AccountError> for ApiError {
             E::UnknownUser(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_user", err.to_string()),
             E::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists")),
             E::Store(store) => store.into(),
+            E::Hash(crate::auth::password::HashError::Busy) => ApiError {
+                retry_after: Some(2),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", err.to_string())
+            },
             E::Hash(hash) => {
                 tracing::error!(error = %hash, "password hashing failed");
                 ApiError::internal()
