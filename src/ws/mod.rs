@@ -35,7 +35,9 @@ pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
-        .max_write_buffer_size(64 * 1024)
+        // A cap, not an allocation: one staff `queue` frame listing hundreds of waiting chats
+        // can pass 64 KiB, and a frame over the cap would drop the socket.
+        .max_write_buffer_size(1024 * 1024)
         .max_message_size(Some(MAX_FRAME_BYTES))
         .max_frame_size(Some(MAX_FRAME_BYTES))
 }

@@ -10,7 +10,7 @@ use parley::bench::client::tls_connector;
 use parley::bench::stats::Counters;
 use parley::config::Routing;
 use rustls_pki_types::ServerName;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -101,30 +101,33 @@ async fn a_client_that_stops_reading_is_disconnected_and_nobody_else_waits() {
     assert_eq!(staff_sockets_open(&app).await, 2);
 
     // 450 visitors start a chat each: every start sends the whole (growing) queue to all staff.
-    // (Short names: a queue frame over 64 KiB breaks staff sockets today, see docs/performance.md.)
     let visitors = 450;
     let public = app.app.public_addr();
     let cert = app.cert_path();
     let mut tasks = tokio::task::JoinSet::new();
-    for v in 0..visitors {
-        let cert = cert.clone();
-        tasks.spawn(async move {
-            let mut ws =
-                connect(public, &cert, "/ws/visitor", &format!("https://{public}"), None).await.expect("visitor");
-            let start = json!({ "v": 1, "type": "start", "id": uuid::Uuid::new_v4(), "site": "main",
-                                "name": format!("V{v}"), "question": "q" });
-            ws.send(Message::text(start.to_string())).await.expect("start");
-            // Keep reading (queue positions) until the test ends.
-            while let Some(Ok(_)) = ws.next().await {}
-        });
-    }
-    // The reading operator gets the whole queue, up to every chat.
-    let total = visitors;
+    // In batches, each read by the fast operator before the next starts: the one that reads keeps
+    // up (it is never more than a batch behind), the stalled one falls ever further behind.
     let mut longest = 0;
-    while longest < total {
-        let frame = tokio::time::timeout(Duration::from_secs(60), next_json(&mut fast)).await.expect("queue frames");
-        if frame["type"] == "queue" {
-            longest = longest.max(frame["waiting"].as_array().map_or(0, Vec::len));
+    for batch in (0..visitors).collect::<Vec<_>>().chunks(25) {
+        for &v in batch {
+            let cert = cert.clone();
+            tasks.spawn(async move {
+                let mut ws =
+                    connect(public, &cert, "/ws/visitor", &format!("https://{public}"), None).await.expect("visitor");
+                let start = json!({ "v": 1, "type": "start", "id": uuid::Uuid::new_v4(), "site": "main",
+                                    "name": format!("V{v}"), "question": "q" });
+                ws.send(Message::text(start.to_string())).await.expect("start");
+                // Keep reading (queue positions) until the test ends.
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+        }
+        let reached = batch.last().map_or(0, |v| v + 1);
+        while longest < reached {
+            let frame =
+                tokio::time::timeout(Duration::from_secs(60), next_json(&mut fast)).await.expect("queue frames");
+            if frame["type"] == "queue" {
+                longest = longest.max(frame["waiting"].as_array().map_or(0, Vec::len));
+            }
         }
     }
     // The stalled one is disconnected although it has still not read anything.
@@ -142,16 +145,11 @@ async fn a_client_that_stops_reading_is_disconnected_and_nobody_else_waits() {
             break;
         }
     }
-    // What the stalled socket finally reads ends early: it never got the full queue.
+    // What the stalled socket finally reads ends: the server closed it.
     let mut stalled = stalled;
-    let mut its_longest = 0;
-    while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(10), stalled.next()).await {
-        if let Message::Text(text) = message {
-            let frame: Value = serde_json::from_str(&text).unwrap_or_default();
-            its_longest = its_longest.max(frame["waiting"].as_array().map_or(0, Vec::len));
-        }
-    }
-    assert!(its_longest < total, "the stalled socket was cut off ({its_longest} of {total})");
+    let drained =
+        tokio::time::timeout(Duration::from_secs(20), async { while let Some(Ok(_)) = stalled.next().await {} }).await;
+    assert!(drained.is_ok(), "the stalled socket's stream ends");
     tasks.abort_all();
     app.stop().await;
 }
