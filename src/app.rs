@@ -60,6 +60,8 @@ pub struct StateInner {
     pub assets: Assets,
     pub tls: Arc<CertResolver>,
     pub login_limiter: KeyedLimiter,
+    /// Visitor websocket connections per IP address (`widget.connections_per_minute_per_ip`).
+    pub visitor_limiter: KeyedLimiter,
     /// The websites allowed to embed the widget.
     pub sites: Sites,
     /// Teams with members, routing modes and business hours.
@@ -173,6 +175,7 @@ impl Application {
         let sites = Sites::load(store.clone(), departments.clone(), &config).await?;
         let privacy = crate::service::privacy::publish(&store, &config).await?;
         let login_limiter = KeyedLimiter::per_minute(config.auth.login_attempts_per_minute);
+        let visitor_limiter = KeyedLimiter::per_minute(config.widget.connections_per_minute_per_ip);
         let state = AppState(Arc::new(StateInner {
             config,
             store,
@@ -183,6 +186,7 @@ impl Application {
             assets: Assets::load(),
             tls,
             login_limiter,
+            visitor_limiter,
             sites,
             departments,
             roles,

@@ -39,6 +39,7 @@ struct Inner {
     commit_failures: AtomicU64,
     committed_writes: AtomicU64,
     logins_failed: AtomicU64,
+    visitor_connections_limited: AtomicU64,
     backups_ok: AtomicU64,
     backups_failed: AtomicU64,
     backup_last_success: AtomicI64,
@@ -92,6 +93,10 @@ impl Metrics {
 
     pub fn login_failed(&self) {
         self.0.logins_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn visitor_connection_limited(&self) {
+        self.0.visitor_connections_limited.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A backup run ended; `finished_at` is when, for a success.
@@ -174,6 +179,12 @@ impl Metrics {
         };
         single("parley_chats_active", "gauge", "Conversations currently open.", load(&inner.chats_active));
         single("parley_logins_failed_total", "counter", "Refused staff logins.", loadu(&inner.logins_failed) as i64);
+        single(
+            "parley_visitor_connections_limited_total",
+            "counter",
+            "Widget connections refused by the per-address limit.",
+            loadu(&inner.visitor_connections_limited) as i64,
+        );
         single(
             "parley_db_commit_failures_total",
             "counter",

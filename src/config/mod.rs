@@ -81,6 +81,8 @@ impl TlsConfig {
 #[serde(deny_unknown_fields)]
 pub struct WidgetConfig {
     pub site_origins: Vec<String>,
+    /// Visitor websocket connections one IP address may open per minute (with bursts that size).
+    pub connections_per_minute_per_ip: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -264,6 +266,7 @@ impl Config {
             ("auth.session_idle_minutes", self.auth.session_idle_minutes),
             ("auth.session_absolute_hours", self.auth.session_absolute_hours),
             ("auth.argon2_iterations", u64::from(self.auth.argon2_iterations)),
+            ("widget.connections_per_minute_per_ip", u64::from(self.widget.connections_per_minute_per_ip)),
             ("auth.argon2_parallelism", u64::from(self.auth.argon2_parallelism)),
             ("auth.login_attempts_per_minute", u64::from(self.auth.login_attempts_per_minute)),
             ("auth.login_attempts_per_account_per_minute", u64::from(self.auth.login_attempts_per_account_per_minute)),

@@ -52,6 +52,10 @@ pub fn visitor(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(
             |headers: HeaderMap, slot: Option<UpgradeSlot>, peer: std::net::SocketAddr, state: AppState| async move {
                 check_same_origin(&headers)?;
+                if let Err(retry_after) = state.visitor_limiter.check(&peer.ip()) {
+                    state.metrics.visitor_connection_limited();
+                    return Err(warp::reject::custom(ApiError::rate_limited(retry_after)));
+                }
                 let vid = crate::http::tracking::visitor_id(&headers);
                 upgrade(&headers, slot, state, Surface::Public, Peer::Visitor { ip: peer.ip(), vid })
             },

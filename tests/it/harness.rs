@@ -27,6 +27,8 @@ pub fn test_config(data_dir: &Path) -> Config {
         ("PARLEY_AUTH__ARGON2_MEMORY_KIB".to_owned(), "64".to_owned()),
         ("PARLEY_AUTH__ARGON2_ITERATIONS".to_owned(), "1".to_owned()),
         ("PARLEY_AUTH__LOGIN_ATTEMPTS_PER_MINUTE".to_owned(), "1000".to_owned()),
+        // Load tests open thousands of widget sockets from 127.0.0.1.
+        ("PARLEY_WIDGET__CONNECTIONS_PER_MINUTE_PER_IP".to_owned(), "1000000".to_owned()),
         ("PARLEY_AUTH__LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE".to_owned(), "1000".to_owned()),
         // Two-factor sign-in is tested on its own (tests/it/account.rs); other tests sign in with a password.
         ("PARLEY_AUTH__TOTP_REQUIRED_ROLES".to_owned(), "[]".to_owned()),

@@ -148,3 +148,21 @@ async fn signing_out_closes_the_staff_socket() {
     assert_eq!(closed.expect("closed promptly"), Some(CloseCode::Policy));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn widget_connections_are_limited_per_address() {
+    let app = TestApp::spawn_with(|c| c.widget.connections_per_minute_per_ip = 3).await;
+    let addr = app.app.public_addr();
+    let origin = format!("https://{addr}");
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(connect(addr, &app.cert_path(), "/ws/visitor", &origin, None).await.expect("within the limit"));
+    }
+    let refused = connect(addr, &app.cert_path(), "/ws/visitor", &origin, None).await;
+    assert!(refused.is_err_and(|e| e.contains("429")), "the fourth in a minute is refused");
+    // (The answer is the JSON `rate_limited` error with Retry-After, as for sign-ins.)
+    let metrics = app.client.get(app.staff("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("parley_visitor_connections_limited_total 1"), "{metrics}");
+    drop(open);
+    app.stop().await;
+}
