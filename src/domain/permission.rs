@@ -138,6 +138,10 @@ impl PermissionSet {
         PermissionSet(self.0 | permission.bit())
     }
 
+    pub fn union(self, other: PermissionSet) -> PermissionSet {
+        PermissionSet(self.0 | other.0)
+    }
+
     pub fn of(list: &[Permission]) -> PermissionSet {
         list.iter().fold(PermissionSet::empty(), |set, p| set.with(*p))
     }
@@ -301,12 +305,6 @@ pub fn builtin(role: &str) -> Option<PermissionSet> {
         "auditor" => PermissionSet::of(AUDITOR),
         _ => return None,
     })
-}
-
-impl PermissionSet {
-    pub fn union(self, other: PermissionSet) -> PermissionSet {
-        PermissionSet(self.0 | other.0)
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::hours::Schedule;
-use crate::domain::{Permission, PermissionSet, permission};
+use crate::domain::{PermissionSet, permission};
 use crate::store::{AuditEntry, RoleDelete, RoleRow, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -312,11 +312,6 @@ impl Roles {
         self.reload().await?;
         self.store.audit(AuditEntry::new(actor.to_owned(), "role.delete").target(format!("role {name}"))).await?;
         Ok(())
-    }
-
-    /// Whether a role holds a permission.
-    pub fn allows(&self, role: &str, permission: Permission) -> bool {
-        self.permissions(role).has(permission)
     }
 }
 

@@ -44,36 +44,25 @@ impl Store {
         let what = format!("role `{}`", row.name);
         self.write(move |conn| {
             Box::pin(async move {
-                let at = now();
-                let done = if create {
-                    sqlx::query(
-                        "INSERT INTO roles (name, description, builtin, permissions, allowed_networks, login_hours,
-                                            created_at, updated_at)
-                         VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?6)",
-                    )
-                    .bind(&row.name)
-                    .bind(&row.description)
-                    .bind(&row.permissions)
-                    .bind(&row.allowed_networks)
-                    .bind(&row.login_hours)
-                    .bind(at)
-                    .execute(&mut *conn)
-                    .await?
+                // Both statements take the same parameters: ?1 name … ?6 the time.
+                let sql = if create {
+                    "INSERT INTO roles (name, description, builtin, permissions, allowed_networks, login_hours,
+                                        created_at, updated_at)
+                     VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?6)"
                 } else {
-                    sqlx::query(
-                        "UPDATE roles SET description = ?2, permissions = CASE builtin WHEN 1 THEN '[]' ELSE ?3 END,
-                                          allowed_networks = ?4, login_hours = ?5, updated_at = ?6
-                         WHERE name = ?1",
-                    )
+                    "UPDATE roles SET description = ?2, permissions = CASE builtin WHEN 1 THEN '[]' ELSE ?3 END,
+                                      allowed_networks = ?4, login_hours = ?5, updated_at = ?6
+                     WHERE name = ?1"
+                };
+                let done = sqlx::query(sql)
                     .bind(&row.name)
                     .bind(&row.description)
                     .bind(&row.permissions)
                     .bind(&row.allowed_networks)
                     .bind(&row.login_hours)
-                    .bind(at)
+                    .bind(now())
                     .execute(&mut *conn)
-                    .await?
-                };
+                    .await?;
                 Ok(done.rows_affected() == 1)
             })
         })
