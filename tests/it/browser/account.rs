@@ -71,8 +71,7 @@ async fn forced_password_change_then_totp_enrolment() {
     browser.wait_text("#welcome", "Signed in as ray").await;
 
     // Sign out; signing in again asks for a code.
-    browser.click("#logout").await;
-    browser.find("#login-form").await;
+    browser.sign_out().await;
     browser.type_into("#username", "ray").await;
     browser.type_into("#password", NEW_PASSWORD).await;
     browser.click("#login-form button[type=submit]").await;

@@ -64,8 +64,7 @@ async fn staff_sign_in_and_out_in_a_browser() {
     browser.wait_text("#status", "Signed in as pat").await;
     browser.screenshot("admin").await;
 
-    browser.click("#logout").await;
-    browser.find("#login-form").await;
+    browser.sign_out().await;
     browser.wait_text("#login-title", "Sign in").await;
     assert_eq!(app.session_count().await, 0, "sign-out ended the session");
     browser.quit().await;

@@ -172,6 +172,16 @@ impl Driver {
     }
 
     /// Waits (bounded) until the script returns true.
+    /// Clicks "Sign out" and waits for the fresh sign-in page: the click navigates, so the old
+    /// page's (hidden) form must not be typed into while the new one loads.
+    pub async fn sign_out(&self) {
+        self.eval("window.parleyOldPage = true; return true").await;
+        self.click("#logout").await;
+        let fresh = "return window.parleyOldPage === undefined && document.readyState === 'complete' \
+                     && document.getElementById('login-view')?.hidden === false";
+        self.wait_until(fresh, "the sign-in page after signing out").await;
+    }
+
     pub async fn wait_until(&self, script: &str, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.eval(script).await.as_bool() != Some(true) {
