@@ -210,6 +210,7 @@ impl Application {
             Surface::Public,
             state.clone(),
             shutdown_rx.clone(),
+            0,
         ));
         tasks.spawn(crate::http::serve::serve(
             staff,
@@ -218,6 +219,7 @@ impl Application {
             Surface::Staff,
             state.clone(),
             shutdown_rx,
+            state.config.server.staff_connections_per_second,
         ));
         tracing::info!(%public_addr, %staff_addr, "listening");
         Ok(Application { state, public_addr, staff_addr, shutdown, tasks, _serve_lock: serve_lock })

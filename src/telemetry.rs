@@ -30,6 +30,7 @@ const BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 struct Inner {
     connections_open: [AtomicI64; 2],
     connections_total: [AtomicU64; 2],
+    accepts_paced: [AtomicU64; 2],
     websockets_open: [AtomicI64; 2],
     requests: Mutex<BTreeMap<(usize, u16), u64>>,
     chats_active: AtomicI64,
@@ -71,6 +72,11 @@ impl Metrics {
     pub fn connection_opened(&self, surface: Surface) {
         self.0.connections_open[surface as usize].fetch_add(1, Ordering::Relaxed);
         self.0.connections_total[surface as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A new connection had to wait for `server.staff_connections_per_second`.
+    pub fn accept_paced(&self, surface: Surface) {
+        self.0.accepts_paced[surface as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn connection_closed(&self, surface: Surface) {
@@ -163,6 +169,13 @@ impl Metrics {
         per_listener(&mut out, "parley_connections_total", "counter", "TLS connections accepted per listener.", &|i| {
             loadu(&inner.connections_total[i]) as i64
         });
+        per_listener(
+            &mut out,
+            "parley_accepts_paced_total",
+            "counter",
+            "New connections that waited for the listener's connection rate (server.staff_connections_per_second).",
+            &|i| loadu(&inner.accepts_paced[i]) as i64,
+        );
         per_listener(&mut out, "parley_websockets_open", "gauge", "Open websockets per listener.", &|i| {
             load(&inner.websockets_open[i])
         });

@@ -7,7 +7,7 @@
 // editable with roles.manage, the backups (backups.js, with a banner when they need attention)
 // with backups.view, the encryption keys (keys.js) with keys.view, the data requests (gdpr.js:
 // search and erasure; cases.js: requests as cases with deadlines) with gdpr.view, and the audit
-// report (audit.js; CSV with audit.export) with audit.view. The server checks every request
+// report (audit.js; CSV with audit.export) and the breach scope (breach.js) with audit.view. The server checks every request
 // again; hiding a section only spares the user requests they would be refused. The sections tell
 // each other about changes: the site form offers the departments listed, a deleted department
 // disappears from the sites, a changed bank-holiday list reloads the departments (whether they
@@ -22,6 +22,7 @@ import { cannedSection } from './canned.js';
 import { backupsSection } from './backups.js';
 import { keysSection } from './keys.js';
 import { gdprSection } from './gdpr.js';
+import { breachSection } from './breach.js';
 import { casesSection } from './cases.js';
 import { auditSection } from './audit.js';
 import { usersSection } from './users.js';
@@ -99,6 +100,7 @@ currentSession()
     if (can('audit.view')) {
       reveal('audit');
       auditSection(t, { canExport: can('audit.export') }).load();
+      breachSection(t);
     }
   })
   .catch(() => {

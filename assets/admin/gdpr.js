@@ -21,6 +21,12 @@
 // select#gdpr-send-to-<id> (their known addresses) and button.send-export — which POSTs
 // /api/v1/gdpr/subjects/{id}/export/email {format, email}. Without a known address the form is
 // replaced by a note. The server audits every export.
+// With gdpr.store, button.correct-subject shows form.gdpr-correct (rectification):
+// #gdpr-correct-{name,email,phone}-<id>, only what is filled in changes; button.confirm-correct
+// PATCHes /api/v1/gdpr/subjects/{id} and the subject's entry is redrawn from the answer (the audit
+// log keeps fingerprints of the old and new values, never the values); button.cancel-correct or
+// Escape closes it. With audit.view, button.access-report toggles table.gdpr-access: who has seen
+// or handled this person's data (GET /api/v1/gdpr/subjects/{id}/access, itself audited).
 import { apiGet, apiSend } from '/dashboard/api.js';
 import { element, setText, showFieldMessage, timeElement, transcriptLine } from '/dashboard/dom.js';
 import { removeEntry } from '/dashboard/listing.js';
@@ -56,7 +62,10 @@ export function gdprSection(t, session) {
   const title = byId('gdpr-transcript-title');
   const lines = byId('gdpr-transcript-lines');
   const noLines = byId('gdpr-transcript-empty');
-  const dpo = (session.permissions ?? []).includes('gdpr.delete');
+  const granted = session.permissions ?? [];
+  const dpo = granted.includes('gdpr.delete');
+  const canCorrect = granted.includes('gdpr.store');
+  const canSeeAccess = granted.includes('audit.view');
   let searchNo = 0;
   let transcriptNo = 0;
   let opener = null; // the "View transcript" button of the transcript shown
@@ -143,8 +152,182 @@ export function gdprSection(t, session) {
       ...group(`${headingId}-mails`, t.gdprMails, 'gdpr-mails', [t.gdprQueued, t.gdprKind, t.gdprStatus], mails, mailRow),
     );
     node.append(exportControls(id, list(subject.emails).map(String).filter(Boolean)));
+    if (canCorrect) node.append(correctControls(node, id));
+    if (canSeeAccess) node.append(accessControls(id));
     if (dpo) node.append(eraseControls(node, id));
     return node;
+  }
+
+  /** A labelled input `id` for the correction form. */
+  function textInput(id, label, type) {
+    const field = element('div', 'field');
+    const labelNode = element('label', '', label);
+    labelNode.htmlFor = id;
+    const node = element('input');
+    node.id = id;
+    node.type = type;
+    node.autocomplete = 'off';
+    node.spellcheck = false;
+    field.append(labelNode, node);
+    return [field, node];
+  }
+
+  /** div.gdpr-correct-area: button.correct-subject and the rectification form it shows. */
+  function correctControls(node, subject) {
+    const who = format(t.gdprWho, { subject });
+    const open = button('correct-subject secondary', t.gdprCorrect, who);
+    const formNode = element('form', 'gdpr-correct');
+    formNode.noValidate = true;
+    formNode.hidden = true;
+    const titleId = `gdpr-correct-${subject}-title`;
+    formNode.setAttribute('aria-labelledby', titleId);
+    const formTitle = element('h4', '', format(t.gdprCorrectTitle, { subject }));
+    formTitle.id = titleId;
+    const hintNode = element('p', 'hint', t.gdprCorrectHint);
+    const [nameField, name] = textInput(`gdpr-correct-name-${subject}`, t.gdprCorrectName, 'text');
+    name.maxLength = 100;
+    const [emailField, email] = textInput(`gdpr-correct-email-${subject}`, t.gdprCorrectEmail, 'email');
+    email.maxLength = 320;
+    const [phoneField, phone] = textInput(`gdpr-correct-phone-${subject}`, t.gdprCorrectPhone, 'tel');
+    phone.maxLength = 40;
+    const fields = [name, email, phone];
+    const problem = element('p', 'error');
+    problem.id = `gdpr-correct-${subject}-error`;
+    problem.setAttribute('role', 'alert');
+    problem.hidden = true;
+    const inline = element('div', 'inline-fields');
+    inline.append(nameField, emailField, phoneField);
+    const save = button('confirm-correct', t.gdprCorrectSave, who);
+    save.type = 'submit';
+    const keep = button('cancel-correct secondary', t.cancel, format(t.gdprCancelCorrectWho, { subject }));
+    const actions = element('div', 'form-actions');
+    actions.append(save, keep);
+    formNode.append(formTitle, hintNode, inline, problem, actions);
+
+    const busy = () => save.getAttribute('aria-disabled') === 'true';
+    const fail = (message, field) => showFieldMessage(problem, message, fields, field);
+    const asking = (on) => {
+      open.hidden = on;
+      formNode.hidden = !on;
+    };
+    const stop = () => {
+      if (busy()) return;
+      fail('');
+      formNode.reset();
+      asking(false);
+      open.focus();
+    };
+    open.addEventListener('click', () => {
+      showError('');
+      asking(true);
+      name.focus();
+    });
+    keep.addEventListener('click', stop);
+    formNode.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') stop();
+    });
+    formNode.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (busy()) return;
+      const change = {};
+      for (const [key, field] of [['name', name], ['email', email], ['phone', phone]]) {
+        const value = field.value.trim();
+        if (value) change[key] = value;
+      }
+      if (!Object.keys(change).length) return fail(t.gdprCorrectNothing, name);
+      if (change.email && !/^[^@\s]+@[^@\s]+$/.test(change.email)) return fail(t.gdprCorrectBadEmail, email);
+      fail('');
+      for (const b of [save, keep]) b.setAttribute('aria-disabled', 'true');
+      save.firstChild.textContent = t.gdprCorrecting;
+      try {
+        const path = `/api/v1/gdpr/subjects/${encodeURIComponent(subject)}`;
+        const answer = await apiSend(t, 'PATCH', path, session.csrf_token, change);
+        if (shownSubject === subject) closeTranscript(false);
+        const fresh = answer?.subject && SUBJECT.test(String(answer.subject.subject ?? '')) ? article(answer.subject) : null;
+        if (fresh) {
+          node.replaceWith(fresh);
+          fresh.querySelector('.correct-subject')?.focus();
+        } else {
+          asking(false);
+        }
+        say(format(t.gdprCorrected, { subject }));
+      } catch (e) {
+        const field = e.code === 'invalid' ? (/mail/i.test(e.message) ? email : /phone/i.test(e.message) ? phone : name) : undefined;
+        fail(e.message, field);
+      } finally {
+        for (const b of [save, keep]) b.removeAttribute('aria-disabled');
+        save.firstChild.textContent = t.gdprCorrectSave;
+      }
+    });
+    const area = element('div', 'gdpr-correct-area');
+    area.append(open, formNode);
+    return area;
+  }
+
+  /** div.gdpr-access-area: button.access-report toggles the list of who has seen this data. */
+  function accessControls(subject) {
+    const area = element('div', 'gdpr-access-area');
+    const toggle = button('access-report secondary', t.gdprAccessShow, format(t.gdprWho, { subject }));
+    toggle.setAttribute('aria-expanded', 'false');
+    const panel = element('div', 'gdpr-access');
+    panel.id = `gdpr-access-${subject}`;
+    panel.hidden = true;
+    toggle.setAttribute('aria-controls', panel.id);
+    toggle.addEventListener('click', async () => {
+      if (toggle.getAttribute('aria-disabled') === 'true') return;
+      if (!panel.hidden) {
+        panel.hidden = true;
+        toggle.setAttribute('aria-expanded', 'false');
+        return;
+      }
+      showError('');
+      toggle.setAttribute('aria-disabled', 'true');
+      say(t.gdprAccessLoading);
+      try {
+        const entries = list(await apiGet(t, `/api/v1/gdpr/subjects/${encodeURIComponent(subject)}/access`)).filter(
+          (e) => e && typeof e === 'object',
+        );
+        const headingId = `${panel.id}-title`;
+        const h4 = element('h4', '', format(t.gdprAccessTitle, { subject, n: entries.length }));
+        h4.id = headingId;
+        if (!entries.length) {
+          panel.replaceChildren(h4, element('p', 'gdpr-none', t.gdprNone));
+        } else {
+          const table = element('table', 'results gdpr-access-table');
+          table.setAttribute('aria-labelledby', headingId);
+          const head = element('tr');
+          for (const text of [t.gdprAccessWhen, t.gdprAccessWho, t.gdprAccessWhat, t.gdprAccessDetails]) {
+            const th = element('th', '', text);
+            th.scope = 'col';
+            head.append(th);
+          }
+          const thead = element('thead');
+          thead.append(head);
+          const tbody = element('tbody');
+          tbody.append(
+            ...entries.map((e) => {
+              const what = element('td');
+              what.append(element('code', '', String(e.action ?? '')));
+              return timedRow(e.at, element('td', '', String(e.actor ?? '')), what, element('td', '', String(e.details ?? '–')));
+            }),
+          );
+          table.append(thead, tbody);
+          const wrap = element('div', 'table-wrap');
+          wrap.append(table);
+          panel.replaceChildren(h4, wrap);
+        }
+        panel.hidden = false;
+        toggle.setAttribute('aria-expanded', 'true');
+        say(format(t.gdprAccessShown, { n: entries.length }));
+      } catch (e) {
+        say('');
+        showError(e.message);
+      } finally {
+        toggle.removeAttribute('aria-disabled');
+      }
+    });
+    area.append(toggle, panel);
+    return area;
   }
 
   /** An h4 "{label} ({n})" and a table of `items` (or "None."); chats get an actions column. */

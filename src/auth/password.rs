@@ -1,5 +1,6 @@
-//! Argon2id password hashing. Hashing is CPU- and memory-heavy, so it runs on the blocking pool
-//! behind a semaphore: a flood of logins waits in line instead of starving live chats.
+//! Argon2id password hashing. Hashing is CPU- and memory-heavy, so it runs on a few threads of
+//! its own behind a semaphore, at a lower CPU priority (nice 10) than the rest of the server: a
+//! flood of logins waits in line, and what hashing there is only gets the CPU that chats leave.
 
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
@@ -36,9 +37,51 @@ pub enum HashError {
     Hash(String),
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The CPU priority ("nice" value, 0 to 19, higher is lower priority) of the hashing threads.
+const HASH_NICE: i32 = 10;
+
+/// Threads that only hash passwords, each at a lower CPU priority. Dropping the last sender ends
+/// them.
+fn start_hash_threads(count: usize) -> Result<std::sync::mpsc::Sender<Job>, HashError> {
+    let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+    let receiver = Arc::new(std::sync::Mutex::new(receiver));
+    for n in 0..count {
+        let receiver = Arc::clone(&receiver);
+        std::thread::Builder::new()
+            .name(format!("parley-hash-{n}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    let job = match receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })
+            .map_err(|e| HashError::Hash(format!("cannot start a hashing thread: {e}")))?;
+    }
+    Ok(sender)
+}
+
+/// Lowers the calling thread's CPU priority (Linux applies `setpriority` to one thread when
+/// given its thread id). Best effort: where it is not allowed, hashing runs at normal priority.
+fn lower_priority() {
+    let thread = rustix::thread::gettid();
+    if let Err(err) = rustix::process::setpriority_process(Some(thread), HASH_NICE) {
+        tracing::debug!(error = %err, "could not lower the hashing thread's priority");
+    }
+}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
+    jobs: std::sync::mpsc::Sender<Job>,
     permits: Arc<Semaphore>,
     /// Sign-ins waiting for a permit, and how many may wait before more are refused.
     waiting: Arc<std::sync::atomic::AtomicUsize>,
@@ -55,6 +98,7 @@ impl PasswordHasher {
         let dummy = hash_with(&params, &generate_password())?;
         Ok(PasswordHasher {
             params,
+            jobs: start_hash_threads(permits)?,
             permits: Arc::new(Semaphore::new(permits)),
             waiting: Arc::default(),
             max_waiting: permits * WAITING_PER_PERMIT,
@@ -85,7 +129,13 @@ impl PasswordHasher {
         let permit = self.permits.acquire().await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let _permit = permit.map_err(|e| HashError::Hash(e.to_string()))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| HashError::Hash(e.to_string()))
+        // One thread per permit: a job sent while holding a permit starts at once.
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.jobs.send(job).map_err(|_| HashError::Hash("the hashing threads have stopped".into()))?;
+        result.await.map_err(|_| HashError::Hash("a hashing thread stopped while hashing".into()))
     }
 }
 
@@ -190,6 +240,37 @@ mod tests {
             lockout_max_minutes: 60,
             totp_required_roles: Vec::new(),
         }
+    }
+
+    /// The niceness (field 19 of /proc/…/stat) of this process's threads whose name is `name`.
+    fn niceness_of_threads_named(name: &str) -> Vec<i32> {
+        let mut found = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").expect("tasks").flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.trim() != name {
+                continue;
+            }
+            let stat = std::fs::read_to_string(task.path().join("stat")).expect("stat");
+            // After the ")" that ends the command name: state is field 3, nice is field 19.
+            let after = &stat[stat.rfind(')').expect("comm end") + 2..];
+            found.push(after.split(' ').nth(16).expect("nice").parse().expect("number"));
+        }
+        found
+    }
+
+    #[tokio::test]
+    async fn hashing_runs_on_its_own_threads_at_a_lower_priority() {
+        let hasher = PasswordHasher::new(&AuthConfig { max_concurrent_hashes: 1, ..cheap() }).expect("hasher");
+        let name = std::thread::current().name().map(str::to_owned);
+        let thread = hasher.limited(|| std::thread::current().name().map(str::to_owned)).await.expect("ran");
+        assert_ne!(thread, name);
+        assert_eq!(thread.as_deref(), Some("parley-hash-0"));
+        assert!(hasher.hash("correct horse battery".into()).await.is_ok());
+        // Other tests' hashers may have threads of the same name; every one is lowered (to
+        // HASH_NICE, or left where it was when the whole process already runs lower than that).
+        let own = rustix::process::getpriority_process(None).expect("own priority");
+        let found = niceness_of_threads_named("parley-hash-0");
+        assert!(!found.is_empty() && found.iter().all(|&n| n == HASH_NICE.max(own)), "{found:?}");
     }
 
     #[tokio::test]

@@ -63,6 +63,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// The flood of wrong-password sign-ins (started by `bench login-flood`, in its own process).
+    #[command(name = "flood-clients", hide = true)]
+    FloodClients {
+        #[arg(long)]
+        staff: std::net::SocketAddr,
+        #[arg(long)]
+        cert: std::path::PathBuf,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
     /// The bare relay the chat benchmark compares against (started by `bench chat`).
     #[command(hide = true)]
     Relay {
@@ -142,6 +152,9 @@ pub async fn run(command: BenchCommand) -> Result<(), String> {
         }
         BenchCommand::LoginFlood { load, concurrency } => {
             crate::bench::flood::login_flood(load.plan(0.0, false)?, concurrency.clamp(1, 1024)).await
+        }
+        BenchCommand::FloodClients { staff, cert, concurrency } => {
+            crate::bench::flood::flood_clients(staff, &cert, concurrency.clamp(1, 1024)).await
         }
         BenchCommand::Relay { listen, cert, key } => crate::bench::relay::serve(listen, &cert, &key).await,
     }

@@ -123,10 +123,22 @@ pub async fn run(command: GdprCommand) -> Result<(), String> {
             Ok(())
         }
         GdprCommand::Erase { subject, reason, config } => {
+            let second_approver = config.load(None, None).map_err(|e| e.to_string())?.privacy.erasure_second_approver;
             let store = open(&config).await?;
-            let result = gdpr::erase(&store, subject, &reason, "cli").await;
+            let actor = console_actor();
+            let result = gdpr::erase_with_approval(&store, subject, &reason, &actor, second_approver).await;
             store.close().await;
-            let erased = result.map_err(|e| e.to_string())?;
+            let erased = match result.map_err(|e| e.to_string())? {
+                gdpr::Approval::Erased(erased) => erased,
+                gdpr::Approval::Requested => {
+                    println!(
+                        "erasure of data subject {subject} requested as {actor}; privacy.erasure_second_approver is on, so \
+                         nothing is erased until a different person approves it: a DPO under Administration → Data \
+                         requests, or another console user with `parley gdpr erase --subject {subject}`"
+                    );
+                    return Ok(());
+                }
+            };
             println!(
                 "erased data subject {subject}: {} chats, {} offline messages, {} e-mails; their key is destroyed and the erasure is in the ledger",
                 erased.conversations, erased.offline_requests, erased.mails
@@ -136,6 +148,17 @@ pub async fn run(command: GdprCommand) -> Result<(), String> {
         GdprCommand::Purge { dry_run, config } => purge(&config, dry_run).await,
         GdprCommand::Export { subject, format, out, config } => export(&config, subject, &format, &out).await,
     }
+}
+
+/// The audit actor for an erasure from the console: `cli:` and the operating-system user who ran
+/// it (the one behind `sudo` when there is one), so a second approver is a different person.
+fn console_actor() -> String {
+    let user = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .map(|v| v.trim().to_owned())
+        .find(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
+    format!("cli:{}", user.as_deref().unwrap_or("unknown"))
 }
 
 /// `parley gdpr purge [--dry-run]`, audited with the actor `cli` (metrics are the server's own).

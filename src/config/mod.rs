@@ -46,6 +46,8 @@ pub struct ServerConfig {
     pub staff_addr: SocketAddr,
     pub max_body_bytes: u64,
     pub shutdown_grace_seconds: u64,
+    /// New connections a second the staff listener starts TLS for (after a burst of 4×); 0: no limit.
+    pub staff_connections_per_second: u32,
     pub organisation: String,
     pub public_url: String,
 }

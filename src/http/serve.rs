@@ -40,6 +40,41 @@ impl UpgradeSlot {
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Paces new connections on one listener: at most `rate` a second after a burst of `4 × rate`.
+/// Connections beyond that wait in the kernel's accept queue (their TLS handshakes are not
+/// started), so a flood of new connections cannot take the CPU that open chats need.
+struct AcceptPace {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl AcceptPace {
+    /// `None` when `rate` is 0 (no limit).
+    fn new(rate: u32) -> Option<AcceptPace> {
+        let rate = f64::from(rate);
+        (rate > 0.0).then(|| AcceptPace {
+            rate,
+            burst: rate * 4.0,
+            tokens: rate * 4.0,
+            last: std::time::Instant::now(),
+        })
+    }
+
+    /// How long to wait before the next accept (zero when a token is there); takes the token.
+    fn next_delay(&mut self) -> Duration {
+        self.next_delay_at(std::time::Instant::now())
+    }
+
+    fn next_delay_at(&mut self, now: std::time::Instant) -> Duration {
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-self.tokens / self.rate) }
+    }
+}
+
 /// Serves one listener until `shutdown` flips, then waits (bounded) for open connections.
 pub async fn serve(
     listener: TcpListener,
@@ -48,10 +83,19 @@ pub async fn serve(
     surface: Surface,
     state: AppState,
     mut shutdown: watch::Receiver<bool>,
+    connections_per_second: u32,
 ) {
     let graceful = GracefulShutdown::new();
     let warp_service = warp::service(filter);
+    let mut pace = AcceptPace::new(connections_per_second);
     loop {
+        if let Some(delay) = pace.as_mut().map(AcceptPace::next_delay).filter(|d| !d.is_zero()) {
+            state.metrics.accept_paced(surface);
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = wait_for_shutdown(&mut shutdown) => break,
+            }
+        }
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -111,5 +155,29 @@ pub async fn serve(
     let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
     if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
         tracing::warn!(listener = surface.name(), "connections still open after the grace period; closing them");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_are_paced_after_the_burst() {
+        assert!(AcceptPace::new(0).is_none(), "0 means no limit");
+        let mut pace = AcceptPace::new(10).expect("pace");
+        let start = pace.last;
+        for n in 0..40 {
+            assert_eq!(pace.next_delay_at(start), Duration::ZERO, "connection {n} is in the burst");
+        }
+        assert_eq!(pace.next_delay_at(start), Duration::from_millis(100));
+        // After waiting that long, the next one waits one token's time again.
+        let later = start + Duration::from_millis(100);
+        assert_eq!(pace.next_delay_at(later), Duration::from_millis(100));
+        let much_later = later + Duration::from_secs(10);
+        for _ in 0..40 {
+            assert_eq!(pace.next_delay_at(much_later), Duration::ZERO, "the burst refills, and no further");
+        }
+        assert!(pace.next_delay_at(much_later) > Duration::ZERO);
     }
 }

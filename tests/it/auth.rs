@@ -149,6 +149,28 @@ async fn login_attempts_are_rate_limited_per_ip() {
     app.stop().await;
 }
 
+/// `server.staff_connections_per_second`: past the burst, new staff connections wait (counted in
+/// the metrics) but are served; the public listener is not paced.
+#[tokio::test]
+async fn new_staff_connections_are_paced_after_a_burst() {
+    let app = TestApp::spawn_with(|c| c.server.staff_connections_per_second = 2).await;
+    let paced = |metrics: &str, listener: &str| -> u64 {
+        let line = format!("parley_accepts_paced_total{{listener=\"{listener}\"}} ");
+        metrics.lines().find_map(|l| l.strip_prefix(line.as_str())).expect("metric").trim().parse().expect("count")
+    };
+    // A burst of 4 × 2 connections, and then some: each a new client, so a new connection.
+    for n in 0..12 {
+        let client = crate::harness::client_trusting(&app.cert_path());
+        let (staff, public) = (client.get(app.staff("/readyz")), client.get(app.public("/healthz")));
+        assert_eq!(staff.send().await.expect("staff").status(), StatusCode::OK, "staff connection {n}");
+        assert_eq!(public.send().await.expect("public").status(), StatusCode::OK, "public connection {n}");
+    }
+    let metrics = app.client.get(app.staff("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(paced(&metrics, "staff") >= 2, "{metrics}");
+    assert_eq!(paced(&metrics, "public"), 0);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn dashboard_login_page_is_served() {
     let app = TestApp::spawn().await;

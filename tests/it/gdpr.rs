@@ -491,3 +491,46 @@ async fn with_a_second_approver_an_erasure_waits_for_a_different_person() {
     assert!(erase["details"].as_str().is_some_and(|d| d.contains("requested by dora")), "{erase}");
     app.stop().await;
 }
+
+/// `parley gdpr erase` as the console user `cli:<user>`: with a second approver required it only
+/// records the request; the same console user cannot approve it; a DPO in the dashboard can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_erasure_also_waits_for_a_second_approver() {
+    let app = spawn(|c| c.privacy.erasure_second_approver = true).await;
+    let _olive = operator(&app, "olive").await;
+    let mut nia = visitor(&app).await;
+    chat(&mut nia, "Nia Jones", "nia@example.org", "07700 900123").await;
+    let dora = Staff::new(&app, "dora", "dpo").await;
+    let (_, found) = dora.search(&app, "email", "nia@example.org").await;
+    let subject = found["subjects"][0]["subject"].as_i64().expect("subject");
+    let console_erase = |reason: &str| {
+        std::process::Command::new(BIN)
+            .args(["gdpr", "erase", "--subject", &subject.to_string(), "--reason", reason, "--data-dir"])
+            .arg(app.dir.path())
+            .env_remove("PARLEY_CONFIG")
+            .env_remove("SUDO_USER")
+            .env("USER", "ian")
+            .env("PARLEY_PRIVACY__ERASURE_SECOND_APPROVER", "true")
+            .output()
+            .expect("run parley")
+    };
+
+    let asked = console_erase("DR-2026-007 by post");
+    assert!(asked.status.success(), "{}", text(&asked));
+    assert!(text(&asked).contains("requested as cli:ian"), "{}", text(&asked));
+    let (_, still) = dora.search(&app, "email", "nia@example.org").await;
+    assert_eq!(still["subjects"].as_array().map(Vec::len), Some(1), "nothing erased yet");
+    let again = console_erase("DR-2026-007 again");
+    assert!(!again.status.success(), "the same console user cannot approve: {}", text(&again));
+    assert!(text(&again).contains("another DPO must approve"), "{}", text(&again));
+
+    let path = format!("/api/v1/gdpr/subjects/{subject}/erase");
+    let (status, body) = dora.call(&app, Method::POST, &path, Some(json!({ "reason": "checked DR-2026-007" }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, audit) = dora.call(&app, Method::GET, "/api/v1/audit?limit=1000", None).await;
+    let entries = audit.as_array().expect("entries");
+    assert!(entries.iter().any(|e| e["action"] == "gdpr.erase_requested" && e["actor"] == "cli:ian"), "{audit}");
+    let erase = entries.iter().find(|e| e["action"] == "gdpr.erase").expect("erase audited");
+    assert!(erase["details"].as_str().is_some_and(|d| d.contains("requested by cli:ian")), "{erase}");
+    app.stop().await;
+}

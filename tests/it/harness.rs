@@ -30,6 +30,8 @@ pub fn test_config(data_dir: &Path) -> Config {
         // Load tests open thousands of widget sockets from 127.0.0.1.
         ("PARLEY_WIDGET__CONNECTIONS_PER_MINUTE_PER_IP".to_owned(), "1000000".to_owned()),
         ("PARLEY_AUTH__LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE".to_owned(), "1000".to_owned()),
+        // Tests open many staff connections at once; the pacing is tested on its own (auth.rs).
+        ("PARLEY_SERVER__STAFF_CONNECTIONS_PER_SECOND".to_owned(), "0".to_owned()),
         // Two-factor sign-in is tested on its own (tests/it/account.rs); other tests sign in with a password.
         ("PARLEY_AUTH__TOTP_REQUIRED_ROLES".to_owned(), "[]".to_owned()),
         ("PARLEY_SERVER__SHUTDOWN_GRACE_SECONDS".to_owned(), "3".to_owned()),

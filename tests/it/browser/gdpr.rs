@@ -49,8 +49,53 @@ async fn the_dpo_finds_reads_and_erases_a_persons_data() {
     // Her chat gave no address (her offline message is another data subject's), so no e-mail form.
     browser.wait_text("article.gdpr-subject .gdpr-no-address", "No e-mail address is known").await;
 
-    // Erase, with a reason.
+    // Rectification: only the name is filled in; the entry is redrawn with the new name.
     browser.click("#gdpr-transcript-close").await;
+    browser.click("article.gdpr-subject button.correct-subject").await;
+    browser.click("article.gdpr-subject button.confirm-correct").await;
+    browser.wait_text(&format!("#gdpr-correct-{subject}-error"), "at least one").await;
+    browser.type_into(&format!("#gdpr-correct-name-{subject}"), "Nia Pryce").await;
+    let problems = browser.axe_violations().await;
+    assert!(problems.is_empty(), "correction form: {problems:?}");
+    browser.click("article.gdpr-subject button.confirm-correct").await;
+    browser.wait_text("#gdpr-status", "are corrected").await;
+    browser.wait_text("article.gdpr-subject dl.details", "Nia Pryce").await;
+    let name: String = sqlx::query_scalar("SELECT action FROM audit_log WHERE action = 'gdpr.rectify'")
+        .fetch_one(app.app.state().store.reader())
+        .await
+        .expect("rectification audited");
+    assert_eq!(name, "gdpr.rectify");
+
+    // Who has seen her data: the transcript view above, by dora.
+    browser.click("article.gdpr-subject button.access-report").await;
+    browser.wait_text(&format!("#gdpr-access-{subject}"), "view.transcript").await;
+    let expanded =
+        browser.eval("return document.querySelector('button.access-report').getAttribute('aria-expanded')").await;
+    assert_eq!(expanded.as_str(), Some("true"));
+
+    // Breach scope for today, for dora's account: Nia is in it, with her chats.
+    let today = parley::util::rfc3339(parley::util::now());
+    let today = &today[..10];
+    browser
+        .eval(&format!(
+            "for (const id of ['breach-from', 'breach-to']) document.getElementById(id).value = '{today}'; return true"
+        ))
+        .await;
+    browser.type_into("#breach-user", "dora").await;
+    browser.click("#breach-show").await;
+    browser.wait_text(&format!("#breach-rows tr[data-subject='{subject}']"), "Chats").await;
+    let csv = browser
+        .eval("const x = new XMLHttpRequest(); x.open('GET', document.getElementById('breach-csv').href, false); x.send(); return x.status + ' ' + x.responseText")
+        .await;
+    let csv = csv.as_str().unwrap_or_default();
+    assert!(csv.starts_with("200 subject,categories,reasons") && csv.contains(&format!("\r\n{subject},")), "{csv}");
+    let problems = browser.axe_violations().await;
+    assert!(problems.is_empty(), "breach scope: {problems:?}");
+    browser.type_into("#breach-user", "x").await;
+    browser.click("#breach-show").await;
+    browser.wait_text("#breach-status", "No one").await;
+
+    // Erase, with a reason.
     browser.click("article.gdpr-subject button.erase-subject").await;
     browser.type_into(&format!("#gdpr-reason-{subject}"), "Erasure request DR-7").await;
     browser.click("article.gdpr-subject button.confirm-erase").await;
