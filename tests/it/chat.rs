@@ -427,6 +427,32 @@ async fn stored_chats_have_transcripts_and_ratings() {
     app.stop().await;
 }
 
+/// Queue positions go only to visitors whose place changed: chats starting behind a visitor, or
+/// taken from behind them, send them nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_positions_go_only_to_visitors_whose_place_changed() {
+    let app = TestApp::spawn().await;
+    let mut staff = operator(&app, "ola").await;
+    let mut waiting = Vec::new();
+    for name in ["Ann", "Bea", "Cai", "Dee"] {
+        let mut ws = visitor(&app).await;
+        let (conversation, _) = start(&mut ws, name).await;
+        waiting.push((ws, conversation));
+    }
+    while until(&mut waiting[3].0, "queue").await.0["position"] != 4 {}
+    accept(&mut staff, &waiting[1].1).await; // Bea, behind Ann
+    while until(&mut waiting[3].0, "queue").await.0["position"] != 3 {}
+    accept(&mut staff, &waiting[0].1).await; // Ann
+    let (_, told) = until(&mut waiting[0].0, "accepted").await;
+    let positions: Vec<&Value> = told.iter().filter(|f| f["type"] == "queue").map(|f| &f["position"]).collect();
+    // Her place was 1 throughout: at most the answer to her start and the first queue change.
+    assert!(!positions.is_empty() && positions.len() <= 2 && positions.iter().all(|p| **p == 1), "{told:?}");
+    // Cai moved from 3 to 2 to 1; Dee from 4 to 3 to 2.
+    while until(&mut waiting[2].0, "queue").await.0["position"] != 1 {}
+    while until(&mut waiting[3].0, "queue").await.0["position"] != 2 {}
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chats_of_a_vanished_operator_return_to_the_queue() {
     let app = TestApp::spawn_with(|c| c.chat.operator_grace_seconds = 1).await;

@@ -141,6 +141,10 @@ pub struct Chat {
     /// Serialises automatic routing; holds the user id assigned last per department (for
     /// round robin; `None` = chats without a department).
     dispatch: Arc<tokio::sync::Mutex<std::collections::HashMap<Option<i64>, i64>>>,
+    /// The queue position each waiting chat was last sent (conversation id → position), so a
+    /// queue change sends positions only to the visitors whose place moved. The lock also keeps
+    /// queue publications in order.
+    told_positions: Arc<tokio::sync::Mutex<std::collections::HashMap<i64, usize>>>,
 }
 
 /// Text fields: trimmed, non-empty, bounded in characters.
@@ -182,6 +186,7 @@ impl Chat {
             routing: config.routing,
             max_chats: i64::from(config.max_chats),
             dispatch: Arc::default(),
+            told_positions: Arc::default(),
         }
     }
 

@@ -161,17 +161,27 @@ impl Chat {
     }
 
     async fn publish_queue(&self) -> Result<(), ChatError> {
+        let mut told = self.told_positions.lock().await;
         let waiting = self.store.queued_conversations().await?;
         let frame = self.queue_frame_of(&waiting);
         self.hub.publish_lobby(OutFrame { conversation: 0, seq: None, text: frame.into() });
-        // Positions count within each department's own queue.
+        // Positions count within each department's own queue. Only the visitors whose place
+        // moved are told: a chat joining the end of the queue moves nobody else, so a burst of
+        // starts costs one frame each instead of one per waiting visitor.
         let mut ahead: std::collections::HashMap<Option<i64>, usize> = std::collections::HashMap::new();
+        let mut now = std::collections::HashMap::with_capacity(waiting.len());
         for c in &waiting {
             let position = ahead.entry(c.department_id).or_insert(0);
             *position += 1;
+            now.insert(c.id, *position);
+            if told.get(&c.id) == Some(position) {
+                continue;
+            }
             let position = protocol::frame("queue", json!({ "conversation": c.public_id, "position": *position }));
             self.hub.publish(c.id, OutFrame { conversation: c.id, seq: None, text: position.into() }, None);
         }
+        *told = now;
+        drop(told);
         self.metrics.set_chats_active(self.store.count_open_conversations().await?);
         Ok(())
     }
