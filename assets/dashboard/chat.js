@@ -117,7 +117,7 @@ export function startChat(session) {
     const chat = chats.get(frame.conversation);
     switch (frame.type) {
       case 'queue':
-        return onQueue(Array.isArray(frame.waiting) ? frame.waiting : []);
+        return onQueue(Array.isArray(frame.waiting) ? frame.waiting : [], frame.total);
       case 'mine':
         return onMine(Array.isArray(frame.conversations) ? frame.conversations : frame.mine);
       case 'accepted':
@@ -149,8 +149,8 @@ export function startChat(session) {
     }
   }
 
-  function onQueue(waiting) {
-    const fresh = queue.update(waiting);
+  function onQueue(waiting, total) {
+    const fresh = queue.update(waiting, total);
     if (!baseline && fresh.length) {
       queueNews += fresh.length;
       say(format(t.newVisitor, { name: fresh.map((w) => w.name || t.visitor).join(', ') }));

@@ -3,7 +3,9 @@
 // kept per conversation so an update does not move the keyboard focus off a button that is still
 // there. #queue-department (in #queue-filter, shown once there are teams to pick) narrows the list
 // to one team's visitors: "All teams" or a department key, remembered in sessionStorage. It only
-// hides entries: the queue, its notifications and its count stay whole.
+// hides entries: the queue, its notifications and its count stay whole. The server lists at most
+// the 100 longest-waiting chats (the frame's `total` counts them all); li.more at the end of the
+// list says how many more wait, and they move up as the first ones are taken.
 import { elapsed, format, teamName } from './strings.js';
 
 const FILTER_KEY = 'parley.staff.queue-department';
@@ -22,6 +24,10 @@ export function queuePanel(t, { onAccept, say }) {
   empty.className = 'empty';
   empty.textContent = t.queueEmpty;
   list.append(empty);
+  const more = document.createElement('li');
+  more.className = 'more';
+  more.hidden = true;
+  list.append(more);
   let teams = []; // [{key, name}] from GET /api/v1/departments
   let wanted = loadFilter(); // the team chosen, kept while the list of teams is not known yet
   setInterval(tick, 1000);
@@ -137,7 +143,7 @@ export function queuePanel(t, { onAccept, say }) {
 
   return {
     /** Shows the new queue; returns the entries that were not there before. */
-    update(waiting) {
+    update(waiting, total) {
       const fresh = [];
       const keep = waiting.filter((w) => w && typeof w.conversation === 'string');
       const ids = new Set(keep.map((w) => w.conversation));
@@ -160,6 +166,10 @@ export function queuePanel(t, { onAccept, say }) {
         showTeam(entry);
         if (list.children[index] !== entry.li) list.insertBefore(entry.li, list.children[index] || null);
       });
+      const beyond = Number.isInteger(total) ? total - entries.size : 0;
+      more.hidden = beyond <= 0;
+      if (beyond > 0) more.textContent = format(beyond === 1 ? t.queueMoreOne : t.queueMore, { n: beyond });
+      list.append(more);
       applyFilter();
       tick();
       if (lostFocus) firstAccept().focus();

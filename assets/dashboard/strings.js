@@ -4,6 +4,8 @@
 
 const en = {
   queueEmpty: 'No visitors waiting',
+  queueMore: 'and {n} more waiting: they appear here as the first ones are taken',
+  queueMoreOne: 'and 1 more waiting: they appear here as the first ones are taken',
   accept: 'Accept',
   acceptWho: ' chat with {name}',
   accepting: 'Accepting…',

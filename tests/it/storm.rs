@@ -100,8 +100,12 @@ async fn a_client_that_stops_reading_is_disconnected_and_nobody_else_waits() {
     assert_eq!(next_json(&mut fast).await["type"], "hello");
     assert_eq!(staff_sockets_open(&app).await, 2);
 
-    // 450 visitors start a chat each: every start sends the whole (growing) queue to all staff.
-    let visitors = 450;
+    // 800 visitors start a chat each: every start sends the queue (its first 100, and the total) to
+    // all staff.
+    // Enough, with long names, that the frames outgrow the kernel's send buffer (4 MiB here),
+    // the socket's own write buffer (1 MiB) and the outbox (256 frames): queue frames list at
+    // most 100 chats, about 20 KiB each here.
+    let visitors = 800;
     let public = app.app.public_addr();
     let cert = app.cert_path();
     let mut tasks = tokio::task::JoinSet::new();
@@ -115,7 +119,7 @@ async fn a_client_that_stops_reading_is_disconnected_and_nobody_else_waits() {
                 let mut ws =
                     connect(public, &cert, "/ws/visitor", &format!("https://{public}"), None).await.expect("visitor");
                 let start = json!({ "v": 1, "type": "start", "id": uuid::Uuid::new_v4(), "site": "main",
-                                    "name": format!("V{v}"), "question": "q" });
+                                    "name": format!("V{v} {}", "Long-Surname".repeat(7)), "question": "q" });
                 ws.send(Message::text(start.to_string())).await.expect("start");
                 // Keep reading (queue positions) until the test ends.
                 while let Some(Ok(_)) = ws.next().await {}
@@ -126,7 +130,9 @@ async fn a_client_that_stops_reading_is_disconnected_and_nobody_else_waits() {
             let frame =
                 tokio::time::timeout(Duration::from_secs(60), next_json(&mut fast)).await.expect("queue frames");
             if frame["type"] == "queue" {
-                longest = longest.max(frame["waiting"].as_array().map_or(0, Vec::len));
+                let listed = frame["waiting"].as_array().map_or(0, Vec::len);
+                assert!(listed <= parley::service::chat::QUEUE_FRAME_MAX, "a queue frame lists {listed}");
+                longest = longest.max(frame["total"].as_u64().expect("total") as usize);
             }
         }
     }

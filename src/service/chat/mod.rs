@@ -4,6 +4,7 @@
 //! in `staff.rs`, the queue and routing in `queue.rs`.
 
 mod queue;
+pub use queue::QUEUE_FRAME_MAX;
 mod staff;
 
 use std::sync::Arc;

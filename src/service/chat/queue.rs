@@ -11,6 +11,9 @@ use crate::util::rfc3339;
 use crate::ws::hub::OutFrame;
 use crate::ws::protocol;
 
+/// Waiting chats listed in one staff `queue` frame (the oldest first); `total` counts them all.
+pub const QUEUE_FRAME_MAX: usize = 100;
+
 impl Chat {
     /// An operator's last connection went away: after the grace period, unless they came back
     /// (or the server is stopping), their open chats return to the queue.
@@ -82,9 +85,11 @@ impl Chat {
         })
     }
 
+    /// The staff `queue` frame: the longest-waiting `QUEUE_FRAME_MAX` chats and how many wait
+    /// in all, so the frame (sent to every staff connection on each change) stays bounded.
     fn queue_frame_of(&self, waiting: &[ConversationRow]) -> String {
-        let list: Vec<_> = waiting.iter().map(|c| self.summary(c)).collect();
-        protocol::frame("queue", json!({ "waiting": list }))
+        let list: Vec<_> = waiting.iter().take(QUEUE_FRAME_MAX).map(|c| self.summary(c)).collect();
+        protocol::frame("queue", json!({ "waiting": list, "total": waiting.len() }))
     }
 
     /// The operator's chat limit: their own choice, else `chat.max_chats`.

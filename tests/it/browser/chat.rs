@@ -411,3 +411,33 @@ async fn notes_and_transfers_from_the_dashboard() {
     browser.quit().await;
     app.stop().await;
 }
+
+/// A long queue: the dashboard lists the 100 longest-waiting visitors and says how many more
+/// wait; taking one moves the next into the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_queue_lists_the_first_hundred_and_counts_the_rest() {
+    let app = TestApp::spawn().await;
+    app.add_user("olive", "operator", PASSWORD).await;
+    // The operator is online (the dashboard is open), so visitors may start chats.
+    let operator = Driver::start(&app.dir.path().join("tls/key.pem")).await;
+    super::sign_in(&operator, &app, "olive").await;
+    operator.wait_until("return !!document.querySelector('#queue li.empty')", "empty queue shown").await;
+    let mut visitors = Vec::new();
+    for n in 0..102 {
+        let mut ws = crate::chat_support::visitor(&app).await;
+        crate::chat_support::start(&mut ws, &format!("Visitor {n}")).await;
+        visitors.push(ws);
+    }
+    operator.wait_text("#queue li.more", "and 2 more waiting").await;
+    let listed = operator.eval("return document.querySelectorAll('#queue button.accept').length").await;
+    assert_eq!(listed.as_i64(), Some(100));
+    let problems = operator.axe_violations().await;
+    assert!(problems.is_empty(), "long queue: {problems:?}");
+    operator.click("#queue button.accept").await;
+    operator.wait_text("#queue li.more", "and 1 more waiting").await;
+    let last =
+        operator.eval("return document.querySelector('#queue li.more').previousElementSibling.textContent").await;
+    assert!(last.as_str().unwrap_or_default().contains("Visitor 100"), "the next one moved up: {last}");
+    operator.quit().await;
+    app.stop().await;
+}
