@@ -1,6 +1,6 @@
 //! Argon2id password hashing. Hashing is CPU- and memory-heavy, so it runs on a few threads of
-//! its own behind a semaphore, at a lower CPU priority (nice 10) than the rest of the server: a
-//! flood of logins waits in line, and what hashing there is only gets the CPU that chats leave.
+//! its own behind a semaphore, in the idle scheduling class: a flood of logins waits in line, and
+//! what hashing there is only gets the CPU that chats leave.
 
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
@@ -39,9 +39,6 @@ pub enum HashError {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The CPU priority ("nice" value, 0 to 19, higher is lower priority) of the hashing threads.
-const HASH_NICE: i32 = 10;
-
 /// Threads that only hash passwords, each at a lower CPU priority. Dropping the last sender ends
 /// them.
 fn start_hash_threads(count: usize) -> Result<std::sync::mpsc::Sender<Job>, HashError> {
@@ -69,12 +66,16 @@ fn start_hash_threads(count: usize) -> Result<std::sync::mpsc::Sender<Job>, Hash
     Ok(sender)
 }
 
-/// Lowers the calling thread's CPU priority (Linux applies `setpriority` to one thread when
-/// given its thread id). Best effort: where it is not allowed, hashing runs at normal priority.
+/// Puts the calling thread in the idle scheduling class (`SCHED_IDLE`, at the lowest nice
+/// value): it runs only on CPU time nothing else wants, and a chat task that wakes up takes the
+/// core from it at once. Best effort: where this is not allowed, hashing runs at normal priority.
 fn lower_priority() {
-    let thread = rustix::thread::gettid();
-    if let Err(err) = rustix::process::setpriority_process(Some(thread), HASH_NICE) {
-        tracing::debug!(error = %err, "could not lower the hashing thread's priority");
+    use thread_priority::unix::{
+        NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy, thread_native_id,
+    };
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    if let Err(err) = set_thread_priority_and_policy(thread_native_id(), thread_priority::ThreadPriority::Min, idle) {
+        tracing::debug!(error = ?err, "could not lower the hashing thread's priority");
     }
 }
 
@@ -242,8 +243,8 @@ mod tests {
         }
     }
 
-    /// The niceness (field 19 of /proc/…/stat) of this process's threads whose name is `name`.
-    fn niceness_of_threads_named(name: &str) -> Vec<i32> {
+    /// Scheduling policy (field 41 of /proc/…/stat) of this process's threads named `name`.
+    fn policy_of_threads_named(name: &str) -> Vec<u32> {
         let mut found = Vec::new();
         for task in std::fs::read_dir("/proc/self/task").expect("tasks").flatten() {
             let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
@@ -251,26 +252,25 @@ mod tests {
                 continue;
             }
             let stat = std::fs::read_to_string(task.path().join("stat")).expect("stat");
-            // After the ")" that ends the command name: state is field 3, nice is field 19.
+            // After the ")" that ends the command name: state is field 3, policy is field 41.
             let after = &stat[stat.rfind(')').expect("comm end") + 2..];
-            found.push(after.split(' ').nth(16).expect("nice").parse().expect("number"));
+            found.push(after.split(' ').nth(38).expect("policy").parse().expect("number"));
         }
         found
     }
 
     #[tokio::test]
-    async fn hashing_runs_on_its_own_threads_at_a_lower_priority() {
+    async fn hashing_runs_on_its_own_threads_in_the_idle_class() {
+        const SCHED_IDLE: u32 = 5;
         let hasher = PasswordHasher::new(&AuthConfig { max_concurrent_hashes: 1, ..cheap() }).expect("hasher");
         let name = std::thread::current().name().map(str::to_owned);
         let thread = hasher.limited(|| std::thread::current().name().map(str::to_owned)).await.expect("ran");
         assert_ne!(thread, name);
         assert_eq!(thread.as_deref(), Some("parley-hash-0"));
         assert!(hasher.hash("correct horse battery".into()).await.is_ok());
-        // Other tests' hashers may have threads of the same name; every one is lowered (to
-        // HASH_NICE, or left where it was when the whole process already runs lower than that).
-        let own = rustix::process::getpriority_process(None).expect("own priority");
-        let found = niceness_of_threads_named("parley-hash-0");
-        assert!(!found.is_empty() && found.iter().all(|&n| n == HASH_NICE.max(own)), "{found:?}");
+        // Other tests' hashers may have threads of the same name; every one is lowered.
+        let found = policy_of_threads_named("parley-hash-0");
+        assert!(!found.is_empty() && found.iter().all(|&p| p == SCHED_IDLE), "{found:?}");
     }
 
     #[tokio::test]
