@@ -1,4 +1,4 @@
-//! Websockets on our own tokio-tungstenite config (4 KiB buffers, 16 KiB frames) instead of
+//! Websockets on our own tokio-tungstenite config (1 KiB read buffer, 16 KiB frames) instead of
 //! warp's built-in upgrade, which allocates ~128 KiB per connection.
 
 pub mod hub;
@@ -33,7 +33,9 @@ pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 
 pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        // Small: it is allocated for every open socket, and chat frames are small (a larger
+        // frame is read in more steps, up to MAX_FRAME_BYTES).
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         // A cap, not an allocation: one staff `queue` frame listing hundreds of waiting chats
         // can pass 64 KiB, and a frame over the cap would drop the socket.

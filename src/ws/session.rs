@@ -102,7 +102,7 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
     );
     let mut greeting = vec![direct(hello)];
     if let Handler::Staff(conn) = &mut handler {
-        greeting.extend(conn.greet(&state, &outbox).await);
+        greeting.extend(Box::pin(conn.greet(&state, &outbox)).await);
     }
     let mut recheck = tokio::time::interval(SESSION_RECHECK);
     recheck.tick().await;
@@ -145,9 +145,13 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
                             vec![direct(protocol::error("rate_limited", "slow down: at most 10 frames a second"))]
                         } else {
                             match protocol::parse(&text) {
+                                // Boxed: a command's future lives on the heap only while it
+                                // runs, instead of enlarging every idle connection's task.
                                 Ok(frame) => match &mut handler {
-                                    Handler::Visitor(conn) => answer(conn.dispatch(frame, &state, &outbox).await),
-                                    Handler::Staff(conn) => answer(conn.dispatch(frame, &state, &outbox).await),
+                                    Handler::Visitor(conn) => {
+                                        answer(Box::pin(conn.dispatch(frame, &state, &outbox)).await)
+                                    }
+                                    Handler::Staff(conn) => answer(Box::pin(conn.dispatch(frame, &state, &outbox)).await),
                                 },
                                 Err((code, message)) => vec![direct(protocol::error(code, message))],
                             }
