@@ -158,6 +158,35 @@ export function gdprSection(t, session) {
     return node;
   }
 
+  /**
+   * Wires a form shown in place of button `open`: `open` shows it and focuses `first`; `keep`
+   * (Cancel) or Escape hides it, clears it and its problem, and returns the focus to `open` —
+   * unless `busy()`. Returns `asking(on)`, which shows (true) or hides (false) the form.
+   */
+  function inlineForm({ open, form, keep, first, busy, fail }) {
+    const asking = (on) => {
+      open.hidden = on;
+      form.hidden = !on;
+    };
+    const stop = () => {
+      if (busy()) return;
+      fail('');
+      form.reset();
+      asking(false);
+      open.focus();
+    };
+    open.addEventListener('click', () => {
+      showError('');
+      asking(true);
+      first.focus();
+    });
+    keep.addEventListener('click', stop);
+    form.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') stop();
+    });
+    return asking;
+  }
+
   /** A labelled input `id` for the correction form. */
   function textInput(id, label, type) {
     const field = element('div', 'field');
@@ -206,26 +235,7 @@ export function gdprSection(t, session) {
 
     const busy = () => save.getAttribute('aria-disabled') === 'true';
     const fail = (message, field) => showFieldMessage(problem, message, fields, field);
-    const asking = (on) => {
-      open.hidden = on;
-      formNode.hidden = !on;
-    };
-    const stop = () => {
-      if (busy()) return;
-      fail('');
-      formNode.reset();
-      asking(false);
-      open.focus();
-    };
-    open.addEventListener('click', () => {
-      showError('');
-      asking(true);
-      name.focus();
-    });
-    keep.addEventListener('click', stop);
-    formNode.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape') stop();
-    });
+    const asking = inlineForm({ open, form: formNode, keep, first: name, busy, fail });
     formNode.addEventListener('submit', async (event) => {
       event.preventDefault();
       if (busy()) return;
@@ -560,25 +570,7 @@ export function gdprSection(t, session) {
 
     const busy = () => confirm.getAttribute('aria-disabled') === 'true';
     const fail = (message) => showFieldMessage(problem, message, [input], message ? input : null);
-    const asking = (on) => {
-      erase.hidden = on;
-      confirmForm.hidden = !on;
-    };
-    const stop = () => {
-      if (busy()) return;
-      fail('');
-      asking(false);
-      erase.focus();
-    };
-    erase.addEventListener('click', () => {
-      showError('');
-      asking(true);
-      input.focus();
-    });
-    keep.addEventListener('click', stop);
-    confirmForm.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape') stop();
-    });
+    const asking = inlineForm({ open: erase, form: confirmForm, keep, first: input, busy, fail });
 
     confirmForm.addEventListener('submit', async (event) => {
       event.preventDefault();
