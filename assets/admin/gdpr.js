@@ -160,10 +160,14 @@ export function gdprSection(t, session) {
 
   /**
    * Wires a form shown in place of button `open`: `open` shows it and focuses `first`; `keep`
-   * (Cancel) or Escape hides it, clears it and its problem, and returns the focus to `open` —
-   * unless `busy()`. Returns `asking(on)`, which shows (true) or hides (false) the form.
+   * (Cancel) or Escape hides it, clears it and its problem (`fail('')`), and returns the focus
+   * to `open`. On submit, `check()` returns the request (or null, having said what is wrong with
+   * `fail`); `send(request)` then runs with both buttons disabled and `submit` saying `working`.
+   * Returns `asking(on)`, which shows (true) or hides (false) the form.
    */
-  function inlineForm({ open, form, keep, first, busy, fail }) {
+  function inlineForm({ open, form, keep, submit, working, first, fail, check, send }) {
+    const label = submit.firstChild.textContent;
+    const busy = () => submit.getAttribute('aria-disabled') === 'true';
     const asking = (on) => {
       open.hidden = on;
       form.hidden = !on;
@@ -183,6 +187,21 @@ export function gdprSection(t, session) {
     keep.addEventListener('click', stop);
     form.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') stop();
+    });
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (busy()) return;
+      const request = check();
+      if (request === null) return;
+      fail('');
+      for (const b of [submit, keep]) b.setAttribute('aria-disabled', 'true');
+      submit.firstChild.textContent = working;
+      try {
+        await send(request);
+      } finally {
+        for (const b of [submit, keep]) b.removeAttribute('aria-disabled');
+        submit.firstChild.textContent = label;
+      }
     });
     return asking;
   }
@@ -233,22 +252,24 @@ export function gdprSection(t, session) {
     actions.append(save, keep);
     formNode.append(formTitle, hintNode, inline, problem, actions);
 
-    const busy = () => save.getAttribute('aria-disabled') === 'true';
     const fail = (message, field) => showFieldMessage(problem, message, fields, field);
-    const asking = inlineForm({ open, form: formNode, keep, first: name, busy, fail });
-    formNode.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      if (busy()) return;
+    const check = () => {
       const change = {};
       for (const [key, field] of [['name', name], ['email', email], ['phone', phone]]) {
         const value = field.value.trim();
         if (value) change[key] = value;
       }
-      if (!Object.keys(change).length) return fail(t.gdprCorrectNothing, name);
-      if (change.email && !/^[^@\s]+@[^@\s]+$/.test(change.email)) return fail(t.gdprCorrectBadEmail, email);
-      fail('');
-      for (const b of [save, keep]) b.setAttribute('aria-disabled', 'true');
-      save.firstChild.textContent = t.gdprCorrecting;
+      if (!Object.keys(change).length) {
+        fail(t.gdprCorrectNothing, name);
+        return null;
+      }
+      if (change.email && !/^[^@\s]+@[^@\s]+$/.test(change.email)) {
+        fail(t.gdprCorrectBadEmail, email);
+        return null;
+      }
+      return change;
+    };
+    const send = async (change) => {
       try {
         const path = `/api/v1/gdpr/subjects/${encodeURIComponent(subject)}`;
         const answer = await apiSend(t, 'PATCH', path, session.csrf_token, change);
@@ -264,11 +285,9 @@ export function gdprSection(t, session) {
       } catch (e) {
         const field = e.code === 'invalid' ? (/mail/i.test(e.message) ? email : /phone/i.test(e.message) ? phone : name) : undefined;
         fail(e.message, field);
-      } finally {
-        for (const b of [save, keep]) b.removeAttribute('aria-disabled');
-        save.firstChild.textContent = t.gdprCorrectSave;
       }
-    });
+    };
+    const asking = inlineForm({ open, form: formNode, keep, submit: save, working: t.gdprCorrecting, first: name, fail, check, send });
     const area = element('div', 'gdpr-correct-area');
     area.append(open, formNode);
     return area;
@@ -568,19 +587,20 @@ export function gdprSection(t, session) {
     actions.append(confirm, keep);
     confirmForm.append(formTitle, warning, field, actions);
 
-    const busy = () => confirm.getAttribute('aria-disabled') === 'true';
     const fail = (message) => showFieldMessage(problem, message, [input], message ? input : null);
-    const asking = inlineForm({ open: erase, form: confirmForm, keep, first: input, busy, fail });
-
-    confirmForm.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      if (busy()) return;
+    const check = () => {
       const reason = input.value.trim();
-      if (!reason) return fail(t.gdprReasonMissing);
-      if ([...reason].length > MAX_REASON) return fail(t.gdprReasonTooLong);
-      fail('');
-      for (const b of [confirm, keep]) b.setAttribute('aria-disabled', 'true');
-      confirm.firstChild.textContent = t.gdprErasing;
+      if (!reason) {
+        fail(t.gdprReasonMissing);
+        return null;
+      }
+      if ([...reason].length > MAX_REASON) {
+        fail(t.gdprReasonTooLong);
+        return null;
+      }
+      return reason;
+    };
+    const send = async (reason) => {
       try {
         const path = `/api/v1/gdpr/subjects/${encodeURIComponent(subject)}/erase`;
         const done = await apiSend(t, 'POST', path, session.csrf_token, { reason });
@@ -601,11 +621,9 @@ export function gdprSection(t, session) {
         } else {
           fail(e.message);
         }
-      } finally {
-        for (const b of [confirm, keep]) b.removeAttribute('aria-disabled');
-        confirm.firstChild.textContent = t.gdprConfirmErase;
       }
-    });
+    };
+    const asking = inlineForm({ open: erase, form: confirmForm, keep, submit: confirm, working: t.gdprErasing, first: input, fail, check, send });
     const area = element('div', 'gdpr-erase-area');
     area.append(erase, confirmForm);
     return area;

@@ -2,8 +2,8 @@
 //! (`POST /api/v1/session`) from many loopback addresses, so the per-address login limit does
 //! not stop it and every attempt that gets through costs a real argon2 hash (the server's
 //! configured cost). Shows whether the server's defences — paced staff connections
-//! (`server.staff_connections_per_second`), bounded hashing (`auth.max_concurrent_hashes`) at a
-//! lower CPU priority — keep chats from being starved.
+//! (`server.staff_connections_per_second`), bounded hashing (`auth.max_concurrent_hashes`) in the
+//! idle scheduling class — keep chats from being starved.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -25,16 +25,27 @@ pub const P99_RATIO_TARGET: f64 = 1.5;
 
 /// Flood answers counted by the flood process: 401, 429, 503 `busy`, anything else.
 #[derive(Default)]
-struct FloodCounts {
-    refused: AtomicU64,
-    limited: AtomicU64,
-    busy: AtomicU64,
-    other: AtomicU64,
-}
+struct FloodCounts([AtomicU64; 4]);
 
 impl FloodCounts {
+    fn count(&self, status: Option<u16>) {
+        let slot = match status {
+            Some(401) => 0,
+            Some(429) => 1,
+            Some(503) => 2,
+            _ => 3,
+        };
+        self.0[slot].fetch_add(1, Ordering::Relaxed);
+    }
+
     fn snapshot(&self) -> [u64; 4] {
-        [&self.refused, &self.limited, &self.busy, &self.other].map(|a| a.load(Ordering::Relaxed))
+        self.0.each_ref().map(|a| a.load(Ordering::Relaxed))
+    }
+
+    fn set(&self, values: [u64; 4]) {
+        for (slot, value) in self.0.iter().zip(values) {
+            slot.store(value, Ordering::Relaxed);
+        }
     }
 }
 
@@ -87,11 +98,8 @@ impl Flood {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let numbers: Vec<u64> = line.split_whitespace().filter_map(|n| n.parse().ok()).collect();
-                if let [refused, limited, busy, other] = numbers[..] {
-                    seen.refused.store(refused, Ordering::Relaxed);
-                    seen.limited.store(limited, Ordering::Relaxed);
-                    seen.busy.store(busy, Ordering::Relaxed);
-                    seen.other.store(other, Ordering::Relaxed);
+                if let Ok(values) = <[u64; 4]>::try_from(numbers) {
+                    seen.set(values);
                 }
             }
         });
@@ -100,8 +108,8 @@ impl Flood {
 }
 
 /// `parley bench flood-clients` (hidden, started by `login-flood`): `concurrency` wrong-password
-/// sign-ins in flight at once until killed (15 minutes at most), from up to 50,000 loopback addresses; prints the
-/// answers so far (401, 429, 503, other) four times a second.
+/// sign-ins in flight at once until killed (15 minutes at most), from up to 50,000 loopback
+/// addresses; prints the answers so far (401, 429, 503, other) four times a second.
 pub async fn flood_clients(staff: SocketAddr, cert: &Path, concurrency: usize) -> Result<(), String> {
     process::raise_fd_limit();
     let connector = tls_connector(cert)?;
@@ -114,13 +122,8 @@ pub async fn flood_clients(staff: SocketAddr, cert: &Path, concurrency: usize) -
                 let n = next.fetch_add(1, Ordering::Relaxed) as usize;
                 let user = format!("nobody-{}", uuid::Uuid::new_v4());
                 let source = Some(loopback_source(n % 50_000));
-                let counter = match login(&connector, staff, source, &user, "wrong password guess").await {
-                    Ok(answer) if answer.status == 401 => &counts.refused,
-                    Ok(answer) if answer.status == 429 => &counts.limited,
-                    Ok(answer) if answer.status == 503 => &counts.busy,
-                    _ => &counts.other,
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
+                let answer = login(&connector, staff, source, &user, "wrong password guess").await;
+                counts.count(answer.ok().map(|a| a.status));
             }
         });
     }
