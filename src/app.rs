@@ -144,12 +144,15 @@ impl Application {
         let serve_lock = crate::backup::FileLock::serve(&data_dir).await?;
         let metrics = Metrics::default();
         let store = Store::open(&data_dir, &config.database, metrics.clone()).await?;
-        crate::crypto::load_keyring(&store, &crate::crypto::KekFile::from_config(&config)).await?;
+        let keyring = crate::crypto::load_keyring(&store, &crate::crypto::KekFile::from_config(&config)).await?;
         crate::store::seal_legacy_rows(&store).await?;
+        // Entries a command or a restore wrote without the audit key join the chain now.
+        store.chain_pending_audit().await?;
         let directory = crate::service::directory::Directory::from_config(&config.ldap)?;
         let roles = crate::service::roles::Roles::load(store.clone()).await?;
         let accounts = Accounts::new(store.clone(), &config.auth)?.with_directory(directory).with_roles(roles.clone());
-        let token_key = store.secret("chat_token_key").await?;
+        // Wrapped by the KEK in the database: tokens cannot be derived from the file alone.
+        let token_key = keyring.chat_token_key().ok_or(crate::store::StoreError::NoKeys)?;
         let mailer = Mailer::new(store.clone(), &config);
         let departments = Departments::load(store.clone()).await?;
         let chat = Chat::new(
@@ -162,11 +165,12 @@ impl Application {
         );
         let tls = CertResolver::new(crate::tls::CertSource::from_config(&config.tls, &data_dir))?;
         let acceptor = TlsAcceptor::from(crate::tls::server_config(Arc::clone(&tls))?);
-        let bind = |which, addr| async move {
-            TcpListener::bind(addr).await.map_err(|source| AppError::Bind { which, addr, source })
+        let backlog = config.server.listen_backlog;
+        let bind = |which, addr| {
+            crate::http::serve::bind(addr, backlog).map_err(|source| AppError::Bind { which, addr, source })
         };
-        let public = bind("public", config.server.public_addr).await?;
-        let staff = bind("staff", config.server.staff_addr).await?;
+        let public = bind("public", config.server.public_addr)?;
+        let staff = bind("staff", config.server.staff_addr)?;
         let local =
             |l: &TcpListener, which, addr| l.local_addr().map_err(|source| AppError::Bind { which, addr, source });
         let public_addr = local(&public, "public", config.server.public_addr)?;
@@ -197,6 +201,9 @@ impl Application {
         let mut tasks = JoinSet::new();
         tasks.spawn(crate::backup::scheduler(state.clone(), shutdown_rx.clone()));
         tasks.spawn(crate::service::retention::scheduler(state.clone(), shutdown_rx.clone()));
+        tasks.spawn(crate::tls::renewal(Arc::clone(&state.tls), shutdown_rx.clone()));
+        let anchor = crate::service::audit::anchor_path(&state.config.server.data_dir);
+        tasks.spawn(crate::service::audit::scheduler(state.store.clone(), anchor, shutdown_rx.clone()));
         let sender = state.mailer.spawn_sender(shutdown_rx.clone());
         tasks.spawn(async move {
             let _ = sender.await;

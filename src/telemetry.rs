@@ -1,5 +1,9 @@
 //! Logging setup and the Prometheus metrics served at `/metrics` on the staff listener.
 
+mod process;
+
+pub use process::Process;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -31,6 +35,9 @@ struct Inner {
     connections_open: [AtomicI64; 2],
     connections_total: [AtomicU64; 2],
     accepts_paced: [AtomicU64; 2],
+    connections_refused: [AtomicU64; 2],
+    /// Per listener: TLS handshake, idle, maximum age.
+    connections_timed_out: [[AtomicU64; 3]; 2],
     websockets_open: [AtomicI64; 2],
     requests: Mutex<BTreeMap<(usize, u16), u64>>,
     chats_active: AtomicI64,
@@ -45,6 +52,7 @@ struct Inner {
     backups_failed: AtomicU64,
     backup_last_success: AtomicI64,
     retention_purged: [AtomicU64; 3],
+    wal_truncate_failures: AtomicU64,
 }
 
 /// Which listener a figure belongs to.
@@ -64,6 +72,7 @@ impl Surface {
 }
 
 const SURFACES: [Surface; 2] = [Surface::Public, Surface::Staff];
+const TIMEOUTS: [&str; 3] = ["handshake", "idle", "max_age"];
 
 #[derive(Clone, Default)]
 pub struct Metrics(Arc<Inner>);
@@ -77,6 +86,18 @@ impl Metrics {
     /// A new connection had to wait for `server.staff_connections_per_second`.
     pub fn accept_paced(&self, surface: Surface) {
         self.0.accepts_paced[surface as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection over `server.public_connections_per_ip`, answered 429 and closed.
+    pub fn connection_refused(&self, surface: Surface) {
+        self.0.connections_refused[surface as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection closed by a timeout: `handshake`, `idle` or `max_age`.
+    pub fn connection_timed_out(&self, surface: Surface, reason: &str) {
+        if let Some(i) = TIMEOUTS.iter().position(|r| *r == reason) {
+            self.0.connections_timed_out[surface as usize][i].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn connection_closed(&self, surface: Surface) {
@@ -129,6 +150,11 @@ impl Metrics {
         }
     }
 
+    /// A WAL checkpoint after an erasure or purge could not truncate the WAL (readers held it).
+    pub fn wal_truncate_failed(&self) {
+        self.0.wal_truncate_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn set_chats_active(&self, count: i64) {
         self.0.chats_active.store(count, Ordering::Relaxed);
     }
@@ -176,6 +202,25 @@ impl Metrics {
             "New connections that waited for the listener's connection rate (server.staff_connections_per_second).",
             &|i| loadu(&inner.accepts_paced[i]) as i64,
         );
+        per_listener(
+            &mut out,
+            "parley_connections_refused_total",
+            "counter",
+            "Connections refused (429 too_many_connections) by the per-address cap (server.public_connections_per_ip).",
+            &|i| loadu(&inner.connections_refused[i]) as i64,
+        );
+        let help = "Connections closed by a timeout, by listener and reason (handshake, idle, max_age).";
+        family(&mut out, "parley_connections_timed_out_total", "counter", help);
+        for surface in SURFACES {
+            for (reason, counter) in TIMEOUTS.iter().zip(&inner.connections_timed_out[surface as usize]) {
+                let l = surface.name();
+                let _ = writeln!(
+                    out,
+                    "parley_connections_timed_out_total{{listener=\"{l}\",reason=\"{reason}\"}} {}",
+                    loadu(counter)
+                );
+            }
+        }
         per_listener(&mut out, "parley_websockets_open", "gauge", "Open websockets per listener.", &|i| {
             load(&inner.websockets_open[i])
         });
@@ -217,6 +262,13 @@ impl Metrics {
         let help = "Unix time the newest successful backup finished (0: none yet).";
         family(&mut out, "parley_backup_last_success_timestamp", "gauge", help);
         let _ = writeln!(out, "parley_backup_last_success_timestamp {last_backup}");
+        family(
+            &mut out,
+            "parley_wal_truncate_failures_total",
+            "counter",
+            "Checkpoints after an erasure or purge that could not truncate the WAL (erased bytes may remain there until the next one).",
+        );
+        let _ = writeln!(out, "parley_wal_truncate_failures_total {}", loadu(&inner.wal_truncate_failures));
         family(&mut out, "parley_retention_purged_total", "counter", "Rows deleted by retention purges, by category.");
         for (category, counter) in ["chats", "offline_requests", "mails"].iter().zip(&inner.retention_purged) {
             let _ = writeln!(out, "parley_retention_purged_total{{category=\"{category}\"}} {}", loadu(counter));
@@ -232,6 +284,37 @@ impl Metrics {
         let _ = writeln!(out, "parley_db_commit_seconds_count {count}");
         out
     }
+}
+
+/// Figures gathered when `/metrics` is read (not counted as events happen).
+#[derive(Debug, Default)]
+pub struct Live {
+    pub queued_chats: i64,
+    pub outbox_pending: i64,
+    /// The served certificate's notAfter, Unix time.
+    pub certificate_not_after: Option<i64>,
+    pub now: i64,
+}
+
+/// Appends the build, the live figures and the process figures to a `render()` text.
+pub fn render_live(out: &mut String, live: &Live) {
+    let help = "Build of this parley: version and git commit (\"unknown\" when not built from git).";
+    family(out, "parley_build_info", "gauge", help);
+    let commit = option_env!("PARLEY_GIT_COMMIT").unwrap_or("unknown");
+    let _ = writeln!(out, "parley_build_info{{version=\"{}\",commit=\"{commit}\"}} 1", env!("CARGO_PKG_VERSION"));
+    family(out, "parley_queue_length", "gauge", "Chats waiting in the queue for an operator.");
+    let _ = writeln!(out, "parley_queue_length {}", live.queued_chats);
+    family(out, "parley_mail_outbox_pending", "gauge", "E-mails in the outbox not yet sent (retried with back-off).");
+    let _ = writeln!(out, "parley_mail_outbox_pending {}", live.outbox_pending);
+    if let Some(not_after) = live.certificate_not_after {
+        let help = "Seconds until the listener's TLS certificate expires (notAfter; negative: expired).";
+        family(out, "parley_tls_certificate_expiry_seconds", "gauge", help);
+        for surface in SURFACES {
+            let seconds = not_after - live.now;
+            let _ = writeln!(out, "parley_tls_certificate_expiry_seconds{{listener=\"{}\"}} {seconds}", surface.name());
+        }
+    }
+    Process::read().render(out);
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -1,8 +1,11 @@
 //! TLS for both listeners: the operator's PEM files or a self-signed certificate generated on
-//! first start, TLS 1.2/1.3 only with the ring provider, reloadable without dropping connections.
+//! first start (valid 397 days, the most browsers and Apple devices accept, and generated again
+//! when fewer than 30 days are left), TLS 1.2/1.3 only with the ring provider and the server's
+//! cipher order, reloadable without dropping connections.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
@@ -29,6 +32,12 @@ pub enum TlsError {
     #[error("TLS setup failed: {0}")]
     Setup(String),
 }
+
+/// Total validity of a generated certificate (not before to not after): at most 398 days are
+/// accepted by Apple devices and the CA/Browser Forum rules, so 397.
+pub const GENERATED_VALIDITY_DAYS: i64 = 397;
+/// A generated certificate with fewer days than this left is generated again.
+pub const RENEW_DAYS_BEFORE: i64 = 30;
 
 /// Installs ring as the process-wide rustls provider (idempotent).
 pub fn install_crypto_provider() {
@@ -58,15 +67,37 @@ impl CertSource {
         }
     }
 
-    /// Generates the self-signed pair on first start (key file mode 0600), then loads.
+    /// Generates the self-signed pair on first start (key file mode 0600), or again when the
+    /// generated one is close to its end (or unreadable as X.509), then loads.
     fn load(&self) -> Result<Arc<CertifiedKey>, TlsError> {
-        if let Some(names) = &self.generated
-            && !self.cert_file.exists()
-        {
-            generate(names, &self.cert_file, &self.key_file)?;
+        if let Some(names) = &self.generated {
+            if !self.cert_file.exists() {
+                generate(names, &self.cert_file, &self.key_file)?;
+            } else if self.renewal_due() {
+                generate(names, &self.cert_file, &self.key_file)?;
+                tracing::info!(path = %self.cert_file.display(), "renewed the generated TLS certificate before it expires");
+            }
         }
         load_pair(&self.cert_file, &self.key_file)
     }
+
+    /// True for a generated certificate with fewer than `RENEW_DAYS_BEFORE` days left.
+    fn renewal_due(&self) -> bool {
+        if self.generated.is_none() {
+            return false;
+        }
+        let Ok(first) = CertificateDer::pem_file_iter(&self.cert_file).and_then(|mut certs| certs.next().transpose())
+        else {
+            return true;
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        first.and_then(|cert| not_after(&cert)).is_none_or(|end| end - now < RENEW_DAYS_BEFORE * 86_400)
+    }
+}
+
+/// A certificate's notAfter, as Unix time.
+pub fn not_after(cert: &CertificateDer<'_>) -> Option<i64> {
+    x509_parser::parse_x509_certificate(cert.as_ref()).ok().map(|(_, parsed)| parsed.validity().not_after.timestamp())
 }
 
 fn generate(names: &[String], cert_file: &Path, key_file: &Path) -> Result<(), TlsError> {
@@ -76,7 +107,7 @@ fn generate(names: &[String], cert_file: &Path, key_file: &Path) -> Result<(), T
     params.distinguished_name.push(rcgen::DnType::CommonName, "Parley self-signed certificate");
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(825);
+    params.not_after = params.not_before + time::Duration::days(GENERATED_VALIDITY_DAYS);
     let key = rcgen::KeyPair::generate().map_err(|e| TlsError::Generate(e.to_string()))?;
     let cert = params.self_signed(&key).map_err(|e| TlsError::Generate(e.to_string()))?;
     if let Some(dir) = cert_file.parent() {
@@ -103,7 +134,7 @@ fn generate(names: &[String], cert_file: &Path, key_file: &Path) -> Result<(), T
     Ok(())
 }
 
-fn load_pair(cert_file: &Path, key_file: &Path) -> Result<Arc<CertifiedKey>, TlsError> {
+pub fn load_pair(cert_file: &Path, key_file: &Path) -> Result<Arc<CertifiedKey>, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
         .map_err(|e| TlsError::Read { what: "certificate", path: cert_file.to_owned(), message: e.to_string() })?;
@@ -138,6 +169,20 @@ impl CertResolver {
         Ok(Arc::new(CertResolver { source, current }))
     }
 
+    /// notAfter of the certificate in use (Unix time), for the metrics.
+    pub fn not_after(&self) -> Option<i64> {
+        let current = self.current.read().ok()?;
+        current.cert.first().and_then(not_after)
+    }
+
+    /// Generates the certificate again when it is a generated one close to its end.
+    pub fn renew_if_due(&self) -> Result<bool, TlsError> {
+        if !self.source.renewal_due() {
+            return Ok(false);
+        }
+        self.reload().map(|()| true)
+    }
+
     /// Re-reads the files. On error the old certificate stays in use.
     pub fn reload(&self) -> Result<(), TlsError> {
         let fresh = self.source.load()?;
@@ -163,7 +208,24 @@ pub fn server_config(resolver: Arc<CertResolver>) -> Result<Arc<ServerConfig>, T
         .with_no_client_auth()
         .with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // Our suite order (AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305), not the client's.
+    config.ignore_client_order = true;
     Ok(Arc::new(config))
+}
+
+/// Checks twice a day whether a generated certificate needs renewing (a server that runs for a
+/// year without a restart keeps a valid certificate); new handshakes get the new one.
+pub async fn renewal(resolver: Arc<CertResolver>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    const EVERY: Duration = Duration::from_secs(12 * 3600);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(EVERY) => {}
+            () = crate::app::wait_for_shutdown(&mut shutdown) => return,
+        }
+        if let Err(err) = resolver.renew_if_due() {
+            tracing::error!(error = %err, "renewing the generated TLS certificate failed; the old one stays in use");
+        }
+    }
 }
 
 /// The provider used everywhere (for clients such as `parley healthcheck`).

@@ -7,7 +7,8 @@
 // fixed), #role-networks (one CIDR range a line) and the sign-in hours: the radios
 // #role-hours-any and #role-hours-set, and for the latter a fieldset per day in #role-week with
 // #role-hours-mon-open, #role-hours-mon-1-start, -1-end, -2-start, -2-end (and so on to sun), like
-// the departments' opening hours. Per row, button.edit-role fills the form; custom roles also
+// the departments' opening hours, and the team scope #role-scope (all, or own_teams: only the
+// holder's departments; fixed at all for built-in roles). Per row, button.edit-role fills the form; custom roles also
 // get button.delete-role, which asks with button.confirm-delete-role before DELETE. Errors from
 // the server go to #roles-error (role=alert), outcomes to #roles-status (role=status). Text from
 // the server goes in with textContent only.
@@ -39,6 +40,7 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
   const matrix = byId('role-matrix');
   const builtinNote = byId('role-builtin-note');
   const networks = byId('role-networks');
+  const scope = byId('role-scope');
   const anyTime = byId('role-hours-any');
   const scheduled = byId('role-hours-set');
   const week = byId('role-week');
@@ -57,7 +59,7 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
   const say = (text) => setText(statusLine, text);
   const timeInputs = () => [...week.querySelectorAll('input[type="time"]')];
   const showError = (message, field) =>
-    showFieldMessage(error, message, [nameInput, description, networks, ...timeInputs()], field);
+    showFieldMessage(error, message, [nameInput, description, scope, networks, ...timeInputs()], field);
   const moduleName = (m) => t.moduleNames[m] || m;
   const actionName = (a) => t.actionNames[a] || a;
 
@@ -135,6 +137,7 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
       perms,
       nets,
       hours,
+      element('td', '', role.scope === 'own_teams' ? t.roleScopeOwnTeams : t.roleScopeAll),
     );
     if (!manage) return tr;
     const who = {
@@ -236,6 +239,8 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
     description.value = String(role.description ?? '');
     setPermissions(Array.isArray(role.permissions) ? role.permissions : [], Boolean(role.builtin));
     networks.value = (Array.isArray(role.allowed_networks) ? role.allowed_networks : []).map(String).join('\n');
+    scope.value = role.scope === 'own_teams' ? 'own_teams' : 'all';
+    scope.disabled = Boolean(role.builtin);
     hoursEditor?.set(role.login_hours);
     formTitle.textContent = format(t.roleChange, { name: role.name });
     save.textContent = t.saveChanges;
@@ -247,6 +252,7 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
     editing = null;
     form.reset();
     nameInput.readOnly = false;
+    scope.disabled = false;
     setPermissions([], false);
     hoursEditor?.set(null);
     formTitle.textContent = t.roleAdd;
@@ -278,6 +284,7 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
       permissions: permissionBoxes().filter((input) => input.checked).map((input) => input.value),
       allowed_networks: networks.value.split('\n').map((line) => line.trim()).filter(Boolean),
       login_hours: hours ?? {},
+      scope: scope.value === 'own_teams' ? 'own_teams' : 'all',
     };
     busy = true;
     save.setAttribute('aria-disabled', 'true');
@@ -293,6 +300,8 @@ export function rolesSection(t, session, { manage, onList = () => {} }) {
       // The server names the field it could not accept.
       const field = e.message.startsWith('allowed_networks')
         ? networks
+        : e.message.startsWith('scope')
+          ? scope
         : e.message.startsWith('login_hours')
           ? timeInputs()[0]
           : e.message.includes('description')

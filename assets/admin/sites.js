@@ -57,6 +57,9 @@ export function sitesSection(t, session) {
   const nameInput = byId('site-name');
   const originsInput = byId('site-origins');
   const trackingInput = byId('site-tracking'); // consent | off | always (docs/gdpr.md)
+  const basisInput = byId('site-basis'); // public_task | legitimate_interests
+  const requireConsentInput = byId('site-require-consent');
+  const askMarketingInput = byId('site-ask-marketing');
   const departmentsBox = byId('site-departments');
   const colourInput = byId('site-colour');
   const picker = byId('site-colour-picker');
@@ -248,6 +251,9 @@ export function sitesSection(t, session) {
     nameInput.value = String(site.name ?? '');
     originsInput.value = origins.join('\n');
     trackingInput.value = ['consent', 'off', 'always'].includes(site.tracking) ? site.tracking : 'consent';
+    basisInput.value = site.lawful_basis === 'legitimate_interests' ? 'legitimate_interests' : 'public_task';
+    requireConsentInput.checked = site.require_consent === true;
+    askMarketingInput.checked = site.ask_marketing === true;
     siteDepartments = offered;
     showDepartmentChoices(offered);
     const theme = site.theme && typeof site.theme === 'object' ? site.theme : {};
@@ -333,6 +339,9 @@ export function sitesSection(t, session) {
         theme,
         fields: fields.value(),
         tracking: trackingInput.value,
+        lawful_basis: basisInput.value,
+        require_consent: requireConsentInput.checked,
+        ask_marketing: askMarketingInput.checked,
       });
       resetForm();
       await load();

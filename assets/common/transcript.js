@@ -1,7 +1,9 @@
 // One conversation's message list (an <ol>): messages in seq order, each seq shown once, and
 // messages still waiting for their `ack` shown greyed at the end. Text always goes in with
 // textContent. `lastSeq` is the highest seq up to which nothing is missing: the value to send in
-// `resume`/`join`, so a gap (an event overtaken by a later ack) is filled by the replay.
+// `resume`/`join`. The server sends a conversation's seqs in order without gaps on one
+// connection (docs/protocol.md, "Message order and resuming"), so this is also the highest seq
+// seen; counting only what is contiguous keeps a replay complete even if that ever failed.
 // Shared by the widget and the dashboard: served at /common/ on both listeners.
 
 const KINDS = ['visitor', 'operator', 'system'];

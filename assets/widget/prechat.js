@@ -1,5 +1,6 @@
 // Pre-chat form: name, the team (when the site offers several), the site's extra fields,
-// question and consent. Checked in the page on submit (then again as the visitor corrects each
+// question, the site's lawful basis with the privacy-notice link, and consent only where the site
+// requires it (plus the optional marketing box where the site offers it). Checked in the page on submit (then again as the visitor corrects each
 // field), with each message tied to its field by aria-describedby.
 import { fieldError, MAX_CHARS } from '/common/composer.js';
 import { offerDepartments, renderFields } from './fields.js';
@@ -9,16 +10,21 @@ const MAX_NAME_CHARS = 100;
 const length = (text) => [...text].length;
 
 /**
- * Wires #prechat-form. onStart({name, question, answers, department}) returns '' or a message
+ * Wires #prechat-form. onStart({name, question, answers, department, consent, consents}) returns '' or a message
  * for the whole form; `department` is the chosen key, the only department's key, or undefined
  * when the site offers none. `setFields(fields, lang)` adds the site's extra fields and
- * `setDepartments(departments, lang)` its teams (see fields.js).
+ * `setDepartments(departments, lang)` its teams (see fields.js); `setConsent(config)` shows the
+ * site's lawful basis and the consent boxes it asks for (from /widget/config).
  */
 export function prechat(t, onStart) {
   const form = document.getElementById('prechat-form');
   const name = document.getElementById('name');
   const question = document.getElementById('question');
   const consent = document.getElementById('consent');
+  const consentField = document.getElementById('consent-field');
+  const marketing = document.getElementById('marketing');
+  const marketingField = document.getElementById('marketing-field');
+  const basisText = document.getElementById('basis-text');
   const departmentField = document.getElementById('department-field');
   const department = document.getElementById('department');
   const formError = document.getElementById('prechat-error');
@@ -28,12 +34,13 @@ export function prechat(t, onStart) {
   const consentCheck = [consent, () => (consent.checked ? '' : t.consentMissing)];
   let departments = [];
   let extra = [];
+  let requireConsent = false;
   let checks = [];
   let tried = false;
 
   /** The checks in the order the fields appear (the team only when there is a choice). */
   function order() {
-    checks = [nameCheck, ...(departments.length > 1 ? [departmentCheck] : []), ...extra, questionCheck, consentCheck];
+    checks = [nameCheck, ...(departments.length > 1 ? [departmentCheck] : []), ...extra, questionCheck, ...(requireConsent ? [consentCheck] : [])];
   }
   order();
 
@@ -62,7 +69,15 @@ export function prechat(t, onStart) {
     }
     const answers = {};
     for (const [input, , key] of extra) if (input.value.trim()) answers[key] = input.value.trim();
-    const problem = onStart({ name: name.value.trim(), question: question.value.trim(), answers, department: chosen() });
+    const consents = !marketingField.hidden && marketing.checked ? ['marketing'] : [];
+    const problem = onStart({
+      name: name.value.trim(),
+      question: question.value.trim(),
+      answers,
+      department: chosen(),
+      consent: requireConsent && consent.checked,
+      consents,
+    });
     if (problem) showError(problem);
   });
 
@@ -76,6 +91,14 @@ export function prechat(t, onStart) {
     setFields(fields, lang) {
       extra = renderFields(document.getElementById('extra-fields'), fields, lang, t);
       extra.forEach(watch);
+      order();
+    },
+    /** The site's lawful basis, whether it requires consent, and whether it asks about marketing. */
+    setConsent({ lawful_basis: basis, require_consent: required, ask_marketing: askMarketing }) {
+      requireConsent = required === true;
+      consentField.hidden = !requireConsent;
+      marketingField.hidden = askMarketing !== true;
+      basisText.textContent = basis === 'legitimate_interests' ? t.basisLegitimateInterests : t.basisPublicTask;
       order();
     },
     /** Offers the site's teams: a select with two or more, nothing to ask with one or none. */

@@ -27,6 +27,7 @@ export function load(site) {
     const kept = { id: start.id, name: start.name, question: start.question };
     if (isText(start.department)) kept.department = start.department;
     if (start.consent === true) kept.consent = true;
+    if (Array.isArray(start.consents)) kept.consents = start.consents.filter((c) => c === 'marketing' || c === 'transcript');
     if (start.answers && typeof start.answers === 'object' && !Array.isArray(start.answers)) {
       kept.answers = Object.fromEntries(Object.entries(start.answers).filter(([, v]) => typeof v === 'string'));
     }

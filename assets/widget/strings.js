@@ -12,9 +12,12 @@ const en = {
   intro: 'Tell us your name and your question, and an adviser will reply here.', // page
   nameLabel: 'Your name', // page
   questionLabel: 'Your question', // page
-  consentBefore: 'I agree to my details being used to answer my enquiry, as described in the ', // page
+  basisPublicTask: 'We use your details to answer your enquiry, as part of our public task. No consent is needed to chat; see our ', // page
+  basisLegitimateInterests: 'We use your details to answer your enquiry, in our legitimate interests. No consent is needed to chat; see our ',
   consentLink: 'privacy notice', // page
-  consentAfter: '', // page
+  consentAfter: '.', // page
+  consentLabel: 'I agree to my details being used to answer my enquiry, as described in the privacy notice', // page
+  marketingLabel: 'You may contact me about related services (optional; you can withdraw this at any time)', // page
   startChat: 'Start chat', // page
   nameMissing: 'Enter your name',
   nameTooLong: 'Your name must be 100 characters or fewer',
@@ -97,9 +100,12 @@ const cy = {
   intro: 'Rhowch eich enw a’ch cwestiwn i ni, a bydd cynghorydd yn ateb yma.',
   nameLabel: 'Eich enw',
   questionLabel: 'Eich cwestiwn',
-  consentBefore: 'Rwy’n cytuno i’m manylion gael eu defnyddio i ateb fy ymholiad, fel y disgrifir yn yr ',
+  basisPublicTask: 'Rydym yn defnyddio eich manylion i ateb eich ymholiad, fel rhan o’n tasg gyhoeddus. Nid oes angen caniatâd i sgwrsio; gweler ein ',
+  basisLegitimateInterests: 'Rydym yn defnyddio eich manylion i ateb eich ymholiad, er ein buddiannau dilys. Nid oes angen caniatâd i sgwrsio; gweler ein ',
   consentLink: 'hysbysiad preifatrwydd',
-  consentAfter: '',
+  consentAfter: '.',
+  consentLabel: 'Rwy’n cytuno i’m manylion gael eu defnyddio i ateb fy ymholiad, fel y disgrifir yn yr hysbysiad preifatrwydd',
+  marketingLabel: 'Cewch gysylltu â mi am wasanaethau cysylltiedig (dewisol; gallaf dynnu hyn yn ôl unrhyw bryd)',
   startChat: 'Dechrau sgwrs',
   nameMissing: 'Rhowch eich enw',
   nameTooLong: 'Rhaid i’ch enw fod yn 100 nod neu lai',

@@ -86,6 +86,7 @@ function loadConfig() {
 function applyConfig(body) {
   if (!config) {
     form.setFields(body.fields, lang);
+    form.setConsent(body);
     applyTheme(body.theme);
   }
   config = { available: body.available !== false, departments: parseDepartments(body.departments) };
@@ -171,7 +172,7 @@ function onFrame(frame) {
     case 'resumed':
       if (!ours(frame)) return;
       operator = frame.operator || null;
-      if (frame.status === 'closed') return finish(true);
+      // A chat that ended while we were away is replayed first; its `closed` frame follows.
       return renderStatus();
     case 'queue':
       if (!ours(frame)) return;
@@ -305,7 +306,7 @@ function emailTranscript(email) {
   return '';
 }
 
-function startChat({ name, question, answers, department }) {
+function startChat({ name, question, answers, department, consent, consents }) {
   const start = {
     id: crypto.randomUUID(),
     name,
@@ -314,7 +315,10 @@ function startChat({ name, question, answers, department }) {
     department, // undefined (left out of the frame) when the site offers no teams
     page: params.get('page') || undefined,
     referrer: params.get('ref') || undefined,
-    consent: true, // the form cannot be sent without the box ticked; the server records the notice version
+    // Ticked where the site requires consent, left out elsewhere; optional purposes each on
+    // their own. The server records them with the privacy-notice version.
+    consent: consent || undefined,
+    consents: consents.length ? consents : undefined,
   };
   if (!socket.fits({ type: 'start', site, ...start })) return t.questionTooLong;
   record = { start, pending: [] };

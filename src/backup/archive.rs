@@ -15,6 +15,11 @@ use super::BackupError;
 pub const PREFIX: &str = "parley-";
 pub const SUFFIX: &str = ".db.age";
 pub const MANIFEST_SUFFIX: &str = ".manifest.json";
+/// The key snapshot beside each backup: `parley-YYYYMMDD-HHMMSS.keys.age` and its manifest.
+pub const KEYS_SUFFIX: &str = ".keys.age";
+pub const KEYS_MANIFEST_SUFFIX: &str = ".keys.manifest.json";
+/// Manifest format of a data snapshot whose keys are in a key snapshot (1: keys inside).
+pub const KEYS_APART_FORMAT: u32 = 2;
 const MANIFEST_MAX_BYTES: u64 = 64 * 1024;
 const NAME_TIME: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year][month][day]-[hour][minute][second]");
@@ -36,6 +41,10 @@ pub struct Manifest {
     pub sha256: String,
     /// The age public keys it was encrypted to.
     pub recipients: Vec<String>,
+    /// The audit log's head just before the snapshot: an anchor outside the database
+    /// (`parley audit verify --manifest`). Absent in manifests of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<crate::store::AuditHead>,
 }
 
 /// A finished encrypted file.
@@ -60,9 +69,20 @@ pub fn parse_name(name: &str) -> Option<(&str, i64)> {
     Some((stem, at.assume_utc().unix_timestamp()))
 }
 
-/// The manifest that belongs beside backup `file`.
+/// The stem and time of a key snapshot file name, if it is one of ours.
+pub fn parse_keys_name(name: &str) -> Option<(&str, i64)> {
+    let stem = name.strip_suffix(KEYS_SUFFIX)?;
+    let stamp = stem.strip_prefix(PREFIX)?;
+    let at = time::PrimitiveDateTime::parse(stamp, NAME_TIME).ok()?;
+    Some((stem, at.assume_utc().unix_timestamp()))
+}
+
+/// The manifest that belongs beside backup (or key snapshot) `file`.
 pub fn manifest_path(file: &Path) -> Option<PathBuf> {
     let name = file.file_name()?.to_str()?;
+    if let Some(stem) = name.strip_suffix(KEYS_SUFFIX) {
+        return Some(file.with_file_name(format!("{stem}{KEYS_MANIFEST_SUFFIX}")));
+    }
     let stem = name.strip_suffix(SUFFIX)?;
     Some(file.with_file_name(format!("{stem}{MANIFEST_SUFFIX}")))
 }
@@ -73,7 +93,12 @@ pub fn target_error(path: &Path, source: io::Error) -> BackupError {
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
             "The disk is full: free space there, lower backup.keep_last, or set backup.dir to a disk with room."
         }
-        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+        io::ErrorKind::ReadOnlyFilesystem => {
+            "The packaged service may write only under /var/lib/parley (ProtectSystem=strict): allow this \
+             directory with a drop-in, `systemctl edit parley` and add [Service] ReadWritePaths=<the directory> \
+             (docs/operations.md, \"Directories outside /var/lib/parley\"), or set backup.dir inside /var/lib/parley."
+        }
+        io::ErrorKind::PermissionDenied => {
             "Make the directory writable by the user parley runs as, or set backup.dir to one that is."
         }
         io::ErrorKind::NotADirectory | io::ErrorKind::NotFound => {
@@ -155,7 +180,9 @@ pub fn free_stem(dir: &Path, unix: i64) -> String {
     let mut at = unix;
     loop {
         let stem = stem_at(at);
-        let taken = [SUFFIX, MANIFEST_SUFFIX].iter().any(|s| dir.join(format!("{stem}{s}")).exists());
+        let taken = [SUFFIX, MANIFEST_SUFFIX, KEYS_SUFFIX, KEYS_MANIFEST_SUFFIX]
+            .iter()
+            .any(|s| dir.join(format!("{stem}{s}")).exists());
         if !taken {
             return stem;
         }
@@ -171,9 +198,33 @@ pub fn encrypt_to(
     dir: &Path,
     stem: &str,
     recipients: &[age::x25519::Recipient],
+    manifest: Manifest,
+) -> Result<Written, BackupError> {
+    let mut input =
+        BufReader::new(File::open(snapshot).map_err(|e| BackupError::io("cannot read the snapshot", snapshot, e))?);
+    encrypt_stream(&mut input, dir, (stem, SUFFIX, MANIFEST_SUFFIX), recipients, manifest)
+}
+
+/// Encrypts a key snapshot (`keys`, its JSON) as `<dir>/<stem>.keys.age` with its manifest,
+/// like `encrypt_to`.
+pub fn encrypt_keys(
+    keys: &[u8],
+    dir: &Path,
+    stem: &str,
+    recipients: &[age::x25519::Recipient],
+    manifest: Manifest,
+) -> Result<Written, BackupError> {
+    encrypt_stream(&mut io::Cursor::new(keys), dir, (stem, KEYS_SUFFIX, KEYS_MANIFEST_SUFFIX), recipients, manifest)
+}
+
+fn encrypt_stream(
+    input: &mut dyn Read,
+    dir: &Path,
+    (stem, suffix, manifest_suffix): (&str, &str, &str),
+    recipients: &[age::x25519::Recipient],
     mut manifest: Manifest,
 ) -> Result<Written, BackupError> {
-    let file = format!("{stem}{SUFFIX}");
+    let file = format!("{stem}{suffix}");
     let final_path = dir.join(&file);
     let partial = Scratch::new(dir.join(format!(".{file}.partial")));
     let out = create_private(partial.path()).map_err(|e| target_error(partial.path(), e))?;
@@ -182,9 +233,7 @@ pub fn encrypt_to(
     let hashing = Hashing { inner: BufWriter::new(out), hasher: Sha256::new(), size: 0 };
     let write_err = |e| target_error(partial.path(), e);
     let mut stream = encryptor.wrap_output(hashing).map_err(write_err)?;
-    let mut input =
-        BufReader::new(File::open(snapshot).map_err(|e| BackupError::io("cannot read the snapshot", snapshot, e))?);
-    io::copy(&mut input, &mut stream).map_err(write_err)?;
+    io::copy(input, &mut stream).map_err(write_err)?;
     let mut hashing = stream.finish().map_err(write_err)?;
     hashing.flush().map_err(write_err)?;
     let Hashing { inner, hasher, size } = hashing;
@@ -200,15 +249,15 @@ pub fn encrypt_to(
     manifest.file = file.clone();
     manifest.size = size;
     manifest.sha256 = sha256.clone();
-    write_manifest(dir, stem, &manifest)?;
+    write_manifest(dir, &format!("{stem}{manifest_suffix}"), &manifest)?;
     sync_dir(dir).map_err(|e| target_error(dir, e))?;
     written.keep();
     Ok(Written { file, size, sha256 })
 }
 
-fn write_manifest(dir: &Path, stem: &str, manifest: &Manifest) -> Result<(), BackupError> {
-    let path = dir.join(format!("{stem}{MANIFEST_SUFFIX}"));
-    let partial = Scratch::new(dir.join(format!(".{stem}{MANIFEST_SUFFIX}.partial")));
+fn write_manifest(dir: &Path, name: &str, manifest: &Manifest) -> Result<(), BackupError> {
+    let path = dir.join(name);
+    let partial = Scratch::new(dir.join(format!(".{name}.partial")));
     let mut text = serde_json::to_vec_pretty(manifest).map_err(|e| BackupError::Encrypt(e.to_string()))?;
     text.push(b'\n');
     let write_err = |e| target_error(partial.path(), e);
@@ -290,6 +339,33 @@ pub fn decrypt_to(
     out: &Path,
     manifest: &Manifest,
 ) -> Result<u64, BackupError> {
+    let mut output = create_private(out).map_err(|e| BackupError::io("cannot write the decrypted copy", out, e))?;
+    let size = decrypt_into(file, identities, identity_path, &mut output, manifest, u64::MAX)?;
+    output.sync_all().map_err(|e| BackupError::io("cannot write the decrypted copy", out, e))?;
+    Ok(size)
+}
+
+/// Decrypts a key snapshot into memory (at most `limit` bytes).
+pub fn decrypt_keys(
+    file: &Path,
+    identities: &[Box<dyn age::Identity + Send + Sync>],
+    identity_path: &Path,
+    manifest: &Manifest,
+    limit: u64,
+) -> Result<Vec<u8>, BackupError> {
+    let mut out = Vec::new();
+    decrypt_into(file, identities, identity_path, &mut out, manifest, limit)?;
+    Ok(out)
+}
+
+fn decrypt_into(
+    file: &Path,
+    identities: &[Box<dyn age::Identity + Send + Sync>],
+    identity_path: &Path,
+    output: &mut dyn Write,
+    manifest: &Manifest,
+    limit: u64,
+) -> Result<u64, BackupError> {
     let damaged = |detail: String| BackupError::Damaged { file: file.to_owned(), detail };
     let input = BufReader::new(File::open(file).map_err(|e| BackupError::io("cannot read the backup", file, e))?);
     let decryptor = age::Decryptor::new_buffered(input).map_err(|e| match e {
@@ -309,7 +385,6 @@ pub fn decrypt_to(
             },
             other => damaged(format!("its header cannot be decrypted ({other})")),
         })?;
-    let mut output = create_private(out).map_err(|e| BackupError::io("cannot write the decrypted copy", out, e))?;
     let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
@@ -319,16 +394,27 @@ pub fn decrypt_to(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(damaged(format!("decryption stopped after {size} bytes ({e})"))),
         };
-        output.write_all(&buf[..n]).map_err(|e| BackupError::io("cannot write the decrypted copy", out, e))?;
+        output.write_all(&buf[..n]).map_err(|e| BackupError::io("cannot write the decrypted copy", file, e))?;
         size += n as u64;
+        if size > limit {
+            return Err(damaged(format!("it decrypts to more than {limit} bytes")));
+        }
     }
-    output.sync_all().map_err(|e| BackupError::io("cannot write the decrypted copy", out, e))?;
     Ok(size)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_only_file_system_names_the_drop_in() {
+        let error = target_error(Path::new("/srv/backups"), io::Error::from(io::ErrorKind::ReadOnlyFilesystem));
+        let text = error.to_string();
+        assert!(text.contains("ReadWritePaths=") && text.contains("systemctl edit parley"), "{text}");
+        let denied = target_error(Path::new("/srv/backups"), io::Error::from(io::ErrorKind::PermissionDenied));
+        assert!(!denied.to_string().contains("ReadWritePaths="), "{denied}");
+    }
 
     #[test]
     fn names_round_trip_and_strangers_are_ignored() {

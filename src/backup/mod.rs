@@ -5,6 +5,7 @@
 //! and the metrics. The scheduler, the Backups page and `parley backup` share this code.
 
 mod archive;
+mod keys;
 mod lock;
 mod restore;
 mod retention;
@@ -90,6 +91,17 @@ pub enum BackupError {
          stop it first, or give this one its own server.data_dir"
     )]
     AlreadyServing(PathBuf),
+    #[error(
+        "no key snapshot (parley-YYYYMMDD-HHMMSS.keys.age with its .keys.manifest.json) in {dir}: the backup \
+         {file} keeps its data keys apart. Copy the newest key snapshot from the backup directory next to it \
+         (docs/backups.md, \"Copying backups off-site\")"
+    )]
+    KeySnapshotMissing { dir: PathBuf, file: String },
+    #[error(
+        "the newest key snapshot in {dir} ({newest}) is older than the backup {data}: people added in between \
+         would be lost. Copy the key snapshot made with that backup (or a newer one) next to it"
+    )]
+    KeySnapshotTooOld { dir: PathBuf, newest: String, data: String },
     #[error("`{0}` is not a backup file name: expected parley-YYYYMMDD-HHMMSS.db.age")]
     BadName(String),
     #[error("there is no backup {name} in {dir}; `parley backup list` shows the backups")]
@@ -142,6 +154,8 @@ struct Settings {
     schedule_text: String,
     keep_last: u32,
     max_age_days: u32,
+    key_keep_last: u32,
+    key_max_age_days: u32,
 }
 
 /// Creates and lists backups of one appliance; cheap to clone.
@@ -163,6 +177,8 @@ impl Backups {
             schedule_text: config.backup.schedule.clone(),
             keep_last: config.backup.keep_last,
             max_age_days: config.backup.max_age_days,
+            key_keep_last: config.backup.key_snapshot_keep_last,
+            key_max_age_days: config.backup.key_snapshot_retention_days,
         };
         Backups { store, metrics, settings: Arc::new(settings) }
     }
@@ -246,11 +262,24 @@ impl Backups {
         // The plaintext snapshot stays in the private data directory, never in the backup one.
         let snapshot =
             archive::Scratch::new(self.settings.data_dir.join(format!("backup-snapshot-{}.db", uuid::Uuid::new_v4())));
-        self.store.snapshot_into(snapshot.path()).await.map_err(|e| BackupError::Snapshot(e.to_string()))?;
+        // Read before the snapshot, so the snapshot holds at least these entries.
+        let audit_head = self.store.audit_head().await?;
+        let snapshot_error = |e: StoreError| BackupError::Snapshot(e.to_string());
+        self.store.snapshot_into(snapshot.path()).await.map_err(snapshot_error)?;
+        // The data keys go into their own key snapshot; the data snapshot is copied once more
+        // without them, so no free page of it holds a wrapped key.
+        let keys = crate::store::key_snapshot::split_keys(snapshot.path()).await.map_err(snapshot_error)?;
+        let keyless =
+            archive::Scratch::new(self.settings.data_dir.join(format!("backup-snapshot-{}.db", uuid::Uuid::new_v4())));
+        crate::store::key_snapshot::copy_without_free_pages(snapshot.path(), keyless.path())
+            .await
+            .map_err(snapshot_error)?;
+        drop(snapshot);
+        let keys = serde_json::to_vec(&keys).map_err(|e| BackupError::Snapshot(e.to_string()))?;
         let schema_version = self.store.schema_version().await?;
         let created = now();
         let manifest = Manifest {
-            format: 1,
+            format: archive::KEYS_APART_FORMAT,
             file: String::new(),
             created_at: rfc3339(created),
             parley_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -258,10 +287,21 @@ impl Backups {
             size: 0,
             sha256: String::new(),
             recipients: self.settings.recipients.iter().map(|r| r.trim().to_owned()).collect(),
+            audit_head,
         };
         blocking(move || {
             let stem = archive::free_stem(&dir, created);
-            archive::encrypt_to(snapshot.path(), &dir, &stem, &recipients, manifest)
+            // Keys first: a data snapshot is never left without its key snapshot, and the key
+            // snapshot goes again if the data snapshot cannot be written.
+            let key_manifest = Manifest { file: String::new(), ..manifest.clone() };
+            let keys_file = archive::encrypt_keys(&keys, &dir, &stem, &recipients, key_manifest)?;
+            let key_files = [
+                archive::Scratch::new(dir.join(&keys_file.file)),
+                archive::Scratch::new(dir.join(format!("{stem}{}", archive::KEYS_MANIFEST_SUFFIX))),
+            ];
+            let written = archive::encrypt_to(keyless.path(), &dir, &stem, &recipients, manifest)?;
+            key_files.into_iter().for_each(archive::Scratch::keep);
+            Ok(written)
         })
         .await
     }
@@ -269,10 +309,16 @@ impl Backups {
     /// Retention after a successful backup; a failure here is logged and audited, and the new
     /// backup stands.
     async fn prune(&self, actor: &str, keep: &str) {
-        let (dir, keep_last, max_age) =
-            (self.settings.dir.clone(), self.settings.keep_last, self.settings.max_age_days);
+        let settings = self.settings.clone();
         let keep = keep.to_owned();
-        let (action, details) = match blocking(move || retention::prune(&dir, keep_last, max_age, now(), &keep)).await {
+        let pruned = blocking(move || {
+            let dir = &settings.dir;
+            let mut removed = retention::prune(dir, settings.keep_last, settings.max_age_days, now(), &keep)?;
+            let keys = keep.replace(archive::SUFFIX, archive::KEYS_SUFFIX);
+            removed.extend(keys::prune(dir, settings.key_keep_last, settings.key_max_age_days, now(), &keys)?);
+            Ok(removed)
+        });
+        let (action, details) = match pruned.await {
             Ok(removed) if removed.is_empty() => return,
             Ok(removed) => ("backup.prune", format!("removed {}", removed.join(", "))),
             Err(err) => {

@@ -1,7 +1,9 @@
-//! `verify` and `restore`: check a backup against its manifest, decrypt it with the operator's
-//! identity file, run `PRAGMA integrity_check`, and (restore) bring it up to this schema, replay
-//! the live erasure ledger so people erased after the backup stay erased, audit, and put it in
-//! place of `parley.db` with one rename.
+//! `verify` and `restore`: check a backup and the newest key snapshot beside it against their
+//! manifests, decrypt them with the operator's identity file, run `PRAGMA integrity_check`, and
+//! (restore) bring it up to this schema, put in the keys of the key snapshot (subjects without
+//! one were erased since and go), replay the live erasure ledger so people erased after the
+//! backup stay erased, audit, rewrite the file (`VACUUM INTO`, so no free page of the backup
+//! survives) and put it in place of `parley.db` with one rename.
 
 use std::fs;
 use std::io;
@@ -12,10 +14,13 @@ use sqlx::Connection;
 use super::archive::{self, Manifest};
 use super::{BackupError, FileLock, blocking};
 use crate::store::AuditEntry;
-use crate::store::backups::{self as sql, RestoredRun};
+use crate::store::backups::{self as sql, Replayed, RestoredRun};
+use crate::store::key_snapshot::KeySnapshot;
 
 /// The first schema with an erasure ledger; older backups are not restored.
 const LEDGER_SCHEMA: i64 = 10;
+/// The first schema with subject public ids.
+const PUBLIC_ID_SCHEMA: i64 = 17;
 
 /// A backup that decrypted and passed the checks.
 #[derive(Debug, Clone)]
@@ -25,6 +30,9 @@ pub struct Verified {
     pub database_size: u64,
     /// The backup needs a newer parley than this one to be restored.
     pub newer_than_binary: bool,
+    /// The key snapshot a restore would take the keys from (None: the backup has its keys
+    /// inside, made before key snapshots), and how many data keys it holds.
+    pub key_snapshot: Option<(String, usize)>,
 }
 
 /// What a restore did.
@@ -35,6 +43,10 @@ pub struct Restored {
     pub ledger_entries: usize,
     /// Subjects in the backup that the ledger erased again.
     pub erased_again: u64,
+    /// Subjects in the backup without a key in the key snapshot (erased since it): removed.
+    pub keyless_removed: u64,
+    /// The key snapshot the keys came from.
+    pub key_snapshot: Option<String>,
 }
 
 /// A private working directory, removed with everything in it when dropped.
@@ -80,6 +92,31 @@ async fn decrypt_checked(file: &Path, identity: &Path, out: &Path) -> Result<(Ma
     .await
 }
 
+/// The newest key snapshot beside backup `file` (None for a backup with its keys inside and no
+/// key snapshot), checked and decrypted.
+async fn keys_for(
+    file: &Path,
+    identity: &Path,
+    manifest: &Manifest,
+) -> Result<Option<(String, KeySnapshot)>, BackupError> {
+    let (file, identity, format) = (file.to_owned(), identity.to_owned(), manifest.format);
+    blocking(move || {
+        let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let data_time = archive::parse_name(&name).map(|(_, t)| t).ok_or_else(|| BackupError::BadName(name.clone()))?;
+        match super::keys::newest_for(&dir, data_time)? {
+            Some(path) => {
+                let (_, keys) = super::keys::load(&path, &identity)?;
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+                Ok(Some((name, keys)))
+            }
+            None if format >= archive::KEYS_APART_FORMAT => Err(BackupError::KeySnapshotMissing { dir, file: name }),
+            None => Ok(None),
+        }
+    })
+    .await
+}
+
 /// Integrity check, and the schema the manifest promised.
 async fn check_database(conn: &mut sqlx::SqliteConnection, manifest: &Manifest) -> Result<(), BackupError> {
     let problems = sql::integrity_problems(conn).await.map_err(|e| BackupError::Integrity(e.to_string()))?;
@@ -106,8 +143,9 @@ pub async fn verify(file: &Path, identity: &Path) -> Result<Verified, BackupErro
     let checked = check_database(&mut conn, &manifest).await;
     conn.close().await.map_err(crate::store::StoreError::from)?;
     checked?;
+    let key_snapshot = keys_for(file, identity, &manifest).await?.map(|(name, keys)| (name, keys.subjects.len()));
     let newer_than_binary = manifest.schema_version > crate::store::known_schema_version();
-    Ok(Verified { manifest, database_size, newer_than_binary })
+    Ok(Verified { manifest, database_size, newer_than_binary, key_snapshot })
 }
 
 /// Replaces `<data_dir>/parley.db` with backup `file`, decrypted with `identity`. Refuses while
@@ -133,23 +171,38 @@ pub async fn restore(
     let work = WorkDir::create(data_dir.join(format!("restore-{}", uuid::Uuid::new_v4())))?;
     let db = work.0.join("parley.db");
     let (manifest, _) = decrypt_checked(file, identity, &db).await?;
+    let keys = keys_for(file, identity, &manifest).await?;
     let mut conn = sql::open_file(&db, false).await.map_err(|e| BackupError::Integrity(e.to_string()))?;
-    let prepared = prepare(&mut conn, &db, &manifest, data_dir, actor).await;
+    let prepared = prepare(&mut conn, &db, &manifest, keys.as_ref(), data_dir, actor).await;
+    // A fresh file: the rows deleted above leave no free page behind.
+    let fresh = work.0.join("rewritten.db");
+    let rewritten = match &prepared {
+        Ok(_) => crate::store::key_snapshot::rewrite_into(&mut conn, &fresh).await.map_err(BackupError::from),
+        Err(_) => Ok(()),
+    };
     conn.close().await.map_err(crate::store::StoreError::from)?;
-    let (ledger_entries, erased_again) = prepared?;
+    let (ledger_entries, replayed) = prepared?;
+    rewritten?;
     let live = data_dir.join("parley.db");
-    blocking(move || replace(&db, &live)).await?;
+    blocking(move || replace(&fresh, &live)).await?;
     drop(work);
-    Ok(Restored { manifest, ledger_entries, erased_again })
+    Ok(Restored {
+        manifest,
+        ledger_entries,
+        erased_again: replayed.erased_again,
+        keyless_removed: replayed.keyless_removed,
+        key_snapshot: keys.map(|(name, _)| name),
+    })
 }
 
 async fn prepare(
     conn: &mut sqlx::SqliteConnection,
     db: &Path,
     manifest: &Manifest,
+    keys: Option<&(String, KeySnapshot)>,
     data_dir: &Path,
     actor: &str,
-) -> Result<(usize, u64), BackupError> {
+) -> Result<(usize, Replayed), BackupError> {
     check_database(conn, manifest).await?;
     let known = crate::store::known_schema_version();
     if manifest.schema_version > known {
@@ -162,15 +215,19 @@ async fn prepare(
     let ledger = sql::read_ledger(&data_dir.join("parley.db")).await?;
     let entries = ledger.len();
     let run = RestoredRun { file: manifest.file.clone(), size: manifest.size, sha256: manifest.sha256.clone() };
-    let (actor, file, created) = (actor.to_owned(), manifest.file.clone(), manifest.created_at.clone());
-    let erased = sql::prepare_restored(conn, db, ledger, run, move |erased| {
-        AuditEntry::new(actor, "backup.restore").target(file).details(format!(
-            "backup of {created} restored; {entries} erasure-ledger entries of the replaced database applied, \
-             {erased} subjects erased again"
+    let (who, file, created) = (actor.to_owned(), manifest.file.clone(), manifest.created_at.clone());
+    let key_name = keys.map(|(name, _)| name.clone()).unwrap_or_else(|| "the keys inside the backup".into());
+    let legacy = manifest.schema_version < PUBLIC_ID_SCHEMA;
+    let keys = keys.map(|(_, k)| (k, legacy));
+    let replayed = sql::prepare_restored(conn, db, ledger, keys, run, actor, move |r: &Replayed| {
+        AuditEntry::new(who, "backup.restore").target(file).details(format!(
+            "backup of {created} restored with keys from {key_name}; {} subjects without a key removed; \
+             {entries} erasure-ledger entries of the replaced database applied, {} subjects erased again",
+            r.keyless_removed, r.erased_again
         ))
     })
     .await?;
-    Ok((entries, erased))
+    Ok((entries, replayed))
 }
 
 /// Puts the restored file in place of the live database with one rename. The live database's

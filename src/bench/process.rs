@@ -149,7 +149,9 @@ pub async fn start_server(data: &Path, options: &ServerOptions) -> Result<Server
         .env("PARLEY_CHAT__MAX_CHATS", "1000000")
         .env("PARLEY_SERVER__SHUTDOWN_GRACE_SECONDS", "1")
         // Every load client comes from loopback: the per-address widget limit would refuse them.
-        .env("PARLEY_WIDGET__CONNECTIONS_PER_MINUTE_PER_IP", "100000000");
+        .env("PARLEY_WIDGET__CONNECTIONS_PER_MINUTE_PER_IP", "100000000")
+        // ...and so would the cap on connections one address may hold open.
+        .env("PARLEY_SERVER__PUBLIC_CONNECTIONS_PER_IP", "0");
     if let Some(limit) = options.login_limit {
         command.env("PARLEY_AUTH__LOGIN_ATTEMPTS_PER_MINUTE", limit.to_string());
     }

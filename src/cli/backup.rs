@@ -61,7 +61,10 @@ pub enum BackupCommand {
 
 async fn open(config: &Config) -> Result<Store, String> {
     crate::store::prepare_data_dir(&config.server.data_dir).map_err(|e| e.to_string())?;
-    Store::open(&config.server.data_dir, &config.database, Metrics::default()).await.map_err(|e| e.to_string())
+    let store =
+        Store::open(&config.server.data_dir, &config.database, Metrics::default()).await.map_err(|e| e.to_string())?;
+    crate::crypto::kek::load_keyring_for_audit(&store, &crate::crypto::KekFile::from_config(config)).await;
+    Ok(store)
 }
 
 /// Records a verify or restore in the live database's audit log, if there is a live database.
@@ -150,6 +153,10 @@ pub async fn run(command: BackupCommand) -> Result<(), String> {
             println!("backup OK: {}", file.display());
             println!("  created {} by parley {}, schema version {}", m.created_at, m.parley_version, m.schema_version);
             println!("  {} bytes encrypted, {} bytes decrypted, integrity check ok", m.size, verified.database_size);
+            match &verified.key_snapshot {
+                Some((name, keys)) => println!("  keys from key snapshot {name}: {keys} data keys, checksum ok"),
+                None => println!("  data keys inside the backup (made before key snapshots)"),
+            }
             if verified.newer_than_binary {
                 println!("  note: restoring it needs parley {} or later", m.parley_version);
             }
@@ -165,6 +172,11 @@ pub async fn run(command: BackupCommand) -> Result<(), String> {
                         file.display(),
                         restored.manifest.created_at,
                         data_dir.display()
+                    );
+                    let keys = restored.key_snapshot.as_deref().unwrap_or("inside the backup");
+                    println!(
+                        "  keys from {keys}: {} people without a key (erased since) removed",
+                        restored.keyless_removed
                     );
                     println!(
                         "  erasure ledger: {} entries applied, {} people erased again",

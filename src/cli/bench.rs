@@ -168,12 +168,12 @@ async fn storage(messages: usize, concurrency: usize) -> Result<(), String> {
     let result = measure(&dir, messages, concurrency).await;
     let _ = std::fs::remove_dir_all(&dir);
     let (encrypted, plain) = result?;
-    println!(
+    say!(
         "durable message inserts, {messages} messages, {concurrency} writers at once (group commit, synchronous=FULL)"
     );
-    println!("  encrypted (AES-256-GCM, per-subject key): {encrypted:>9.0} messages/s");
-    println!("  plain (same append, no encryption):       {plain:>9.0} messages/s");
-    println!("  ratio encrypted / plain:                  {:>9.2}", encrypted / plain);
+    say!("  encrypted (AES-256-GCM, per-subject key): {encrypted:>9.0} messages/s");
+    say!("  plain (same append, no encryption):       {plain:>9.0} messages/s");
+    say!("  ratio encrypted / plain:                  {:>9.2}", encrypted / plain);
     Ok(())
 }
 
@@ -201,6 +201,7 @@ async fn measure(dir: &std::path::Path, messages: usize, concurrency: usize) -> 
             department_id: None,
             contacts: Vec::new(),
             consent_notice: None,
+            consent_purposes: Vec::new(),
             ip: None,
         };
         conversations.push(store.start_conversation(new).await.map_err(err)?.0);

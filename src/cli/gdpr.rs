@@ -1,9 +1,10 @@
-//! `parley gdpr search | erase | purge | export` and `parley audit verify` — the same service code as the Data
+//! `parley gdpr search | erase | purge | export` — the same service code as the Data
 //! requests page. Searches and erasures are audited with the actor `cli`.
 
 use clap::Subcommand;
 
 use super::ConfigArgs;
+use super::actor::console_actor;
 use crate::crypto::{KekFile, load_keyring};
 use crate::service::gdpr::{self, By};
 use crate::store::Store;
@@ -70,16 +71,7 @@ pub enum GdprCommand {
     },
 }
 
-#[derive(Subcommand, Debug)]
-pub enum AuditCommand {
-    /// Check the audit log's hash chain: exit 1 and name the first altered entry if it was edited.
-    Verify {
-        #[command(flatten)]
-        config: ConfigArgs,
-    },
-}
-
-async fn open(args: &ConfigArgs) -> Result<Store, String> {
+pub(super) async fn open(args: &ConfigArgs) -> Result<Store, String> {
     let config = args.load(None, None).map_err(|e| e.to_string())?;
     crate::store::prepare_data_dir(&config.server.data_dir).map_err(|e| e.to_string())?;
     let store =
@@ -128,7 +120,12 @@ pub async fn run(command: GdprCommand) -> Result<(), String> {
             let actor = console_actor();
             let result = gdpr::erase_with_approval(&store, subject, &reason, &actor, second_approver).await;
             store.close().await;
-            let erased = match result.map_err(|e| e.to_string())? {
+            let erased = match result.map_err(|e| match e {
+                gdpr::GdprError::SecondApproverNeeded => format!(
+                    "the erasure of data subject {subject} was requested by {actor}, the operating-system user                      running this command, so it cannot also approve it. A second approval must come from a different                      authenticated person: a DPO signed in under Administration → Data requests, or a different                      operating-system user running `parley gdpr erase --subject {subject}`"
+                ),
+                other => other.to_string(),
+            })? {
                 gdpr::Approval::Erased(erased) => erased,
                 gdpr::Approval::Requested => {
                     println!(
@@ -150,17 +147,6 @@ pub async fn run(command: GdprCommand) -> Result<(), String> {
     }
 }
 
-/// The audit actor for an erasure from the console: `cli:` and the operating-system user who ran
-/// it (the one behind `sudo` when there is one), so a second approver is a different person.
-fn console_actor() -> String {
-    let user = ["SUDO_USER", "USER", "LOGNAME"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .map(|v| v.trim().to_owned())
-        .find(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
-    format!("cli:{}", user.as_deref().unwrap_or("unknown"))
-}
-
 /// `parley gdpr purge [--dry-run]`, audited with the actor `cli` (metrics are the server's own).
 async fn purge(args: &ConfigArgs, dry_run: bool) -> Result<(), String> {
     let settings = args.load(None, None).map_err(|e| e.to_string())?.retention;
@@ -176,32 +162,48 @@ async fn purge(args: &ConfigArgs, dry_run: bool) -> Result<(), String> {
     println!("{} chats {} {verb}", counts.chats, keep(settings.chats_days));
     println!("{} offline messages {} {verb}", counts.offline_requests, keep(settings.offline_days));
     println!("{} e-mails {} {verb}", counts.mails, keep(settings.mail_days));
-    if !dry_run {
+    if dry_run {
+        println!("{} data subjects would have nothing left; their keys would be destroyed", counts.subjects);
+    } else {
         println!("{} data subjects had nothing left; their keys are destroyed", counts.subjects);
     }
     Ok(())
 }
 
-/// `parley gdpr export`: the file is created new with mode 0600 (it holds personal data) and the
-/// export is audited with the actor `cli`.
+/// `parley gdpr export`: the file is created new with mode 0600 (it holds personal data) before
+/// anything is read, and the export is audited (actor `cli`) only once the file is written; a
+/// failed write is audited as `gdpr.export_failed` and the partial file removed.
 async fn export(args: &ConfigArgs, subject: i64, format: &str, out: &std::path::Path) -> Result<(), String> {
+    use crate::service::export as exports;
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let format = crate::service::export::Format::parse(format).map_err(|e| e.to_string())?;
-    let store = open(args).await?;
-    let result = crate::service::export::export(&store, subject, format, "cli").await;
-    store.close().await;
-    let file = result.map_err(|e| e.to_string())?;
+    let format = exports::Format::parse(format).map_err(|e| e.to_string())?;
     let mut handle = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(out)
         .map_err(|e| format!("cannot create {}: {e} (it must not exist yet)", out.display()))?;
-    handle
-        .write_all(&file.bytes)
-        .and_then(|()| handle.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    let store = open(args).await?;
+    let file = match exports::build(&store, subject, format).await {
+        Ok(file) => file,
+        Err(err) => {
+            store.close().await;
+            let _ = std::fs::remove_file(out);
+            return Err(err.to_string());
+        }
+    };
+    let written = handle.write_all(&file.bytes).and_then(|()| handle.sync_all());
+    let audited = match &written {
+        Ok(()) => exports::record(&store, &console_actor(), subject, format, "file").await,
+        Err(_) => exports::record_failure(&store, &console_actor(), subject, format).await,
+    };
+    store.close().await;
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(out);
+        return Err(format!("cannot write {}: {e}", out.display()));
+    }
+    audited.map_err(|e| e.to_string())?;
     println!(
         "wrote the data of data subject {subject} to {} ({} bytes, {})",
         out.display(),
@@ -209,27 +211,4 @@ async fn export(args: &ConfigArgs, subject: i64, format: &str, out: &std::path::
         format.as_str()
     );
     Ok(())
-}
-
-pub async fn audit(command: AuditCommand) -> Result<(), String> {
-    match command {
-        AuditCommand::Verify { config } => {
-            let config = config.load(None, None).map_err(|e| e.to_string())?;
-            let store = Store::open(&config.server.data_dir, &config.database, Metrics::default())
-                .await
-                .map_err(|e| e.to_string())?;
-            let result = store.verify_audit().await;
-            store.close().await;
-            match result.map_err(|e| e.to_string())? {
-                Ok(entries) => {
-                    println!("audit log intact: {entries} entries, hash chain unbroken");
-                    Ok(())
-                }
-                Err(id) => Err(format!(
-                    "the audit log has been altered: entry {id} does not fit the hash chain (edited, removed or inserted). \
-                     Keep this database as evidence and compare it with a backup."
-                )),
-            }
-        }
-    }
 }

@@ -17,8 +17,18 @@ use crate::tls::CertSource;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn run(args: &ConfigArgs) -> Result<(), String> {
-    let config = args.load(None, None).map_err(|e| e.to_string())?;
+#[derive(clap::Args, Debug)]
+pub struct HealthcheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Staff listener to ask (overrides server.staff_addr), e.g. when `serve` was started with
+    /// --staff-addr.
+    #[arg(long, value_name = "IP:PORT")]
+    pub staff_addr: Option<String>,
+}
+
+pub async fn run(args: &HealthcheckArgs) -> Result<(), String> {
+    let config = args.config.load(None, args.staff_addr.clone()).map_err(|e| e.to_string())?;
     crate::tls::install_crypto_provider();
     let source = CertSource::from_config(&config.tls, &config.server.data_dir);
     let leaf = CertificateDer::pem_file_iter(&source.cert_file)
@@ -38,7 +48,7 @@ pub async fn run(args: &ConfigArgs) -> Result<(), String> {
         .await
         .map_err(|_| format!("no answer from {addr} within {} s", TIMEOUT.as_secs()))??;
     if status == 200 {
-        println!("healthy: https://{addr}/readyz answered 200");
+        say!("healthy: https://{addr}/readyz answered 200");
         Ok(())
     } else {
         Err(format!("unhealthy: https://{addr}/readyz answered {status}"))

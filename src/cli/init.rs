@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::ConfigArgs;
+use super::preflight::{self, State};
 use crate::crypto::{KekFile, fingerprint, kek::read_key, load_keyring};
 use crate::service::accounts::Accounts;
 use crate::store::Store;
@@ -34,11 +35,22 @@ pub struct InitArgs {
     /// Default: <data_dir>/initial-admin-password.
     #[arg(long, value_name = "PATH")]
     pub password_file: Option<PathBuf>,
+    /// Start again with no data when the database is missing or empty beside an existing
+    /// key-encryption key (a lost database): the old key is kept as `<key>.replaced-<time>` and a
+    /// new one made. Restoring a backup (`parley backup restore`) is the other way on.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub async fn run(args: InitArgs) -> Result<(), String> {
     let config = args.config.load(None, None).map_err(|e| e.to_string())?;
     let data_dir = config.server.data_dir.clone();
+    if let State::Lost { db, kek } = preflight::inspect(&config)? {
+        if !args.force {
+            return Err(preflight::lost(&db, &kek));
+        }
+        start_again(&db, &kek)?;
+    }
     crate::store::prepare_data_dir(&data_dir).map_err(|e| e.to_string())?;
     let password_file = args.password_file.clone().unwrap_or_else(|| data_dir.join(PASSWORD_FILE));
     let mut changed = false;
@@ -56,9 +68,9 @@ pub async fn run(args: InitArgs) -> Result<(), String> {
         hand_over(&kek, (owner.uid(), owner.gid()), &password_file)?;
     }
     if changed {
-        println!("parley init: done.");
+        say!("parley init: done.");
     } else {
-        println!("parley init: already initialised; nothing changed.");
+        say!("parley init: already initialised; nothing changed.");
     }
     Ok(())
 }
@@ -76,11 +88,11 @@ async fn prepare(
     load_keyring(store, &source).await.map_err(|e| e.to_string())?;
     let shown = read_key(&source.path).ok().flatten().map(|k| fingerprint(&k)).unwrap_or_else(|| "?".into());
     if had_key {
-        println!("key-encryption key: present ({}, fingerprint {shown})", source.path.display());
+        say!("key-encryption key: present ({}, fingerprint {shown})", source.path.display());
     } else {
         *changed = true;
-        println!("key-encryption key: created {} (fingerprint {shown})", source.path.display());
-        println!(
+        say!("key-encryption key: created {} (fingerprint {shown})", source.path.display());
+        say!(
             "  Keep an escrow copy now: parley keys export-recovery --recipient age1… (docs/backups.md, \"Key escrow\")"
         );
     }
@@ -91,26 +103,24 @@ async fn prepare(
     let existed = tls.cert_file.exists();
     CertResolver::new(tls.clone()).map_err(|e| e.to_string())?;
     if config.tls.has_own_certificate() {
-        println!("TLS certificate: using the configured {}", tls.cert_file.display());
+        say!("TLS certificate: using the configured {}", tls.cert_file.display());
     } else if existed {
-        println!("TLS certificate: self-signed certificate present ({})", tls.cert_file.display());
+        say!("TLS certificate: self-signed certificate present ({})", tls.cert_file.display());
     } else {
         *changed = true;
-        println!(
+        say!(
             "TLS certificate: generated a self-signed certificate {} for {}",
             tls.cert_file.display(),
             config.tls.generated_names.join(", ")
         );
-        println!(
-            "  Replace it with your organisation's certificate: tls.cert_file and tls.key_file (docs/install.md)."
-        );
+        say!("  Replace it with your organisation's certificate: tls.cert_file and tls.key_file (docs/install.md).");
     }
 
     // 3. A break-glass administrator, only while there is no administrator at all.
     let accounts = Accounts::new(store.clone(), &config.auth).map_err(|e| e.to_string())?;
     let users = accounts.list_users().await.map_err(|e| e.to_string())?;
     if let Some(admin) = users.iter().find(|u| u.role == "administrator") {
-        println!("administrator: `{}` exists; no new account made", admin.username);
+        say!("administrator: `{}` exists; no new account made", admin.username);
         return Ok(());
     }
     let (user, password) = accounts
@@ -139,11 +149,33 @@ async fn prepare(
             user.username
         )
     })?;
-    println!(
+    say!(
         "administrator: created `{}`; its one-time password is in {} (readable only by its owner)",
         user.username,
         password_file.display()
     );
+    Ok(())
+}
+
+/// `--force` over a lost database: the old key moves aside (never deleted: an old backup's key
+/// snapshot may still need it), the empty database and its journal files go.
+fn start_again(db: &Path, kek: &Path) -> Result<(), String> {
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut aside = kek.as_os_str().to_owned();
+    aside.push(format!(".replaced-{stamp}"));
+    let aside = PathBuf::from(aside);
+    std::fs::rename(kek, &aside)
+        .map_err(|e| format!("cannot move the old key {} aside to {}: {e}", kek.display(), aside.display()))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(PathBuf::from(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot remove the empty database {}{suffix}: {e}", db.display())),
+        }
+    }
+    say!("--force: the old key-encryption key is kept as {}; starting a new installation", aside.display());
     Ok(())
 }
 
@@ -212,6 +244,7 @@ mod tests {
             config: ConfigArgs { config: Some(config), data_dir: Some(dir.join("data")), demo: false },
             admin: "breakglass".into(),
             password_file: None,
+            force: false,
         }
     }
 

@@ -9,7 +9,6 @@ use super::ConfigArgs;
 use crate::crypto::{KekFile, load_keyring};
 use crate::service::keys;
 use crate::store::Store;
-use crate::telemetry::Metrics;
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
@@ -46,9 +45,7 @@ pub enum KeysCommand {
 
 async fn open(args: &ConfigArgs) -> Result<(Store, KekFile), String> {
     let config = args.load(None, None).map_err(|e| e.to_string())?;
-    crate::store::prepare_data_dir(&config.server.data_dir).map_err(|e| e.to_string())?;
-    let store =
-        Store::open(&config.server.data_dir, &config.database, Metrics::default()).await.map_err(|e| e.to_string())?;
+    let store = super::preflight::open_store(&config).await?;
     let source = KekFile::from_config(&config);
     load_keyring(&store, &source).await.map_err(|e| e.to_string())?;
     Ok((store, source))
@@ -60,10 +57,10 @@ pub async fn run(command: KeysCommand) -> Result<(), String> {
             let (store, source) = open(&config).await?;
             let status = keys::status(&store, &source).await.map_err(|e| e.to_string())?;
             let from = if status.credential { "systemd credential" } else { "key file" };
-            println!("key-encryption key: {from} {}", status.source);
-            println!("{:<18} {:<8} {:<21} {:<21} {:>9}", "FINGERPRINT", "STATE", "CREATED", "RETIRED", "DATA KEYS");
+            say!("key-encryption key: {from} {}", status.source);
+            say!("{:<18} {:<8} {:<21} {:<21} {:>9}", "FINGERPRINT", "STATE", "CREATED", "RETIRED", "DATA KEYS");
             for kek in &status.keks {
-                println!(
+                say!(
                     "{:<18} {:<8} {:<21} {:<21} {:>9}",
                     kek.fingerprint,
                     kek.state,
@@ -72,13 +69,14 @@ pub async fn run(command: KeysCommand) -> Result<(), String> {
                     kek.data_keys
                 );
             }
-            println!("data keys (one per data subject): {}", status.data_keys);
+            say!("data keys (one per data subject): {}", status.data_keys);
             match status.rotation {
-                Some(r) => println!(
+                Some(r) => say!(
                     "rotation in progress: {} of {} re-wrapped; run `parley keys rotate` to finish",
-                    r.done, r.total
+                    r.done,
+                    r.total
                 ),
-                None => println!("no rotation in progress"),
+                None => say!("no rotation in progress"),
             }
             store.close().await;
             Ok(())
@@ -86,14 +84,16 @@ pub async fn run(command: KeysCommand) -> Result<(), String> {
         KeysCommand::Rotate { config } => {
             let (store, source) = open(&config).await?;
             let result = keys::rotate(&store, &source, "cli", |done, total| {
-                println!("re-wrapped {done} of {total} data keys");
+                say!("re-wrapped {done} of {total} data keys");
             })
             .await;
             store.close().await;
             let rotated = result.map_err(|e| e.to_string())?;
-            println!(
+            say!(
                 "rotated: key {} replaces {} ({} data keys re-wrapped). Export a new recovery copy now:\n  parley keys export-recovery --recipient age1…",
-                rotated.new, rotated.old, rotated.data_keys
+                rotated.new,
+                rotated.old,
+                rotated.data_keys
             );
             Ok(())
         }
@@ -102,7 +102,7 @@ pub async fn run(command: KeysCommand) -> Result<(), String> {
             let result = keys::export_recovery(&store, &source, &recipient, &out, "cli").await;
             store.close().await;
             let fingerprint = result.map_err(|e| e.to_string())?;
-            println!("wrote {} (key {fingerprint}, encrypted to {recipient})", out.display());
+            say!("wrote {} (key {fingerprint}, encrypted to {recipient})", out.display());
             Ok(())
         }
     }

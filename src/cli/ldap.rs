@@ -52,9 +52,9 @@ pub async fn run(command: LdapCommand) -> Result<(), String> {
         }
         Err(err) => return Err(format!("{err} (see the failed step above)")),
     };
-    println!("groups ({}):", found.groups.len());
+    say!("groups ({}):", found.groups.len());
     for group in &found.groups {
-        println!("  {group}");
+        say!("  {group}");
     }
     let name = &found.user.username;
     match (&found.role, found.disabled) {
@@ -67,7 +67,7 @@ pub async fn run(command: LdapCommand) -> Result<(), String> {
                 Some(_) => "",
                 None => " (password not checked: add --password-stdin)",
             };
-            println!("result: `{user}` signs in as parley user `{name}` with role {role}{checked}");
+            say!("result: `{user}` signs in as parley user `{name}` with role {role}{checked}");
             Ok(())
         }
     }
@@ -75,7 +75,7 @@ pub async fn run(command: LdapCommand) -> Result<(), String> {
 
 fn print_step(step: &Step) {
     let mark = if step.ok { "ok  " } else { "FAIL" };
-    println!("[{mark}] {}: {}", step.name, step.detail);
+    say!("[{mark}] {}: {}", step.name, step.detail);
 }
 
 fn read_password() -> Result<String, String> {

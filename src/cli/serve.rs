@@ -10,8 +10,13 @@ use crate::auth::password::generate_password;
 pub async fn run(args: ServeArgs) -> Result<(), String> {
     let config = args.config.load(args.public_addr, args.staff_addr).map_err(|e| e.to_string())?;
     crate::telemetry::init_logging(&config.log);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    super::preflight::require_database(&config)?;
+    let db = super::preflight::database_file(&config);
     let demo = config.demo;
-    let app = Application::build(config).await.map_err(|e| e.to_string())?;
+    let app = Application::build(config).await.map_err(|e| super::preflight::explain(&db, e.to_string()))?;
     if demo {
         announce_demo(&app).await?;
     }
@@ -107,7 +112,7 @@ async fn announce_demo(app: &Application) -> Result<(), String> {
         }
     };
     // Printed to standard output, not the log: this is the one place a password is shown.
-    println!(
+    say!(
         "\nParley demo is running (data in {data}).\n  Demo web page with the chat widget: https://{public}/demo\n  \
          Staff dashboard:                    https://{staff}/\n  Administration:                     https://{staff}/admin\n  \
          API description:                    https://{staff}/api/v1/openapi.json\n{credentials}\n  \

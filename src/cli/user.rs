@@ -7,7 +7,6 @@ use clap::Subcommand;
 use super::ConfigArgs;
 use crate::service::accounts::Accounts;
 use crate::store::Store;
-use crate::telemetry::Metrics;
 use crate::util::rfc3339;
 
 #[derive(Subcommand, Debug)]
@@ -53,9 +52,8 @@ pub enum UserCommand {
 
 async fn open(args: &ConfigArgs) -> Result<(Store, Accounts), String> {
     let config = args.load(None, None).map_err(|e| e.to_string())?;
-    crate::store::prepare_data_dir(&config.server.data_dir).map_err(|e| e.to_string())?;
-    let store =
-        Store::open(&config.server.data_dir, &config.database, Metrics::default()).await.map_err(|e| e.to_string())?;
+    let store = super::preflight::open_store(&config).await?;
+    crate::crypto::kek::load_keyring_for_audit(&store, &crate::crypto::KekFile::from_config(&config)).await;
     let accounts = Accounts::new(store.clone(), &config.auth).map_err(|e| e.to_string())?;
     Ok((store, accounts))
 }
@@ -68,9 +66,9 @@ pub async fn run(command: UserCommand) -> Result<(), String> {
             let result = accounts.add_user(&name, &role, display_name.as_deref(), password).await;
             store.close().await;
             let (user, generated) = result.map_err(|e| format!("{e}"))?;
-            println!("created {} `{}` ({})", user.role, user.username, user.display_name);
+            say!("created {} `{}` ({})", user.role, user.username, user.display_name);
             if let Some(password) = generated {
-                println!("password (shown once; must be changed at first login): {password}");
+                say!("password (shown once; must be changed at first login): {password}");
             }
             Ok(())
         }
@@ -79,10 +77,10 @@ pub async fn run(command: UserCommand) -> Result<(), String> {
             let users = accounts.list_users().await;
             store.close().await;
             let users = users.map_err(|e| e.to_string())?;
-            println!("{:<24} {:<14} {:<6} {:<9} {:<21} DISPLAY NAME", "USER", "ROLE", "SOURCE", "STATE", "CREATED");
+            say!("{:<24} {:<14} {:<6} {:<9} {:<21} DISPLAY NAME", "USER", "ROLE", "SOURCE", "STATE", "CREATED");
             for u in users {
                 let state = if u.disabled { "disabled" } else { "active" };
-                println!(
+                say!(
                     "{:<24} {:<14} {:<6} {:<9} {:<21} {}",
                     u.username,
                     u.role,
@@ -99,7 +97,7 @@ pub async fn run(command: UserCommand) -> Result<(), String> {
             let result = accounts.disable_user(&name).await;
             store.close().await;
             result.map_err(|e| e.to_string())?;
-            println!("disabled `{name}` and ended its sessions");
+            say!("disabled `{name}` and ended its sessions");
             Ok(())
         }
         UserCommand::ResetPassword { name, config } => {
@@ -107,7 +105,7 @@ pub async fn run(command: UserCommand) -> Result<(), String> {
             let result = accounts.reset_password(&name).await;
             store.close().await;
             let password = result.map_err(|e| e.to_string())?;
-            println!("new password for `{name}` (shown once; must be changed at next login): {password}");
+            say!("new password for `{name}` (shown once; must be changed at next login): {password}");
             Ok(())
         }
     }

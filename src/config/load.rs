@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
-use super::{Config, EXAMPLE};
+use super::{Config, EXAMPLE, removed};
 
 /// Values given as command-line flags; they win over everything else.
 #[derive(Debug, Clone, Default)]
@@ -34,12 +34,40 @@ struct Origins {
     by_key: BTreeMap<String, String>,
 }
 
+/// Checks that involve two keys: an error reported on the first, when only the second was set
+/// by the administrator, names where the second was set.
+const RELATED: &[(&str, &str)] = &[
+    ("server.staff_addr", "server.public_addr"),
+    ("tls.key_file", "tls.cert_file"),
+    ("backup.recipients", "backup.schedule"),
+    ("auth.argon2_memory_kib", "auth.argon2_parallelism"),
+    ("smtp.from", "smtp.host"),
+    ("smtp.password_file", "smtp.password"),
+];
+
 impl Origins {
     fn describe(&self, key: &str) -> String {
         if let Some(found) = self.by_key.get(key) {
             return found.clone();
         }
+        let related = RELATED.iter().filter(|(k, _)| *k == key).map(|(_, other)| *other);
+        for other in related {
+            if let Some(found) = self.by_key.get(other) {
+                return format!("{found} (where `{other}` is set)");
+            }
+        }
         "the embedded defaults".into()
+    }
+}
+
+/// What a valid value looks like, for keys whose parser says only "invalid".
+fn hint(key: &str, message: String) -> String {
+    if key.ends_with("_addr") {
+        format!("{message}; write IP:PORT, for example 0.0.0.0:443, 192.0.2.10:8443 or [2001:db8::10]:8443")
+    } else if key.ends_with("port") {
+        format!("{message}; a port is a whole number from 1 to 65535, for example 587")
+    } else {
+        message
     }
 }
 
@@ -80,8 +108,9 @@ pub fn load_from_text(
     })?;
     let mut merged = base.clone();
     let mut origins = Origins { by_key: BTreeMap::new() };
+    let mut warnings = Vec::new();
     if cli.demo {
-        apply_demo(&mut merged);
+        apply_demo(&mut merged, &mut origins.by_key);
     }
     if let Some((path, text)) = file {
         let table: Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
@@ -89,7 +118,8 @@ pub fn load_from_text(
             line: line_of(text, e.span().map(|s| s.start).unwrap_or(0)),
             message: e.message().trim().to_owned(),
         })?;
-        overlay(&base, &mut merged, &table, "", &mut |key| file_origin(file, key), &mut origins.by_key)?;
+        let origin_of = &mut |key: &str| file_origin(file, key);
+        overlay(&base, &mut merged, &table, "", origin_of, &mut origins.by_key, &mut warnings)?;
     }
     for (var, raw) in env {
         let Some(rest) = var.strip_prefix("PARLEY_") else { continue };
@@ -99,6 +129,10 @@ pub fn load_from_text(
         let key = rest.to_ascii_lowercase().replace("__", ".");
         let origin = format!("environment variable {var}");
         let Some(expected) = lookup(&base, &key) else {
+            if let Some(row) = removed::find(&key) {
+                warnings.push(removed::warning(row, &origin));
+                continue;
+            }
             let known = known_keys(&base, &key);
             return Err(ConfigError::UnknownKey { origin, key, known });
         };
@@ -123,6 +157,7 @@ pub fn load_from_text(
     }
     let mut config = deserialize(&base, &merged, &origins)?;
     config.demo = cli.demo;
+    config.warnings = warnings;
     config.check().map_err(|(key, message)| ConfigError::Invalid {
         origin: origins.describe(key),
         key: key.into(),
@@ -137,13 +172,18 @@ pub fn load_from_text(
 }
 
 /// Defaults for `serve --demo`: a local data directory and loopback listeners.
-fn apply_demo(table: &mut Table) {
+fn apply_demo(table: &mut Table, recorded: &mut BTreeMap<String, String>) {
     set(table, "server.data_dir", Value::String("./parley-demo-data".into()));
     set(table, "server.public_addr", Value::String("127.0.0.1:8443".into()));
     set(table, "server.staff_addr", Value::String("127.0.0.1:9443".into()));
     set(table, "server.organisation", Value::String("Parley demo".into()));
     let origins = ["https://127.0.0.1:8443", "https://localhost:8443"];
     set(table, "widget.site_origins", Value::Array(origins.iter().map(|o| Value::String((*o).into())).collect()));
+    for key in
+        ["server.data_dir", "server.public_addr", "server.staff_addr", "server.organisation", "widget.site_origins"]
+    {
+        recorded.insert(key.into(), "the demo settings (--demo)".into());
+    }
 }
 
 /// Turns the merged table into `Config`; on failure, finds the first key whose value breaks it.
@@ -160,8 +200,8 @@ fn deserialize(base: &Table, merged: &Table, origins: &Origins) -> Result<Config
         if let Err(e) = Value::Table(probe).try_into::<Config>() {
             return Err(ConfigError::Invalid {
                 origin: origins.describe(&key),
+                message: hint(&key, e.message().trim().to_owned()),
                 key,
-                message: e.message().trim().to_owned(),
             });
         }
     }
@@ -176,10 +216,15 @@ fn overlay(
     prefix: &str,
     origin_of: &mut dyn FnMut(&str) -> String,
     recorded: &mut BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
     for (name, value) in layer {
         let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
         let Some(expected) = base.get(name) else {
+            if let Some(row) = removed::find(&key) {
+                warnings.push(removed::warning(row, &origin_of(&key)));
+                continue;
+            }
             return Err(ConfigError::UnknownKey {
                 origin: origin_of(&key),
                 key: key.clone(),
@@ -189,13 +234,13 @@ fn overlay(
         match (expected, value) {
             (Value::Table(base_sub), Value::Table(layer_sub)) => {
                 let Some(Value::Table(merged_sub)) = merged.get_mut(name) else { continue };
-                overlay(base_sub, merged_sub, layer_sub, &key, origin_of, recorded)?;
+                overlay(base_sub, merged_sub, layer_sub, &key, origin_of, recorded, warnings)?;
             }
             (e, v) if e.type_str() != v.type_str() => {
                 return Err(ConfigError::Invalid {
                     origin: origin_of(&key),
+                    message: hint(&key, format!("expected {}, found {}", kind(e), kind(v))),
                     key,
-                    message: format!("expected {}, found {}", kind(e), kind(v)),
                 });
             }
             _ => {
@@ -322,7 +367,7 @@ mod tests {
     #[test]
     fn embedded_defaults_load() {
         let config = Config::embedded().expect("defaults load");
-        assert_eq!(config.server.staff_addr.port(), 8443);
+        assert_eq!(config.server.staff_addr.to_string(), "127.0.0.1:8443", "staff listener on loopback until chosen");
         assert_eq!(config.auth.argon2_iterations, 2);
     }
 
@@ -368,6 +413,52 @@ mod tests {
         let err = from_file("[auth]\nargon2_iterations = 0\n").expect_err("zero");
         let text = err.to_string();
         assert!(text.contains("auth.argon2_iterations") && text.contains("line 2"), "{text}");
+    }
+
+    #[test]
+    fn removed_key_loads_with_a_warning() {
+        let config = from_file("[server]\nlegacy_listener = \"0.0.0.0:1\"\n").expect("loads");
+        let warning = config.warnings.join("\n");
+        assert!(warning.contains("server.legacy_listener") && warning.contains("line 2"), "{warning}");
+        assert!(warning.contains("server.public_addr"), "says what to use instead: {warning}");
+        let env = vec![("PARLEY_SERVER__LEGACY_LISTENER".to_owned(), "x".to_owned())];
+        let config = load_from_text(None, &env, &CliOverrides::default()).expect("loads");
+        assert!(config.warnings.join("").contains("PARLEY_SERVER__LEGACY_LISTENER"), "{:?}", config.warnings);
+        assert!(from_file("[server]\nlegacy_listener2 = 1\n").is_err(), "other unknown keys stay errors");
+    }
+
+    #[test]
+    fn an_error_from_two_keys_names_the_one_that_was_set() {
+        let err = from_file("[server]\n\npublic_addr = \"127.0.0.1:8443\"\n").expect_err("same address");
+        let text = err.to_string();
+        assert!(text.contains("line 3") && text.contains("server.public_addr"), "{text}");
+        assert!(!text.contains("embedded defaults"), "{text}");
+        let err = from_file("[tls]\ncert_file = \"/etc/ssl/chat.pem\"\n").expect_err("no key");
+        let text = err.to_string();
+        assert!(text.contains("line 2") && text.contains("tls.cert_file"), "{text}");
+        assert!(!text.contains("embedded defaults"), "{text}");
+    }
+
+    #[test]
+    fn address_and_port_errors_show_a_valid_value() {
+        for file in ["[server]\nstaff_addr = \"10.0.0.1\"\n", "[server]\nstaff_addr = 8443\n"] {
+            let text = from_file(file).expect_err(file).to_string();
+            assert!(
+                text.contains("server.staff_addr") && text.contains("IP:PORT") && text.contains("0.0.0.0:443"),
+                "{text}"
+            );
+        }
+        let text = from_file("[smtp]\nport = 70000\n").expect_err("port").to_string();
+        assert!(text.contains("smtp.port") && text.contains("1 to 65535"), "{text}");
+        let cli = CliOverrides { staff_addr: Some("localhost".into()), ..Default::default() };
+        let text = load_from_text(None, &[], &cli).expect_err("flag").to_string();
+        assert!(text.contains("--staff-addr") && text.contains("IP:PORT"), "{text}");
+    }
+
+    #[test]
+    fn misspelt_log_level_is_refused() {
+        let text = from_file("[log]\nlevel = \"warning\"\n").expect_err("warning").to_string();
+        assert!(text.contains("log.level") && text.contains("line 2") && text.contains("warn"), "{text}");
     }
 
     #[test]

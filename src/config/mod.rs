@@ -2,7 +2,9 @@
 //! file, then `PARLEY_*` environment variables, then command-line flags (see `load`).
 
 mod ldap;
+mod level;
 mod load;
+mod removed;
 mod secret;
 
 pub use ldap::{GroupRole, LdapConfig};
@@ -33,9 +35,14 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub log: LogConfig,
     pub ldap: LdapConfig,
+    pub metrics: MetricsConfig,
     /// Set by `serve --demo`; never read from a file.
     #[serde(skip)]
     pub demo: bool,
+    /// Warnings about keys this release ignores (see `removed.rs`); printed by configtest,
+    /// logged by serve.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -50,6 +57,20 @@ pub struct ServerConfig {
     pub staff_connections_per_second: u32,
     pub organisation: String,
     pub public_url: String,
+    /// Seconds a new connection gets to finish its TLS handshake.
+    pub tls_handshake_timeout_seconds: u64,
+    /// Seconds a client gets to send a request's headers (HTTP/1.1).
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a connection may stay open with no request in progress (both protocols).
+    pub idle_timeout_seconds: u64,
+    /// Seconds after which an HTTP connection is asked to close (websockets are exempt).
+    pub max_connection_age_seconds: u64,
+    /// Seconds between HTTP/2 pings on a quiet connection; one unanswered for as long closes it.
+    pub http2_keepalive_seconds: u64,
+    /// Open connections one IP address may hold on the public listener; 0: no limit.
+    pub public_connections_per_ip: u32,
+    /// Pending connections the kernel queues for each listener (`listen(2)` backlog).
+    pub listen_backlog: u32,
 }
 
 impl ServerConfig {
@@ -93,6 +114,11 @@ pub struct ChatConfig {
     pub operator_grace_seconds: u64,
     pub routing: Routing,
     pub max_chats: u32,
+    /// Hours after a chat ends during which the visitor may still have its transcript e-mailed
+    /// (0: only while it is open).
+    pub transcript_email_window_hours: u32,
+    /// Transcript e-mails one conversation may request at most (0: none).
+    pub transcript_emails_per_conversation: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -109,6 +135,11 @@ pub struct DatabaseConfig {
     pub read_connections: u32,
     pub busy_timeout_ms: u64,
     pub commit_max_batch: usize,
+    /// Tests only (never read from a file or the environment): switches off `secure_delete`
+    /// and the WAL truncation after erasures, to show the carving tests can fail.
+    #[serde(skip)]
+    #[doc(hidden)]
+    pub keep_deleted_bytes: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -207,6 +238,10 @@ pub struct BackupConfig {
     pub schedule: String,
     pub keep_last: u32,
     pub max_age_days: u32,
+    /// Key snapshots (the data keys, kept apart from each backup): at most this many…
+    pub key_snapshot_keep_last: u32,
+    /// …and none older than this (the newest always stays).
+    pub key_snapshot_retention_days: u32,
 }
 
 /// Days to keep each category of personal data (0 = forever); see docs/gdpr.md, "Retention".
@@ -252,6 +287,17 @@ pub struct LogConfig {
     pub format: LogFormat,
 }
 
+/// `/metrics` on the staff listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// File holding the bearer token scrapers must send; empty: `/metrics` is open.
+    pub token_file: PathBuf,
+    /// Read from `token_file` at load.
+    #[serde(skip)]
+    pub token: Secret,
+}
+
 impl Config {
     /// The embedded defaults alone.
     pub fn embedded() -> Result<Config, ConfigError> {
@@ -262,6 +308,12 @@ impl Config {
     fn check(&self) -> Result<(), (&'static str, String)> {
         let positive = [
             ("server.max_body_bytes", self.server.max_body_bytes),
+            ("server.tls_handshake_timeout_seconds", self.server.tls_handshake_timeout_seconds),
+            ("server.header_read_timeout_seconds", self.server.header_read_timeout_seconds),
+            ("server.idle_timeout_seconds", self.server.idle_timeout_seconds),
+            ("server.max_connection_age_seconds", self.server.max_connection_age_seconds),
+            ("server.http2_keepalive_seconds", self.server.http2_keepalive_seconds),
+            ("server.listen_backlog", u64::from(self.server.listen_backlog)),
             ("database.read_connections", u64::from(self.database.read_connections)),
             ("chat.max_chats", u64::from(self.chat.max_chats)),
             ("database.commit_max_batch", self.database.commit_max_batch as u64),
@@ -275,6 +327,7 @@ impl Config {
             ("auth.lockout_threshold", u64::from(self.auth.lockout_threshold)),
             ("auth.lockout_max_minutes", self.auth.lockout_max_minutes),
             ("backup.keep_last", u64::from(self.backup.keep_last)),
+            ("backup.key_snapshot_keep_last", u64::from(self.backup.key_snapshot_keep_last)),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -327,9 +380,7 @@ impl Config {
                 return Err((key, "must be at most 36500 days (100 years); 0 keeps forever".into()));
             }
         }
-        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            return Err(("log.level", format!("`{}` is not a log level or filter", self.log.level)));
-        }
+        level::check(&self.log.level).map_err(|problem| ("log.level", problem))?;
         self.ldap.check()?;
         Ok(())
     }
@@ -343,6 +394,16 @@ impl Config {
             self.smtp.password = Secret::new(text.trim_end_matches(['\r', '\n']).to_owned());
         }
         self.ldap.read_password()?;
+        if !self.metrics.token_file.as_os_str().is_empty() {
+            let path = &self.metrics.token_file;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ("metrics.token_file", format!("cannot read {}: {e}", path.display())))?;
+            let token = text.trim();
+            if token.is_empty() {
+                return Err(("metrics.token_file", format!("{} is empty; put the token in it", path.display())));
+            }
+            self.metrics.token = Secret::new(token.to_owned());
+        }
         Ok(())
     }
 }

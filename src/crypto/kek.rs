@@ -30,6 +30,11 @@ pub enum KekError {
          key {expected}. Put the right key file in place (see docs/backups.md, \"Key escrow\")."
     )]
     Mismatch { path: PathBuf, found: String, expected: String },
+    #[error(
+        "the key-encryption key {path} can be read by its group or by others (mode {mode:o}); anyone who can \
+         read it can decrypt the database. Make it private: `chmod 600 {path}` (and `chown parley` it), then start again."
+    )]
+    TooOpen { path: PathBuf, mode: u32 },
     #[error("cannot read the key-encryption key {path}: {reason}")]
     Unreadable { path: PathBuf, reason: String },
     #[error("cannot create the key-encryption key {path}: {reason}")]
@@ -75,13 +80,32 @@ pub fn fingerprint(key: &[u8; 32]) -> String {
     hex::encode(hasher.finalize())[..16].to_owned()
 }
 
-/// Reads a key file: 64 hex digits (surrounding white space ignored). None when it does not exist.
+/// Refuses a key file that its group or others may read (or write).
+pub fn check_private(path: &Path) -> Result<(), KekError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                return Err(KekError::TooOpen { path: path.to_owned(), mode: meta.permissions().mode() & 0o777 });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(KekError::Unreadable { path: path.to_owned(), reason: e.to_string() }),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a key file: 64 hex digits (surrounding white space ignored), readable by its owner only.
+/// None when it does not exist.
 pub fn read_key(path: &Path) -> Result<Option<[u8; 32]>, KekError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(KekError::Unreadable { path: path.to_owned(), reason: e.to_string() }),
     };
+    check_private(path)?;
     let mut key = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut key).map_err(|_| KekError::Unreadable {
         path: path.to_owned(),
@@ -139,7 +163,7 @@ fn current(rows: &[KekRow]) -> Option<&KekRow> {
 }
 
 /// Loads the KEK (creating it on a fresh database), the next KEK of an unfinished rotation, and
-/// the blind-index key; installs the keyring in the store.
+/// the named secrets it wraps (`secrets`); installs the keyring in the store.
 pub async fn load_keyring(store: &Store, source: &KekFile) -> Result<Arc<Keyring>, KekError> {
     let rows = store.keks().await?;
     finish_interrupted_swap(source, current(&rows))?;
@@ -174,20 +198,8 @@ pub async fn load_keyring(store: &Store, source: &KekFile) -> Result<Arc<Keyring
         }
     };
     let (kek_id, kek) = key;
-    let index_key = match store.wrapped_secret("index_key", kek_id).await? {
-        Some(wrapped) => {
-            let ring = Keyring::new(kek_id, &kek, &[0; 32])?;
-            let bytes = ring.unwrap_secret(kek_id, "index_key", &wrapped)?;
-            bytes.try_into().map_err(|_| CryptoError::Decrypt("index key length".into()))?
-        }
-        None => {
-            let fresh: [u8; 32] = rand::random();
-            let ring = Keyring::new(kek_id, &kek, &[0; 32])?;
-            store.put_wrapped_secret("index_key", kek_id, ring.wrap_secret(kek_id, "index_key", &fresh)?).await?;
-            fresh
-        }
-    };
-    let keyring = Keyring::new(kek_id, &kek, &index_key)?;
+    let secrets = super::secrets::load(store, kek_id, &kek).await?;
+    let keyring = Keyring::new(kek_id, &kek, &secrets.index)?.with_secrets(&secrets.audit, &secrets.chat_token);
     // An unfinished rotation: data keys already moved to the next KEK need it.
     if let Some(next) = rows.iter().find(|r| r.state == "next") {
         let path = source.next_path();
@@ -202,4 +214,15 @@ pub async fn load_keyring(store: &Store, source: &KekFile) -> Result<Arc<Keyring
     let keyring = Arc::new(keyring);
     store.set_keyring(Arc::clone(&keyring));
     Ok(keyring)
+}
+
+/// For commands that do not need the keys but write audit entries (`parley user`, `parley
+/// backup`): loads the keyring when this database already has a KEK and its key file is
+/// readable, so those entries are keyed at once; otherwise (never creating a key) they wait
+/// to be chained by the server. Says which.
+pub async fn load_keyring_for_audit(store: &Store, source: &KekFile) -> bool {
+    match store.keks().await {
+        Ok(rows) if !rows.is_empty() => load_keyring(store, source).await.is_ok(),
+        _ => false,
+    }
 }

@@ -6,6 +6,7 @@
 //! Stored field format: `e1.` + base64url(nonce ‖ ciphertext ‖ tag).
 
 pub mod kek;
+pub mod secrets;
 
 pub use kek::{KekError, KekFile, fingerprint, load_keyring};
 
@@ -104,14 +105,18 @@ impl IndexKind {
     pub fn normalise(self, value: &str) -> String {
         match self {
             IndexKind::Phone => {
-                // Digits only; a UK number in international form matches its national form.
+                // Digits only; a UK number in international form (+44, 0044, or a bare 44 with
+                // a UK number's length, each perhaps with the trunk "(0)") matches its national form.
                 let digits: String = value.chars().filter(char::is_ascii_digit).collect();
-                if let Some(rest) = digits.strip_prefix("0044") {
-                    format!("0{rest}")
-                } else if digits.len() >= 11 && value.trim_start().starts_with('+') && digits.starts_with("44") {
-                    format!("0{}", &digits[2..])
-                } else {
-                    digits
+                let plus = value.trim_start().starts_with('+');
+                let bare_uk = |rest: &str| rest.len() == 10 || (rest.len() == 11 && rest.starts_with('0'));
+                let national = match digits.strip_prefix("0044") {
+                    Some(rest) => Some(rest),
+                    None => digits.strip_prefix("44").filter(|rest| (plus && rest.len() >= 9) || bare_uk(rest)),
+                };
+                match national {
+                    Some(rest) => format!("0{}", rest.strip_prefix('0').unwrap_or(rest)),
+                    None => digits,
                 }
             }
             _ => value.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase(),
@@ -128,6 +133,10 @@ pub struct Keyring {
     current: RwLock<i64>,
     index: hmac::Key,
     deks: RwLock<HashMap<i64, Arc<AeadKey>>>,
+    /// Keys the audit-log chain (HMAC-SHA256); kept across KEK rotations.
+    audit: Option<hmac::Key>,
+    /// Derives visitors' resume tokens; kept across KEK rotations.
+    chat_token: Option<[u8; 32]>,
 }
 
 impl Keyring {
@@ -138,7 +147,26 @@ impl Keyring {
             current: RwLock::new(kek_id),
             index: hmac::Key::new(hmac::HMAC_SHA256, index_key),
             deks: RwLock::default(),
+            audit: None,
+            chat_token: None,
         })
+    }
+
+    /// Adds the audit-chain key and the chat-token key (see `secrets`).
+    pub fn with_secrets(mut self, audit: &[u8; 32], chat_token: &[u8; 32]) -> Keyring {
+        self.audit = Some(hmac::Key::new(hmac::HMAC_SHA256, audit));
+        self.chat_token = Some(*chat_token);
+        self
+    }
+
+    /// HMAC-SHA256 of `data` under the audit-chain key; None when it is not loaded.
+    pub fn audit_mac(&self, data: &[u8]) -> Option<Vec<u8>> {
+        self.audit.as_ref().map(|key| hmac::sign(key, data).as_ref().to_vec())
+    }
+
+    /// The key visitors' resume tokens are derived with; None when it is not loaded.
+    pub fn chat_token_key(&self) -> Option<[u8; 32]> {
+        self.chat_token
     }
 
     /// Adds another KEK (the next one during a rotation) and optionally makes it current.
@@ -313,6 +341,15 @@ mod tests {
         assert_eq!(ring.blind(IndexKind::Phone, "+44 7700 900123"), ring.blind(IndexKind::Phone, "07700 900123"));
         assert_eq!(ring.blind(IndexKind::Phone, "0044 7700 900123"), ring.blind(IndexKind::Phone, "07700900123"));
         assert_ne!(ring.blind(IndexKind::Phone, "+353 1 234 5678"), ring.blind(IndexKind::Phone, "01 234 5678"));
+        let national = ring.blind(IndexKind::Phone, "07700 900123");
+        for form in ["+44 (0)7700 900123", "447700900123", "44 7700 900123", "0044 (0)7700 900123", "+44 7700-900123"] {
+            assert_eq!(ring.blind(IndexKind::Phone, form), national, "{form}");
+        }
+        assert_ne!(
+            ring.blind(IndexKind::Phone, "4412345"),
+            ring.blind(IndexKind::Phone, "012345"),
+            "too short for the UK"
+        );
         let other = Keyring::new(1, &[7; 32], &[10; 32]).expect("ring");
         assert_ne!(a, other.blind(IndexKind::Email, "nia@example.org"));
     }

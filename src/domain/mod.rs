@@ -2,9 +2,11 @@
 
 pub mod permission;
 mod role;
+pub mod scope;
 
 pub use permission::{Action, Module, Permission, PermissionSet};
 pub use role::Role;
+pub use scope::{Reach, Scope};
 
 use serde::Serialize;
 

@@ -12,7 +12,7 @@ use super::rejection::{ApiError, reject};
 use super::serve::PeerAddr;
 use crate::app::AppState;
 use crate::auth::session::{self, constant_time_eq};
-use crate::domain::{Permission, PermissionSet};
+use crate::domain::{Permission, PermissionSet, Reach};
 use crate::service::accounts::StaffSession;
 
 pub fn with_state(state: AppState) -> impl Filter<Extract = (AppState,), Error = Infallible> + Clone {
@@ -39,6 +39,9 @@ pub struct Authed {
     pub token: String,
     /// What the session's role may do (resolved on every request, so role edits apply at once).
     pub permissions: PermissionSet,
+    /// The chats, offline requests and transcripts the role's team scope reaches (resolved on
+    /// every request too).
+    pub reach: Reach,
 }
 
 impl Authed {
@@ -81,7 +84,8 @@ pub fn staff(state: AppState) -> impl Filter<Extract = (Authed,), Error = Reject
         let session = state.accounts.authenticate(&token).await.map_err(reject)?;
         pending_step_gate(&session, path.as_str())?;
         let permissions = state.roles.permissions(&session.role);
-        Ok::<_, Rejection>(Authed { session, token, permissions })
+        let reach = state.departments.reach(state.roles.scope(&session.role), session.user_id);
+        Ok::<_, Rejection>(Authed { session, token, permissions, reach })
     })
 }
 

@@ -3,10 +3,12 @@
 
 pub mod api;
 pub mod assets;
+mod conn;
 mod consent;
 pub mod filters;
 pub mod headers;
 mod ops;
+mod precheck;
 mod public;
 pub mod rejection;
 pub mod serve;

@@ -59,6 +59,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
                         "fields": site.fields,
                         "departments": departments,
                         "theme": site.theme,
+                        "lawful_basis": site.lawful_basis,
+                        "require_consent": site.require_consent,
+                        "ask_marketing": site.ask_marketing,
                         "available": any,
                     }))
                     .into_response()
@@ -95,11 +98,18 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(|tail: Tail, headers: HeaderMap, state: AppState| async move {
             asset(&state, &format!("common/{}", tail.as_str()), &headers)
         });
+    // The notice in force, or with `?version=` an earlier one as it was published.
     let privacy = warp::path("privacy")
         .and(warp::path::end())
         .and(warp::get())
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and(warp::header::optional::<String>("accept"))
         .and(with_state(state.clone()))
-        .map(|state: AppState| html(privacy_page(&state)));
+        .and_then(
+            |query: std::collections::HashMap<String, String>, accept: Option<String>, state: AppState| async move {
+                privacy_response(&state, query.get("version").map(String::as_str), accept.as_deref()).await
+            },
+        );
     let demo = warp::path("demo")
         .and(warp::path::end())
         .and(warp::get())
@@ -132,16 +142,65 @@ pub(super) fn asset(state: &AppState, path: &str, headers: &HeaderMap) -> Result
     state.assets.respond(path, headers).ok_or_else(warp::reject::not_found)
 }
 
-fn privacy_page(state: &AppState) -> String {
-    let org = escape(&state.config.server.organisation);
+async fn privacy_response(
+    state: &AppState,
+    version: Option<&str>,
+    accept: Option<&str>,
+) -> Result<Response, Rejection> {
     let notice = &state.privacy;
+    let versions = crate::service::privacy::versions(&state.store).await.map_err(super::rejection::reject)?;
+    let (version, published_at, body) = match version.filter(|v| *v != notice.version) {
+        None => (notice.version.clone(), notice.published_at, notice.html.clone()),
+        Some(wanted) => match crate::service::privacy::published(&state.store, wanted)
+            .await
+            .map_err(super::rejection::reject)?
+        {
+            Some((published_at, body)) => (wanted.to_owned(), published_at, body),
+            None => {
+                let message =
+                    format!("no privacy notice has version `{wanted}`; the one in force is {}", notice.version);
+                if accept.is_some_and(|a| a.contains("application/json")) {
+                    return Ok(ApiError::new(http::StatusCode::NOT_FOUND, "unknown_version", message).into_response());
+                }
+                let page = format!("<h1>Privacy notice not found</h1><p>{}</p>", escape(&message));
+                let mut response = html(privacy_page(state, &page, "", &versions));
+                *response.status_mut() = http::StatusCode::NOT_FOUND;
+                return Ok(response);
+            }
+        },
+    };
+    let footer = format!(
+        "<p class=\"version\">Version {}, published {}.</p>",
+        escape(&version),
+        crate::util::rfc3339(published_at)
+    );
+    let footer = if version == notice.version {
+        footer
+    } else {
+        format!(
+            "{footer}<p><strong>This is an earlier version.</strong> <a href=\"/privacy\">The notice in force</a>.</p>"
+        )
+    };
+    Ok(html(privacy_page(state, &body, &footer, &versions)))
+}
+
+/// A notice page: `body` (escaped HTML), `footer`, and links to every published version.
+fn privacy_page(state: &AppState, body: &str, footer: &str, versions: &[(String, i64)]) -> String {
+    let org = escape(&state.config.server.organisation);
+    let links: String = versions
+        .iter()
+        .map(|(v, at)| {
+            format!(
+                "<li><a href=\"/privacy?version={0}\">{0}</a>, published {1}</li>",
+                escape(v),
+                crate::util::rfc3339(*at)
+            )
+        })
+        .collect();
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Privacy notice – {org} web chat</title><link rel=\"stylesheet\" href=\"/widget/page.css\"></head>\
-         <body><main>{body}<p class=\"version\">Version {version}, published {published}.</p></main></body></html>\n",
-        body = notice.html,
-        version = escape(&notice.version),
-        published = crate::util::rfc3339(notice.published_at),
+         <body><main>{body}{footer}<h2>Versions of this notice</h2><ul>{links}</ul></main></body></html>\n"
     )
 }
 

@@ -39,6 +39,36 @@ impl ApiError {
         )
     }
 
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn payload_too_large() -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is larger than this server accepts (server.max_body_bytes)",
+        )
+    }
+
+    /// The public listener's per-address connection cap (`server.public_connections_per_ip`).
+    pub fn too_many_connections() -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_connections",
+            "this address has too many connections open; close some and try again",
+        )
+    }
+
+    /// `/metrics` with `metrics.token_file` set, without the right bearer token.
+    pub fn metrics_token_required() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "metrics_token_required",
+            "send the token of metrics.token_file as `Authorization: Bearer <token>`",
+        )
+    }
+
     pub fn rate_limited(retry_after: u64) -> ApiError {
         ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,
@@ -131,6 +161,18 @@ impl From<AccountError> for ApiError {
     }
 }
 
+impl From<crate::service::audit::AuditError> for ApiError {
+    fn from(err: crate::service::audit::AuditError) -> Self {
+        match err {
+            crate::service::audit::AuditError::Store(store) => store.into(),
+            other => {
+                tracing::error!(error = %other, "audit anchor");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "audit_anchor_unreadable", other.to_string())
+            }
+        }
+    }
+}
+
 /// Active Directory / LDAP sign-in failures other than a wrong name or password.
 fn directory_error(err: crate::service::directory::DirectoryError) -> ApiError {
     use crate::service::directory::DirectoryError as D;
@@ -182,11 +224,7 @@ fn to_api_error(rejection: &Rejection) -> ApiError {
         );
     }
     if rejection.find::<reject::PayloadTooLarge>().is_some() {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the request body is larger than this server accepts",
-        );
+        return ApiError::payload_too_large();
     }
     if rejection.find::<reject::LengthRequired>().is_some() {
         return ApiError::new(

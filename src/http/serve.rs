@@ -1,27 +1,33 @@
-//! Our own accept loop (warp 0.4 has no TLS): TCP accept → rustls handshake → hyper auto
-//! (HTTP/1.1 + h2, with upgrades) around `warp::service`, wrapped with the peer address,
-//! security headers and request metrics. Stops accepting on shutdown and lets open
-//! connections finish within the grace period.
+//! Our own accept loop (warp 0.4 has no TLS): TCP accept → rustls handshake (bounded by
+//! `server.tls_handshake_timeout_seconds`) → hyper auto (HTTP/1.1 + h2, with upgrades, hyper's
+//! timer set so its header-read timeout and HTTP/2 keep-alive work) around `warp::service`,
+//! wrapped with the peer address, the checks of `precheck`, security headers and request
+//! metrics. `conn` times each connection out; the public listener caps connections per address.
+//! Stops accepting on shutdown and lets open connections finish within the grace period.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use super::conn::{self, Activity, Closed, Held, Limits};
 use super::headers;
+use super::precheck::{self, NumericPaths};
 use crate::app::{AppState, wait_for_shutdown};
+use crate::config::ServerConfig;
+use crate::ratelimit::ConnectionCap;
 use crate::telemetry::Surface;
 
 /// The client's address, put into every request's extensions by the accept loop.
@@ -38,7 +44,26 @@ impl UpgradeSlot {
     }
 }
 
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Binds a listener with `server.listen_backlog` pending connections (SO_REUSEADDR on, as
+/// `TcpListener::bind` does).
+pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
+/// The hyper server settings of both listeners.
+fn http_builder(server: &ServerConfig) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(server.header_read_timeout_seconds));
+    let keepalive = Duration::from_secs(server.http2_keepalive_seconds);
+    builder.http2().timer(TokioTimer::new()).keep_alive_interval(keepalive).keep_alive_timeout(keepalive);
+    builder
+}
 
 /// Paces new connections on one listener: at most `rate` a second after a burst of `4 × rate`.
 /// Connections beyond that wait in the kernel's accept queue (their TLS handshakes are not
@@ -85,7 +110,28 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
     connections_per_second: u32,
 ) {
-    let graceful = GracefulShutdown::new();
+    let server = &state.config.server;
+    let builder = Arc::new(http_builder(server));
+    let mut refusing = http_builder(server);
+    refusing.http1().keep_alive(false);
+    let refusing = Arc::new(refusing);
+    let handshake_timeout = Duration::from_secs(server.tls_handshake_timeout_seconds);
+    let limits = Limits {
+        idle: Duration::from_secs(server.idle_timeout_seconds),
+        max_age: Duration::from_secs(server.max_connection_age_seconds),
+        grace: Duration::from_secs(server.shutdown_grace_seconds),
+        one_response: false,
+    };
+    let cap = match surface {
+        Surface::Public => ConnectionCap::new(server.public_connections_per_ip),
+        Surface::Staff => None,
+    };
+    let numeric = Arc::new(match surface {
+        Surface::Staff => NumericPaths::from_openapi(super::api::OPENAPI),
+        Surface::Public => NumericPaths::default(),
+    });
+    // Every connection task holds a sender; all gone = all connections closed.
+    let (alive, mut all_closed) = mpsc::channel::<()>(1);
     let warp_service = warp::service(filter);
     let mut pace = AcceptPace::new(connections_per_second);
     loop {
@@ -112,48 +158,104 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let state = state.clone();
         let warp_service = warp_service.clone();
-        let watcher = graceful.watcher();
+        let numeric = Arc::clone(&numeric);
+        let shutdown = shutdown.clone();
+        let alive = alive.clone();
+        let (slot, refused) = match &cap {
+            None => (None, false),
+            Some(cap) => match cap.try_acquire(peer.ip()) {
+                Some(slot) => (Some(slot), false),
+                None => (None, true),
+            },
+        };
+        let builder = Arc::clone(if refused { &refusing } else { &builder });
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            let _alive = alive;
+            let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(err)) => {
                     tracing::debug!(listener = surface.name(), error = %err, "TLS handshake failed");
                     return;
                 }
-                Err(_) => return,
+                Err(_) => {
+                    state.metrics.connection_timed_out(surface, "handshake");
+                    return;
+                }
             };
             let metrics = state.metrics.clone();
+            if refused {
+                metrics.connection_refused(surface);
+                tracing::debug!(listener = surface.name(), "connection refused: too many from one address");
+            }
             metrics.connection_opened(surface);
+            let activity = Arc::new(Activity::default());
+            let requests = Arc::clone(&activity);
+            let max_body = state.config.server.max_body_bytes;
             let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                let in_flight = requests.begin();
                 req.extensions_mut().insert(PeerAddr(peer));
                 if let Some(upgrade) = req.extensions_mut().remove::<OnUpgrade>() {
                     req.extensions_mut().insert(UpgradeSlot(Arc::new(Mutex::new(Some(upgrade)))));
                 }
                 let path = req.uri().path().to_owned();
                 let query = req.uri().query().unwrap_or_default().to_owned();
+                let http1 = req.version() < http::Version::HTTP_2;
                 let mut warp_service = warp_service.clone();
                 let state = state.clone();
+                let numeric = Arc::clone(&numeric);
                 async move {
-                    let mut response = match warp_service.call(req).await {
-                        Ok(response) => response,
-                        Err(never) => match never {},
+                    let checked = match refused {
+                        true => Err(precheck::Refusal {
+                            error: super::rejection::ApiError::too_many_connections(),
+                            close: true,
+                        }),
+                        false => precheck::check(req, max_body, &numeric).await,
+                    };
+                    let mut response = match checked {
+                        Ok(req) => match warp_service.call(req).await {
+                            Ok(response) => response,
+                            Err(never) => match never {},
+                        },
+                        Err(refusal) => {
+                            let mut response = refusal.error.into_response();
+                            if refusal.close && http1 {
+                                response
+                                    .headers_mut()
+                                    .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+                            }
+                            response
+                        }
                     };
                     headers::apply(surface, &path, &query, &state, response.headers_mut());
                     state.metrics.request(surface, response.status().as_u16());
+                    // The request counts as in progress until its body has been sent.
+                    let response = response.map(move |body| {
+                        body.map_frame(move |frame| {
+                            let _ = &in_flight;
+                            frame
+                        })
+                    });
                     Ok::<_, Infallible>(response)
                 }
             });
-            let builder = Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service).into_owned();
-            if let Err(err) = watcher.watch(connection).await {
-                tracing::debug!(listener = surface.name(), error = %err, "connection ended with an error");
+            let connection =
+                builder.serve_connection_with_upgrades(TokioIo::new(Held::new(tls, slot)), service).into_owned();
+            let mut connection = std::pin::pin!(connection);
+            let limits = Limits { one_response: refused, ..limits };
+            let closed = conn::drive(connection.as_mut(), |c| c.graceful_shutdown(), &activity, limits, shutdown).await;
+            match closed {
+                Closed::Idle => metrics.connection_timed_out(surface, "idle"),
+                Closed::MaxAge => metrics.connection_timed_out(surface, "max_age"),
+                Closed::Normally | Closed::Shutdown => {}
             }
             metrics.connection_closed(surface);
         });
     }
     drop(listener);
-    let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    drop(alive);
+    // Each connection closes itself within the grace period; this bound is a backstop.
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds + 1);
+    if tokio::time::timeout(grace, all_closed.recv()).await.is_err() {
         tracing::warn!(listener = surface.name(), "connections still open after the grace period; closing them");
     }
 }

@@ -188,6 +188,20 @@ impl Departments {
         self.cache.read().ok().and_then(|c| c.departments.iter().find(|d| d.id == id).cloned())
     }
 
+    /// What a member of a role with `scope` reaches now: everything, or the departments
+    /// `user_id` belongs to (membership changes apply at once).
+    pub fn reach(&self, scope: crate::domain::Scope, user_id: i64) -> crate::domain::Reach {
+        match scope {
+            crate::domain::Scope::All => crate::domain::Reach::All,
+            crate::domain::Scope::OwnTeams => crate::domain::Reach::Teams(
+                self.cache
+                    .read()
+                    .map(|c| c.departments.iter().filter(|d| d.has_member(user_id)).map(|d| d.id).collect())
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
     fn with_hours<T>(&self, department: &Department, f: impl FnOnce(Hours<'_>) -> T) -> Option<T> {
         let cache = self.cache.read().ok()?;
         Some(f(Hours {

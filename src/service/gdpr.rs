@@ -105,9 +105,35 @@ pub enum Approval {
     Requested,
 }
 
+/// Audits an erasure attempt that was refused (`gdpr.erase_refused`, with why in words that hold
+/// no personal data): no permission, the same person approving twice, or no such subject.
+pub async fn refused(store: &Store, actor: &str, subject: i64, why: &str) -> Result<(), GdprError> {
+    let entry =
+        AuditEntry::new(actor, "gdpr.erase_refused").target(format!("subject {subject}")).details(why.to_owned());
+    Ok(store.audit(entry).await?)
+}
+
 /// Erasure under `privacy.erasure_second_approver`: the first request is recorded and audited;
-/// the same call by a different person erases (both names go in the audit entry).
+/// the same call by a different person erases (both names go in the audit entry). A refusal
+/// (the same person again, an unknown subject) is audited too.
 pub async fn erase_with_approval(
+    store: &Store,
+    subject: i64,
+    reason: &str,
+    actor: &str,
+    second_approver: bool,
+) -> Result<Approval, GdprError> {
+    let outcome = approve_or_erase(store, subject, reason, actor, second_approver).await;
+    let why = match &outcome {
+        Err(GdprError::SecondApproverNeeded) => "the second approver must be a different person",
+        Err(GdprError::Unknown(_)) => "no such data subject",
+        _ => return outcome,
+    };
+    refused(store, actor, subject, why).await?;
+    outcome
+}
+
+async fn approve_or_erase(
     store: &Store,
     subject: i64,
     reason: &str,

@@ -117,12 +117,9 @@ pub async fn rotate(
         None => start(store, source, &current, actor).await?,
     };
     keyring.ensure_kek(next.id, &next.fingerprint)?;
-    // The blind-index key, wrapped under the next KEK too.
-    if store.wrapped_secret("index_key", next.id).await?.is_none() {
-        let wrapped = store.wrapped_secret("index_key", current.id).await?.ok_or(StoreError::NoKeys)?;
-        let index = keyring.unwrap_secret(current.id, "index_key", &wrapped)?;
-        store.put_wrapped_secret("index_key", next.id, keyring.wrap_secret(next.id, "index_key", &index)?).await?;
-    }
+    // The named secrets (blind-index, audit-chain and chat-token keys), wrapped under the next
+    // KEK too, before any data key moves.
+    crate::crypto::secrets::wrap_all_under(store, &keyring, current.id, next.id).await?;
     loop {
         let batch = store.data_keys_not_on(next.id, BATCH).await?;
         if batch.is_empty() {

@@ -12,7 +12,9 @@ use tokio::sync::{Notify, watch};
 
 use crate::config::{Config, SmtpConfig, SmtpSecurity};
 use crate::domain::Email;
-use crate::store::{ConversationRow, MailRow, NewMail, OfflineRow, Store, StoreError};
+use crate::store::{
+    ConversationRow, MailRow, NewMail, OfflineRow, Store, StoreError, TranscriptOutcome, TranscriptRules,
+};
 
 /// Attempts before a mail is marked failed.
 const MAX_ATTEMPTS: i64 = 8;
@@ -25,8 +27,24 @@ pub enum MailError {
     Disabled,
     #[error("{0}")]
     Address(String),
+    #[error("the transcript can be e-mailed only while the chat is open and for {0} hours after it ends")]
+    WindowClosed(u32),
+    #[error("the transcript of this chat has been e-mailed {0} times already, the most allowed")]
+    LimitReached(u32),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl MailError {
+    /// The stable `code` of the error frame a visitor gets.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MailError::Disabled | MailError::Address(_) => "invalid",
+            MailError::WindowClosed(_) => "transcript_window_closed",
+            MailError::LimitReached(_) => "transcript_limit",
+            MailError::Store(_) => "internal",
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -35,6 +53,9 @@ pub struct Mailer {
     smtp: SmtpConfig,
     organisation: String,
     public_url: String,
+    /// `chat.transcript_email_window_hours` and `chat.transcript_emails_per_conversation`.
+    transcript_window_hours: u32,
+    transcripts_per_conversation: u32,
     wake: Arc<Notify>,
 }
 
@@ -45,6 +66,8 @@ impl Mailer {
             smtp: config.smtp.clone(),
             organisation: config.server.organisation.clone(),
             public_url: config.server.public_base_url(),
+            transcript_window_hours: config.chat.transcript_email_window_hours,
+            transcripts_per_conversation: config.chat.transcript_emails_per_conversation,
             wake: Arc::new(Notify::new()),
         }
     }
@@ -53,7 +76,10 @@ impl Mailer {
         !self.smtp.host.is_empty()
     }
 
-    /// Queues the conversation's transcript for `email`, with a link to withdraw consent.
+    /// Queues the conversation's transcript for `email`, with a link to withdraw consent when the
+    /// visitor gave one that the link can withdraw: while the chat is open and for
+    /// `transcript_window_hours` after it ends, at most `transcripts_per_conversation` times;
+    /// every request is audited without the address.
     /// A resent request (same `client_id`) queues one mail.
     pub async fn queue_transcript(
         &self,
@@ -75,24 +101,40 @@ impl Mailer {
                 .unwrap_or_default();
             body.push_str(&format!("[{at}] {}: {}\n", m.author_name, m.body));
         }
-        body.push_str(&format!(
-            "\nTo withdraw your consent to us keeping the details of this chat, open:\n{}/consent/withdraw?conversation={}&token={}\n\n\
-             Privacy notice: {}/privacy\n",
-            self.public_url, conversation.public_id, token, self.public_url
-        ));
-        let id = self
-            .store
-            .queue_mail(NewMail {
-                client_id: Some(client_id.to_owned()),
-                kind: "transcript",
-                subject_id: conversation.subject_id,
-                to_addr: to.as_str().to_owned(),
-                subject: format!("Your chat with {}", self.organisation),
-                body,
-            })
-            .await?;
-        self.wake.notify_one();
-        Ok(id)
+        // A withdrawal link only for someone who gave a consent it can act on, saying what it does.
+        let live = self.store.withdrawable_consents(conversation.id).await?;
+        let agreed: Vec<&str> = live.iter().filter_map(|p| crate::service::consent::Purpose::describe(p)).collect();
+        if !agreed.is_empty() {
+            body.push_str(&format!(
+                "\nYou agreed to: {}. To withdraw that consent (this does not delete the chat), open:\n\
+                 {}/consent/withdraw?conversation={}&token={}\n",
+                agreed.join("; "),
+                self.public_url,
+                conversation.public_id,
+                token
+            ));
+        }
+        body.push_str(&format!("\nPrivacy notice: {}/privacy\n", self.public_url));
+        let mail = NewMail {
+            client_id: Some(client_id.to_owned()),
+            kind: "transcript",
+            subject_id: conversation.subject_id,
+            to_addr: to.as_str().to_owned(),
+            subject: format!("Your chat with {}", self.organisation),
+            body,
+        };
+        let rules = TranscriptRules {
+            window_secs: i64::from(self.transcript_window_hours) * 3600,
+            max: i64::from(self.transcripts_per_conversation),
+        };
+        match self.store.queue_transcript_mail(conversation.id, &conversation.public_id, rules, mail).await? {
+            TranscriptOutcome::Queued(id) => {
+                self.wake.notify_one();
+                Ok(id)
+            }
+            TranscriptOutcome::WindowClosed => Err(MailError::WindowClosed(self.transcript_window_hours)),
+            TranscriptOutcome::LimitReached => Err(MailError::LimitReached(self.transcripts_per_conversation)),
+        }
     }
 
     /// Queues a staff member's reply to an offline request and marks the request done, in one

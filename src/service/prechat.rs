@@ -89,7 +89,12 @@ pub fn check_answers(
     }
     let mut out = Vec::new();
     for field in fields {
-        let value = answers.get(&field.key).and_then(|v| v.as_str()).map(str::trim).unwrap_or_default();
+        let value = match answers.get(&field.key) {
+            None | Some(serde_json::Value::Null) => "",
+            Some(serde_json::Value::String(value)) => value.trim(),
+            // A number or a list is not silently dropped: the widget sends text only.
+            Some(_) => return Err(format!("{} must be text", field.label)),
+        };
         if value.is_empty() {
             if field.required {
                 return Err(format!("{} is required", field.label));
@@ -146,6 +151,7 @@ mod tests {
             (json!({ "email": "a@example.org", "phone": "call me" }), "not valid"),
             (json!({ "email": "a@example.org", "topic": "Parking" }), "not valid"),
             (json!({ "email": "a@example.org", "colour": "red" }), "not a field"),
+            (json!({ "email": "a@example.org", "phone": 5551234 }), "must be text"),
         ] {
             let err = check_answers(&f, &answers(bad.clone())).expect_err("invalid");
             assert!(err.contains(why), "{bad}: {err}");

@@ -9,7 +9,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::hours::Schedule;
-use crate::domain::{PermissionSet, permission};
+use crate::domain::{PermissionSet, Scope, permission};
 use crate::store::{AuditEntry, RoleDelete, RoleRow, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +99,9 @@ pub struct RoleDef {
     #[serde(serialize_with = "network_names")]
     pub allowed_networks: Vec<Cidr>,
     pub login_hours: Schedule,
+    /// `all`, or `own_teams`: only the chats, offline requests and transcripts of the
+    /// departments the member belongs to.
+    pub scope: Scope,
 }
 
 fn permission_names<S: serde::Serializer>(set: &PermissionSet, s: S) -> Result<S::Ok, S::Error> {
@@ -122,6 +125,9 @@ pub struct RoleInput {
     pub allowed_networks: Vec<String>,
     #[serde(default)]
     pub login_hours: Schedule,
+    /// `all` (default) or `own_teams`; built-in roles are always `all`.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 /// Why a login was refused by its role's restrictions (said in general terms to the user).
@@ -177,6 +183,8 @@ fn def_from_row(row: RoleRow) -> RoleDef {
         .filter_map(|n| Cidr::parse(n).ok())
         .collect();
     let login_hours = serde_json::from_str(&row.login_hours).unwrap_or_default();
+    // An unreadable scope narrows rather than widens.
+    let scope = if row.builtin { Scope::All } else { Scope::parse(&row.scope).unwrap_or(Scope::OwnTeams) };
     RoleDef {
         name: row.name,
         description: row.description,
@@ -184,6 +192,7 @@ fn def_from_row(row: RoleRow) -> RoleDef {
         permissions,
         allowed_networks,
         login_hours,
+        scope,
     }
 }
 
@@ -215,6 +224,15 @@ impl Roles {
     /// The permissions of a role; none for a name that is not a role (any more).
     pub fn permissions(&self, role: &str) -> PermissionSet {
         permission::builtin(role).or_else(|| self.snapshot().get(role).map(|d| d.permissions)).unwrap_or_default()
+    }
+
+    /// The team scope of a role; built-in roles (and unknown names, which have no permissions)
+    /// reach everything their permissions allow.
+    pub fn scope(&self, role: &str) -> Scope {
+        if permission::builtin(role).is_some() {
+            return Scope::All;
+        }
+        self.snapshot().get(role).map(|d| d.scope).unwrap_or(Scope::All)
     }
 
     pub fn exists(&self, role: &str) -> bool {
@@ -273,6 +291,13 @@ impl Roles {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| RoleError::Invalid(format!("allowed_networks: {e}")))?;
         input.login_hours.check().map_err(|e| RoleError::Invalid(format!("login_hours: {e}")))?;
+        let scope = match input.scope.as_deref() {
+            None => Scope::All,
+            Some(raw) => Scope::parse(raw).map_err(|e| RoleError::Invalid(format!("scope: {e}")))?,
+        };
+        if builtin && scope != Scope::All {
+            return Err(RoleError::Invalid("scope: built-in roles reach all teams; make a custom role".into()));
+        }
         let row = RoleRow {
             name: name.to_owned(),
             description,
@@ -280,12 +305,14 @@ impl Roles {
             permissions: if builtin { "[]".into() } else { to_json(&permissions.names()) },
             allowed_networks: to_json(&networks.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
             login_hours: to_json(&input.login_hours),
+            scope: scope.as_str().to_owned(),
         };
         let details = format!(
-            "permissions: {}; networks: {}; hours: {}",
+            "permissions: {}; networks: {}; hours: {}; scope: {}",
             if builtin { "built-in".to_owned() } else { permissions.names().join(" ") },
             row.allowed_networks,
-            row.login_hours
+            row.login_hours,
+            row.scope
         );
         if !self.store.put_role(row, create).await? {
             return Err(RoleError::Unknown(name.to_owned()));

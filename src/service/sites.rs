@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::domain::Origin;
+use crate::service::consent::LawfulBasis;
 use crate::service::departments::Departments;
 use crate::service::prechat::{Field, check_fields};
 use crate::store::{SiteRow, Store, StoreError};
@@ -33,6 +34,12 @@ pub struct Site {
     pub departments: Vec<String>,
     pub theme: Theme,
     pub tracking: Tracking,
+    /// The basis chats on this site run on, shown in the pre-chat form.
+    pub lawful_basis: LawfulBasis,
+    /// The administrator chose to require consent before a chat (off by default).
+    pub require_consent: bool,
+    /// The pre-chat form offers the optional marketing-contact box.
+    pub ask_marketing: bool,
 }
 
 /// Whether the widget may remember a visitor across visits with the `parley_vid` cookie.
@@ -80,6 +87,12 @@ pub struct SiteInput {
     pub theme: Theme,
     #[serde(default)]
     pub tracking: Tracking,
+    #[serde(default)]
+    pub lawful_basis: LawfulBasis,
+    #[serde(default)]
+    pub require_consent: bool,
+    #[serde(default)]
+    pub ask_marketing: bool,
 }
 
 /// The widget's colour and texts for one site (English and Welsh); unset ones use the defaults.
@@ -203,8 +216,19 @@ impl Sites {
                 let fields: Vec<Field> = serde_json::from_str(&r.fields).unwrap_or_default();
                 let departments: Vec<String> = serde_json::from_str(&r.departments).unwrap_or_default();
                 let theme: Theme = serde_json::from_str(&r.theme).unwrap_or_default();
-                let tracking = Tracking::parse(&r.tracking);
-                (r.key.clone(), Site { key: r.key, name: r.name, origins, fields, departments, theme, tracking })
+                let site = Site {
+                    tracking: Tracking::parse(&r.tracking),
+                    lawful_basis: LawfulBasis::parse(&r.lawful_basis),
+                    require_consent: r.require_consent,
+                    ask_marketing: r.ask_marketing,
+                    key: r.key.clone(),
+                    name: r.name,
+                    origins,
+                    fields,
+                    departments,
+                    theme,
+                };
+                (r.key, site)
             })
             .collect();
         if let Ok(mut cache) = self.cache.write() {
@@ -259,11 +283,25 @@ impl Sites {
                 departments: to_json(&departments)?,
                 theme: to_json(&theme)?,
                 tracking: input.tracking.as_str().to_owned(),
+                lawful_basis: input.lawful_basis.as_str().to_owned(),
+                require_consent: input.require_consent,
+                ask_marketing: input.ask_marketing,
                 created_at: 0,
             })
             .await?;
         self.reload().await?;
-        Ok(Site { key, name, origins, fields: input.fields, departments, theme, tracking: input.tracking })
+        Ok(Site {
+            key,
+            name,
+            origins,
+            fields: input.fields,
+            departments,
+            theme,
+            tracking: input.tracking,
+            lawful_basis: input.lawful_basis,
+            require_consent: input.require_consent,
+            ask_marketing: input.ask_marketing,
+        })
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), SiteError> {

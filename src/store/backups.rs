@@ -36,7 +36,16 @@ pub enum RunOutcome {
 }
 
 /// One row of the erasure ledger, copied from the live database into a restored one.
-pub type LedgerRow = (i64, i64, Option<String>);
+pub use super::erasure::LedgerEntry as LedgerRow;
+
+/// What the erasure replay and the key snapshot did to a restored database.
+#[derive(Debug, Clone, Default)]
+pub struct Replayed {
+    /// Ledger entries whose subject was in the backup and was erased again (each audited).
+    pub erased_again: u64,
+    /// Subjects with no key in the key snapshot (erased since it was made): deleted.
+    pub keyless_removed: u64,
+}
 
 /// The backup a restored database came from. Its snapshot was taken while its own run was
 /// still `running`, so the restore records that run as it ended.
@@ -203,42 +212,58 @@ pub async fn schema_version_of(conn: &mut SqliteConnection) -> Result<i64, Store
 }
 
 /// The erasure ledger of the database at `path` (the live one), read-only; empty when the file
-/// or the table does not exist.
+/// or the table does not exist. A ledger from before public ids (schema < 17) comes back as
+/// legacy entries.
 pub async fn read_ledger(path: &Path) -> Result<Vec<LedgerRow>, StoreError> {
     if !path.exists() {
         return Ok(Vec::new());
     }
     let mut conn = open_file(path, true).await?;
-    let has_table: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'erasure_ledger'")
-            .fetch_one(&mut conn)
-            .await?;
-    let rows = if has_table == 0 {
-        Vec::new()
+    let columns: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_info('erasure_ledger')").fetch_all(&mut conn).await?;
+    let rows = if columns.iter().any(|c| c == "subject") {
+        super::erasure::read_ledger(&mut conn).await?
+    } else if columns.iter().any(|c| c == "subject_id") {
+        let old: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT subject_id, erased_at FROM erasure_ledger ORDER BY subject_id")
+                .fetch_all(&mut conn)
+                .await?;
+        old.into_iter()
+            .map(|(id, erased_at)| LedgerRow {
+                subject: format!("legacy-{id}"),
+                erased_at,
+                case_ref: None,
+                actor_role: None,
+                legacy_row_id: Some(id),
+            })
+            .collect()
     } else {
-        sqlx::query_as("SELECT subject_id, erased_at, reference FROM erasure_ledger ORDER BY subject_id")
-            .fetch_all(&mut conn)
-            .await?
+        Vec::new()
     };
     conn.close().await?;
     Ok(rows)
 }
 
-/// Brings a decrypted backup up to this binary's schema, then in one transaction merges the
-/// live erasure ledger into it, erases everyone in the merged ledger who is still present,
-/// closes the backup's own run and appends `audit`. Returns how many subjects had to be erased
-/// again.
+/// Brings a decrypted backup up to this binary's schema, then in one transaction puts in the
+/// keys of the key snapshot (`keys`, with whether the backup predates public ids; subjects
+/// without a key go), merges the live erasure ledger into it, erases everyone in the merged
+/// ledger who is still present (one `gdpr.erase.reapplied` audit entry each, naming the
+/// original erasure), closes the backup's own run and appends `audit`.
 pub async fn prepare_restored(
     conn: &mut SqliteConnection,
     path: &Path,
     ledger: Vec<LedgerRow>,
+    keys: Option<(&super::key_snapshot::KeySnapshot, bool)>,
     run: RestoredRun,
-    audit: impl FnOnce(u64) -> AuditEntry,
-) -> Result<u64, StoreError> {
+    actor: &str,
+    audit: impl FnOnce(&Replayed) -> AuditEntry,
+) -> Result<Replayed, StoreError> {
     super::check_schema_not_newer(conn, path).await?;
     super::MIGRATOR.run(&mut *conn).await?;
+    sqlx::query("PRAGMA secure_delete = ON").execute(&mut *conn).await?;
     let mut tx = conn.begin().await?;
     let at = now();
+    let file = run.file.clone();
     sqlx::query(
         "UPDATE backup_runs SET status = 'ok', finished_at = ?1, file = ?2, size = ?3, sha256 = ?4
          WHERE id = (SELECT MAX(id) FROM backup_runs WHERE status = 'running')",
@@ -256,16 +281,26 @@ pub async fn prepare_restored(
     .bind(at)
     .execute(&mut *tx)
     .await?;
-    for (subject_id, erased_at, reference) in ledger {
-        sqlx::query("INSERT OR IGNORE INTO erasure_ledger (subject_id, erased_at, reference) VALUES (?1, ?2, ?3)")
-            .bind(subject_id)
-            .bind(erased_at)
-            .bind(reference)
-            .execute(&mut *tx)
-            .await?;
+    let mut replayed = Replayed::default();
+    if let Some((keys, legacy)) = keys {
+        replayed.keyless_removed = super::key_snapshot::apply_keys(&mut tx, keys, legacy).await?.keyless_removed;
     }
-    let erased = super::erasure::apply_ledger(&mut tx).await?;
-    append_audit(&mut tx, audit(erased)).await?;
+    super::erasure::merge_ledger(&mut tx, &ledger).await?;
+    let applied = super::erasure::apply_ledger(&mut tx).await?;
+    replayed.erased_again = applied.len() as u64;
+    for entry in applied {
+        let details = format!(
+            "the erasure of {} (case {}, by {}) applied again after restoring {file}",
+            crate::util::rfc3339(entry.erased_at),
+            entry.case_ref.as_deref().unwrap_or("none"),
+            entry.actor_role.as_deref().unwrap_or("unknown role"),
+        );
+        let reapplied = AuditEntry::new(actor, "gdpr.erase.reapplied")
+            .target(format!("subject {}", entry.subject))
+            .details(details);
+        append_audit(&mut tx, reapplied).await?;
+    }
+    append_audit(&mut tx, audit(&replayed)).await?;
     tx.commit().await?;
-    Ok(erased)
+    Ok(replayed)
 }

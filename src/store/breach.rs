@@ -1,5 +1,7 @@
 //! Reports from the access log for the DPO: who has accessed a data subject's data, and the
-//! scope of a possible breach (which subjects a staff account or a time window touched).
+//! scope of a possible breach (which subjects a staff account or a time window touched). Both
+//! read the audit log (views of one transcript or contact) and the access log (lists, searches,
+//! dashboard frames).
 
 use std::collections::BTreeMap;
 
@@ -29,10 +31,21 @@ impl Store {
         )
         .fetch_all(self.reader())
         .await?;
-        Ok(rows
+        let mut rows: Vec<AuditRow> = rows
             .into_iter()
             .filter(|r| r.target.as_deref().is_some_and(|t| subjects_in(t).contains(&subject)))
-            .collect())
+            .collect();
+        // Lists, searches and dashboard frames that showed the subject (the access log).
+        rows.extend(self.views_of_subject(subject).await?.into_iter().map(|(id, at, actor, view)| AuditRow {
+            id,
+            at,
+            actor,
+            action: view,
+            target: Some(format!("subject {subject}")),
+            details: None,
+        }));
+        rows.sort_by_key(|r| r.at);
+        Ok(rows)
     }
 
     /// Subjects whose data was accessed (per the access log) or handled in `[from, until)`,
@@ -58,6 +71,9 @@ impl Store {
             for subject in subjects_in(target.as_deref().unwrap_or_default()) {
                 add(subject, format!("{action} by {actor}"));
             }
+        }
+        for (actor, view, subject) in self.views_between(from, until, user).await? {
+            add(subject, format!("{view} by {actor}"));
         }
         // Chats handled by, and offline messages assigned to, the account (or anyone).
         let handled = [

@@ -53,8 +53,10 @@ pub struct NewConversation {
     pub department_id: Option<i64>,
     /// E-mail addresses and phone numbers among the answers, for the blind indexes.
     pub contacts: Vec<(IndexKind, String)>,
-    /// The privacy-notice version the visitor consented under, when they ticked the box.
+    /// The privacy-notice version the visitor consented under, when they agreed to any purpose.
     pub consent_notice: Option<String>,
+    /// The purposes agreed to (`chat`, `marketing`, `transcript`), each recorded on its own.
+    pub consent_purposes: Vec<&'static str>,
     /// The visitor's IP address as kept (truncated or full), if kept.
     pub ip: Option<String>,
 }
@@ -209,7 +211,7 @@ impl Store {
                 };
                 append(conn, &keyring, first).await?;
                 if let Some(version) = &new.consent_notice {
-                    super::privacy::record_chat_consent(conn, subject, id, version).await?;
+                    super::privacy::record_start_consents(conn, subject, id, version, &new.consent_purposes).await?;
                 }
                 Ok((id, true))
             })
@@ -441,6 +443,16 @@ impl Store {
         })
         .await
     }
+
+    /// Who closed a conversation (`visitor`, `operator` or `system`); `None` while it is open.
+    pub async fn closed_by(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let by: Option<Option<String>> =
+            sqlx::query_scalar("SELECT closed_by FROM conversations WHERE id = ?1 AND status = 'closed'")
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await?;
+        Ok(by.map(|by| by.unwrap_or_else(|| "system".to_owned())))
+    }
 }
 
 /// Filters for the stored-chats list (all optional but `limit`). Times are Unix seconds.
@@ -456,6 +468,8 @@ pub struct ConversationFilter {
     pub department: Option<String>,
     /// Words found in the site, department, operator or who closed it (not in personal data).
     pub text: Option<String>,
+    /// Only these departments' conversations (a JSON array of ids; a team-scoped role).
+    pub departments: Option<String>,
     pub limit: i64,
 }
 
@@ -500,6 +514,7 @@ impl Store {
                AND (?9 IS NULL OR instr(lower(c.site || ' ' || COALESCE(d.key, '') || ' ' || COALESCE(d.name, '') || ' '
                                               || COALESCE(u.username, '') || ' ' || COALESCE(u.display_name, '') || ' '
                                               || COALESCE(c.closed_by, '')), lower(?9)) > 0)
+               AND (?10 IS NULL OR c.department_id IN (SELECT value FROM json_each(?10)))
              ORDER BY c.created_at DESC, c.id DESC LIMIT ?7",
         )
         .bind(&filter.status)
@@ -511,6 +526,7 @@ impl Store {
         .bind(filter.limit)
         .bind(&filter.department)
         .bind(&filter.text)
+        .bind(&filter.departments)
         .fetch_all(self.reader())
         .await?;
         let sealers = self.sealers(rows.iter().filter_map(|r| r.subject_id).collect()).await?;

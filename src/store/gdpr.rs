@@ -5,7 +5,6 @@
 use super::keys::sealer_of;
 use super::{AuditEntry, Store, StoreError};
 use crate::crypto::IndexKind;
-use crate::util::now;
 
 /// One chat of a subject.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -188,7 +187,10 @@ impl Store {
         Ok(Some(data))
     }
 
-    /// Erases a subject in one transaction; None when there is no such subject.
+    /// Erases a subject in one transaction: the ledger entry (public id, time, linked case,
+    /// actor role), every row and the wrapped key, and `audit` with its target set to
+    /// `subject <public id>`; then the WAL is checkpointed and truncated so the erased bytes
+    /// leave the data directory. None when there is no such subject.
     pub async fn erase_subject(&self, subject: i64, audit: AuditEntry) -> Result<Option<Erased>, StoreError> {
         let erased = self
             .write(move |conn| {
@@ -208,12 +210,10 @@ impl Store {
                             .fetch_one(&mut *conn)
                             .await? as u64,
                     };
+                    let public = super::erasure::record_erasure(conn, subject, &audit.actor).await?;
                     super::erasure::erase_subject_rows(conn, subject).await?;
-                    sqlx::query("INSERT OR IGNORE INTO erasure_ledger (subject_id, erased_at) VALUES (?1, ?2)")
-                        .bind(subject)
-                        .bind(now())
-                        .execute(&mut *conn)
-                        .await?;
+                    let mut audit = audit;
+                    audit.target = Some(format!("subject {public}"));
                     super::audit::append_audit(conn, audit).await?;
                     Ok(Some(erased))
                 })
@@ -221,6 +221,7 @@ impl Store {
             .await?;
         if erased.is_some() {
             self.keyring()?.forget(subject);
+            self.truncate_wal().await;
         }
         Ok(erased)
     }

@@ -164,12 +164,17 @@ pub async fn new_subject(conn: &mut SqliteConnection, keyring: &Keyring) -> Resu
     .fetch_one(&mut *conn)
     .await?;
     keyring.ensure_kek(kek_id, &fingerprint).map_err(crypto)?;
-    let id: i64 =
-        sqlx::query_scalar("INSERT INTO subjects (kek_id, wrapped_dek, created_at) VALUES (?1, X'', ?2) RETURNING id")
-            .bind(kek_id)
-            .bind(now())
-            .fetch_one(&mut *conn)
-            .await?;
+    // A random 128-bit public id: never reused, even when a restore brings back an older row
+    // id counter (the erasure ledger and audit entries name subjects by it).
+    let public_id = hex::encode(rand::random::<[u8; 16]>());
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO subjects (kek_id, wrapped_dek, created_at, public_id) VALUES (?1, X'', ?2, ?3) RETURNING id",
+    )
+    .bind(kek_id)
+    .bind(now())
+    .bind(public_id)
+    .fetch_one(&mut *conn)
+    .await?;
     let (wrapped, dek) = keyring.new_dek(id, kek_id).map_err(crypto)?;
     sqlx::query("UPDATE subjects SET kek_id = ?2, wrapped_dek = ?3 WHERE id = ?1")
         .bind(id)
@@ -303,10 +308,12 @@ impl Store {
                 .await?;
                 sqlx::query("UPDATE keks SET state = 'current' WHERE id = ?1").bind(next).execute(&mut *conn).await?;
                 for id in old {
-                    sqlx::query("DELETE FROM meta WHERE key = ?1")
-                        .bind(format!("index_key.{id}"))
-                        .execute(&mut *conn)
-                        .await?;
+                    for name in crate::crypto::secrets::NAMES {
+                        sqlx::query("DELETE FROM meta WHERE key = ?1")
+                            .bind(format!("{name}.{id}"))
+                            .execute(&mut *conn)
+                            .await?;
+                    }
                 }
                 super::audit::append_audit(conn, audit).await?;
                 sqlx::query_scalar("SELECT COUNT(*) FROM subjects").fetch_one(&mut *conn).await

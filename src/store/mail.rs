@@ -170,28 +170,4 @@ impl Store {
         })
         .await
     }
-
-    /// Records the visitor's withdrawal of consent for one conversation.
-    pub async fn withdraw_consent(&self, conversation_id: i64) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let at = now();
-                sqlx::query(
-                    "UPDATE conversations SET consent_withdrawn_at = COALESCE(consent_withdrawn_at, ?2) WHERE id = ?1",
-                )
-                .bind(conversation_id)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
-                sqlx::query("UPDATE consents SET withdrawn_at = COALESCE(withdrawn_at, ?2) WHERE conversation_id = ?1")
-                    .bind(conversation_id)
-                    .bind(at)
-                    .execute(&mut *conn)
-                    .await?;
-                // Withdrawing stops tracking of the person too.
-                super::tracking::refuse_for_conversation(conn, conversation_id).await
-            })
-        })
-        .await
-    }
 }

@@ -1,6 +1,8 @@
 //! SQLite storage: one writer task that owns every write (group commit), a read-only pool for
 //! reads, embedded forward-only migrations. SQL lives in this module's files only.
 
+pub mod about;
+pub mod access;
 pub mod audit;
 pub mod backups;
 mod breach;
@@ -12,21 +14,25 @@ pub mod directory;
 pub mod erasure;
 pub mod export;
 mod gdpr;
+pub mod key_snapshot;
 mod keys;
 mod mail;
 mod notes;
 mod offline;
+mod ops;
 mod privacy;
 mod retention;
 mod roles;
 mod seal;
+mod secrets;
 mod sessions;
 mod sites;
 mod tracking;
+mod transcripts;
 mod users;
 mod writer;
 
-pub use audit::{AuditEntry, AuditFilter, AuditRow};
+pub use audit::{AuditEntry, AuditFilter, AuditHead, AuditRow, ChainReport};
 pub use breach::{Affected, subjects_in};
 pub use cases::{CaseChange, CaseRow, CaseWrite, NewCase};
 pub use chats::{
@@ -46,6 +52,7 @@ pub use seal::seal_legacy_rows;
 pub use sessions::{SessionListRow, SessionRecord, SessionRow};
 pub use sites::SiteRow;
 pub use tracking::TrackingState;
+pub use transcripts::{TranscriptOutcome, TranscriptRules};
 pub use users::{NewUser, UserRow};
 pub use writer::WriteFuture;
 
@@ -95,6 +102,7 @@ pub struct Store {
     writer: writer::WriterHandle,
     path: PathBuf,
     keys: std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<crate::crypto::Keyring>>>>,
+    keep_deleted_bytes: bool,
 }
 
 impl Store {
@@ -107,7 +115,12 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Deleted rows are zeroed, not left in free space (wrapped-in-place secrets, erasures).
+            .pragma("secure_delete", "on")
             .busy_timeout(busy)
+            // Deleted content is overwritten with zeros, so erased bytes do not linger in free
+            // pages or cells (with `truncate_wal` after an erasure, DESIGN §5).
+            .pragma("secure_delete", if config.keep_deleted_bytes { "OFF" } else { "ON" })
             .log_statements(tracing::log::LevelFilter::Trace);
         // Another parley process (a `parley user` command next to the service) may be opening
         // the same new database: only one of them creates and migrates it at a time.
@@ -122,17 +135,26 @@ impl Store {
             .connect_with(base.read_only(true))
             .await?;
         let writer = writer::spawn(conn, config.commit_max_batch, metrics);
-        Ok(Store { read, writer, path, keys: Default::default() })
+        Ok(Store { read, writer, path, keys: Default::default(), keep_deleted_bytes: config.keep_deleted_bytes })
     }
 
     /// Runs `job` on the writer connection inside a group-committed transaction and returns its
-    /// result only after the commit is durable.
+    /// result only after the commit is durable. The job sees this store's keyring, so the audit
+    /// entries it appends are keyed (`audit::append_audit`).
     pub async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send + 'static,
     {
-        self.writer.write(job).await
+        let ring = self.keyring().ok();
+        self.writer.write(move |conn| audit::scoped(ring, job(conn))).await
+    }
+
+    /// Copies the WAL into `parley.db` and truncates it to zero bytes (after an erasure or a
+    /// purge, so no deleted byte stays in `parley.db-wal`); false (logged and counted) when
+    /// readers kept it in use through every retry.
+    pub async fn truncate_wal(&self) -> bool {
+        !self.keep_deleted_bytes && self.writer.truncate_wal().await
     }
 
     pub fn reader(&self) -> &SqlitePool {
@@ -156,27 +178,6 @@ impl Store {
             })
         })
         .await
-    }
-
-    /// A 32-byte server secret kept in `meta`, created on first use.
-    pub async fn secret(&self, name: &'static str) -> Result<[u8; 32], StoreError> {
-        let fresh: [u8; 32] = rand::random();
-        let stored: String = self
-            .write(move |conn| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING")
-                        .bind(name)
-                        .bind(hex::encode(fresh))
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query_scalar("SELECT value FROM meta WHERE key = ?1").bind(name).fetch_one(&mut *conn).await
-                })
-            })
-            .await?;
-        let mut key = [0u8; 32];
-        hex::decode_to_slice(stored.trim(), &mut key)
-            .map_err(|e| StoreError::Commit(format!("meta secret {name} is damaged: {e}")))?;
-        Ok(key)
     }
 
     /// Highest migration applied.

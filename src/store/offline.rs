@@ -27,6 +27,8 @@ pub struct OfflineRow {
     pub department_name: Option<String>,
     #[serde(skip)]
     pub subject_id: Option<i64>,
+    #[serde(skip)]
+    pub department_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,7 +46,7 @@ macro_rules! select_offline {
         concat!(
             "SELECT o.id, o.site, o.name, o.email, o.body, o.status, u.username AS assigned_to,
                     u.display_name AS assigned_name, o.created_at, o.done_at, o.replied_at,
-                    d.key AS department, d.name AS department_name, o.subject_id
+                    d.key AS department, d.name AS department_name, o.subject_id, o.department_id
              FROM offline_requests o LEFT JOIN staff_users u ON u.id = o.assigned_to
                   LEFT JOIN departments d ON d.id = o.department_id ",
             $tail
@@ -117,12 +119,27 @@ impl Store {
         assignee: Option<i64>,
         limit: i64,
     ) -> Result<Vec<OfflineRow>, StoreError> {
+        self.offline_requests_in(status, assignee, None, limit).await
+    }
+
+    /// As `offline_requests`, only those of the `departments` JSON id list when given (a
+    /// team-scoped role).
+    pub async fn offline_requests_in(
+        &self,
+        status: &str,
+        assignee: Option<i64>,
+        departments: Option<String>,
+        limit: i64,
+    ) -> Result<Vec<OfflineRow>, StoreError> {
         let rows = sqlx::query_as(select_offline!(
-            "WHERE o.status = ?1 AND (?2 IS NULL OR o.assigned_to = ?2) ORDER BY o.created_at, o.id LIMIT ?3"
+            "WHERE o.status = ?1 AND (?2 IS NULL OR o.assigned_to = ?2)
+               AND (?4 IS NULL OR o.department_id IN (SELECT value FROM json_each(?4)))
+             ORDER BY o.created_at, o.id LIMIT ?3"
         ))
         .bind(status)
         .bind(assignee)
         .bind(limit)
+        .bind(departments)
         .fetch_all(self.reader())
         .await?;
         self.opened_offline(rows).await

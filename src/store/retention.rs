@@ -24,7 +24,7 @@ pub struct Purged {
     pub chats: u64,
     pub offline_requests: u64,
     pub mails: u64,
-    /// Data subjects with nothing left, whose keys were destroyed (0 in a preview).
+    /// Data subjects with nothing left, whose keys were (or, in a preview, would be) destroyed.
     pub subjects: u64,
 }
 
@@ -89,19 +89,41 @@ async fn drop_empty_subjects(
     Ok(dropped)
 }
 
+/// Subjects a purge would leave with nothing (the rule of `drop_empty_subjects`): some row of
+/// theirs expires and none of their rows stays. A category kept forever expires nothing.
+async fn count_emptied_subjects(pool: &sqlx::SqlitePool, cutoffs: Cutoffs) -> Result<u64, StoreError> {
+    let (chats, offline, mail) = (CHATS, OFFLINE.replace("?1", "?2"), MAIL.replace("?1", "?3"));
+    let sql = format!(
+        "SELECT COUNT(*) FROM subjects s
+         WHERE s.id IN (SELECT subject_id {chats} UNION SELECT subject_id {offline} UNION SELECT subject_id {mail})
+           AND NOT EXISTS (SELECT 1 FROM conversations k WHERE k.subject_id = s.id AND k.id NOT IN (SELECT id {chats}))
+           AND NOT EXISTS (SELECT 1 FROM offline_requests k WHERE k.subject_id = s.id AND k.id NOT IN (SELECT id {offline}))
+           AND NOT EXISTS (SELECT 1 FROM mail_outbox k WHERE k.subject_id = s.id AND k.id NOT IN (SELECT id {mail}))"
+    );
+    let never = |cutoff: Option<i64>| cutoff.unwrap_or(i64::MIN);
+    let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(never(cutoffs.chats))
+        .bind(never(cutoffs.offline))
+        .bind(never(cutoffs.mail))
+        .fetch_one(pool)
+        .await?;
+    Ok(n as u64)
+}
+
 impl Store {
-    /// How many rows a purge with these cut-offs would delete now.
+    /// How many rows a purge with these cut-offs would delete now, and how many subjects it
+    /// would leave with nothing (so their keys would go).
     pub async fn retention_preview(&self, cutoffs: Cutoffs) -> Result<Purged, StoreError> {
         Ok(Purged {
             chats: count(self.reader(), CHATS, cutoffs.chats).await?,
             offline_requests: count(self.reader(), OFFLINE, cutoffs.offline).await?,
             mails: count(self.reader(), MAIL, cutoffs.mail).await?,
-            subjects: 0,
+            subjects: count_emptied_subjects(self.reader(), cutoffs).await?,
         })
     }
 
     /// Deletes every expired row, one writer transaction per batch, then records `audit` with
-    /// the counts as details.
+    /// the counts as details and truncates the WAL (so the deleted bytes leave the data directory).
     pub async fn retention_purge(&self, cutoffs: Cutoffs, audit: AuditEntry) -> Result<Purged, StoreError> {
         let mut total = Purged::default();
         loop {
@@ -144,6 +166,9 @@ impl Store {
             total.chats, total.offline_requests, total.mails, total.subjects
         );
         self.audit(audit.details(details)).await?;
+        if total.chats + total.offline_requests + total.mails > 0 {
+            self.truncate_wal().await;
+        }
         Ok(total)
     }
 }

@@ -16,6 +16,8 @@ pub struct RoleRow {
     pub allowed_networks: String,
     /// JSON weekly schedule in UK time; `{}` = any time.
     pub login_hours: String,
+    /// `all` or `own_teams` (always `all` for built-in roles).
+    pub scope: String,
 }
 
 /// Why a role could not be deleted.
@@ -31,7 +33,7 @@ pub enum RoleDelete {
 impl Store {
     pub async fn roles(&self) -> Result<Vec<RoleRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT name, description, builtin, permissions, allowed_networks, login_hours
+            "SELECT name, description, builtin, permissions, allowed_networks, login_hours, scope
              FROM roles ORDER BY builtin DESC, name",
         )
         .fetch_all(self.reader())
@@ -44,14 +46,15 @@ impl Store {
         let what = format!("role `{}`", row.name);
         self.write(move |conn| {
             Box::pin(async move {
-                // Both statements take the same parameters: ?1 name … ?6 the time.
+                // Both statements take the same parameters: ?1 name … ?6 the time, ?7 the scope.
                 let sql = if create {
                     "INSERT INTO roles (name, description, builtin, permissions, allowed_networks, login_hours,
-                                        created_at, updated_at)
-                     VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?6)"
+                                        created_at, updated_at, scope)
+                     VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?6, ?7)"
                 } else {
                     "UPDATE roles SET description = ?2, permissions = CASE builtin WHEN 1 THEN '[]' ELSE ?3 END,
-                                      allowed_networks = ?4, login_hours = ?5, updated_at = ?6
+                                      allowed_networks = ?4, login_hours = ?5, updated_at = ?6,
+                                      scope = CASE builtin WHEN 1 THEN 'all' ELSE ?7 END
                      WHERE name = ?1"
                 };
                 let done = sqlx::query(sql)
@@ -61,6 +64,7 @@ impl Store {
                     .bind(&row.allowed_networks)
                     .bind(&row.login_hours)
                     .bind(now())
+                    .bind(&row.scope)
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)

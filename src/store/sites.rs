@@ -19,13 +19,20 @@ pub struct SiteRow {
     pub theme: String,
     /// `consent`, `off` or `always` (the parley_vid/parley_sid cookies).
     pub tracking: String,
+    /// `public_task` or `legitimate_interests`: the basis chat runs on.
+    pub lawful_basis: String,
+    /// The site still asks for consent before a chat starts.
+    pub require_consent: bool,
+    /// The pre-chat form offers the optional marketing-contact box.
+    pub ask_marketing: bool,
     pub created_at: i64,
 }
 
 impl Store {
     pub async fn sites(&self) -> Result<Vec<SiteRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT key, name, origins, fields, departments, theme, tracking, created_at FROM sites ORDER BY key",
+            "SELECT key, name, origins, fields, departments, theme, tracking, lawful_basis, require_consent, ask_marketing,
+                    created_at FROM sites ORDER BY key",
         )
         .fetch_all(self.reader())
         .await?)
@@ -37,10 +44,11 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 sqlx::query(
-                    "INSERT INTO sites (key, name, origins, fields, departments, theme, tracking, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?7, ?7)
+                    "INSERT INTO sites (key, name, origins, fields, departments, theme, tracking, lawful_basis,
+                         require_consent, ask_marketing, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9, ?10, ?11, ?7, ?7)
                      ON CONFLICT(key) DO UPDATE SET name = ?2, origins = ?3, fields = ?4, departments = ?5, theme = ?6,
-                         tracking = ?8, updated_at = ?7",
+                         tracking = ?8, lawful_basis = ?9, require_consent = ?10, ask_marketing = ?11, updated_at = ?7",
                 )
                 .bind(site.key)
                 .bind(site.name)
@@ -50,6 +58,9 @@ impl Store {
                 .bind(site.theme)
                 .bind(now())
                 .bind(site.tracking)
+                .bind(site.lawful_basis)
+                .bind(site.require_consent)
+                .bind(site.ask_marketing)
                 .execute(&mut *conn)
                 .await
                 .map(|_| ())

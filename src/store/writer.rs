@@ -23,20 +23,27 @@ type Job = Box<
 
 enum Msg {
     Job(Job),
+    /// `PRAGMA wal_checkpoint(TRUNCATE)` outside any transaction; answers whether the WAL was
+    /// truncated (false: a reader still used it).
+    Checkpoint(oneshot::Sender<Result<bool, String>>),
     Shutdown(oneshot::Sender<()>),
 }
 
 #[derive(Clone)]
 pub(super) struct WriterHandle {
     tx: mpsc::Sender<Msg>,
+    metrics: Metrics,
 }
+
+/// Attempts at truncating the WAL before giving up (readers finish within a busy timeout).
+const CHECKPOINT_ATTEMPTS: u32 = 5;
 
 const QUEUE: usize = 4096;
 
 pub(super) fn spawn(conn: SqliteConnection, max_batch: usize, metrics: Metrics) -> WriterHandle {
     let (tx, rx) = mpsc::channel(QUEUE);
-    tokio::spawn(run(conn, rx, max_batch.max(1), metrics));
-    WriterHandle { tx }
+    tokio::spawn(run(conn, rx, max_batch.max(1), metrics.clone()));
+    WriterHandle { tx, metrics }
 }
 
 impl WriterHandle {
@@ -66,6 +73,30 @@ impl WriterHandle {
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
+    /// Checkpoints the WAL into the database file and truncates it to zero bytes, after the
+    /// writes queued before; retries a few times while readers hold it. When it cannot, logs a
+    /// warning, counts `parley_wal_truncate_failures_total` and returns false.
+    pub(super) async fn truncate_wal(&self) -> bool {
+        for attempt in 1..=CHECKPOINT_ATTEMPTS {
+            let (tx, rx) = oneshot::channel();
+            if self.tx.send(Msg::Checkpoint(tx)).await.is_err() {
+                break;
+            }
+            match rx.await {
+                Ok(Ok(true)) => return true,
+                Ok(Ok(false)) => tracing::debug!(attempt, "WAL still in use by a reader; checkpoint again"),
+                Ok(Err(err)) => tracing::warn!(error = %err, attempt, "WAL checkpoint failed"),
+                Err(_) => break,
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
+        }
+        tracing::warn!(
+            "the WAL could not be truncated after an erasure or purge; erased bytes stay in parley.db-wal until the next checkpoint"
+        );
+        self.metrics.wal_truncate_failed();
+        false
+    }
+
     /// Runs every job already queued, then stops the writer and closes its connection.
     pub(super) async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
@@ -78,15 +109,18 @@ impl WriterHandle {
 async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Msg>, max_batch: usize, metrics: Metrics) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut stop: Option<oneshot::Sender<()>> = None;
+    let mut checkpoint: Option<oneshot::Sender<Result<bool, String>>> = None;
     while stop.is_none() {
         match rx.recv().await {
             Some(Msg::Job(job)) => batch.push(job),
+            Some(Msg::Checkpoint(reply)) => checkpoint = Some(reply),
             Some(Msg::Shutdown(done)) => stop = Some(done),
             None => break,
         }
-        while batch.len() < max_batch && stop.is_none() {
+        while batch.len() < max_batch && stop.is_none() && checkpoint.is_none() {
             match rx.try_recv() {
                 Ok(Msg::Job(job)) => batch.push(job),
+                Ok(Msg::Checkpoint(reply)) => checkpoint = Some(reply),
                 Ok(Msg::Shutdown(done)) => stop = Some(done),
                 Err(_) => break,
             }
@@ -94,12 +128,18 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Msg>, max_batch:
         if !batch.is_empty() {
             commit_batch(&mut conn, &mut batch, &metrics).await;
         }
+        if let Some(reply) = checkpoint.take() {
+            let _ = reply.send(checkpoint_truncate(&mut conn).await.map_err(|e| e.to_string()));
+        }
     }
     // Jobs that raced with the shutdown request still get written.
     rx.close();
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Job(job) => batch.push(job),
+            Msg::Checkpoint(reply) => {
+                let _ = reply.send(Ok(false));
+            }
             Msg::Shutdown(done) => {
                 let _ = done.send(());
             }
@@ -154,4 +194,11 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>, metrics
     for deliver in delivers {
         deliver(commit.clone());
     }
+}
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)`: true when every frame was copied and the WAL truncated.
+async fn checkpoint_truncate(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    let (busy, _log, _done): (i64, i64, i64) =
+        sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut *conn).await?;
+    Ok(busy == 0)
 }

@@ -12,12 +12,38 @@ use tokio::sync::{Notify, mpsc};
 /// Frames a connection may have queued before it counts as a slow consumer.
 pub const OUTBOX_FRAMES: usize = 256;
 
-/// A serialized server frame, with the message position it carries (for de-duplication).
+/// A serialized server frame, with the message position it carries (see `Seq`).
 #[derive(Debug, Clone)]
 pub struct OutFrame {
     pub conversation: i64,
-    pub seq: Option<i64>,
+    pub seq: Seq,
     pub text: Arc<str>,
+}
+
+/// Where a frame stands in its conversation's message order. A connection sends the seqs of a
+/// conversation it follows in order and without gaps (session.rs fills a gap from the store
+/// first), so "the highest seq seen" is always a safe point to resume from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seq {
+    /// Not about messages (typing, queue, accepted, …): sent as it comes.
+    None,
+    /// The message event with this seq: sent once per connection, after every lower seq.
+    Event(i64),
+    /// The ack of this connection's own message with this seq: sent after every lower seq, and
+    /// always (a resent message is acknowledged again).
+    Ack(i64),
+    /// Sent after every message up to and including this seq (the `closed` frame).
+    After(i64),
+    /// Not sent: the client has every message up to this seq (the point it started, resumed or
+    /// joined from).
+    Seen(i64),
+}
+
+impl OutFrame {
+    /// A frame that is not about message order.
+    pub fn plain(conversation: i64, text: String) -> OutFrame {
+        OutFrame { conversation, seq: Seq::None, text: text.into() }
+    }
 }
 
 /// The sending side of one connection's outbox.
@@ -59,6 +85,17 @@ struct Rooms {
     lobby: Vec<Outbox>,
     /// Staff connections: connection → (user id, available to take chats).
     presence: HashMap<u64, (i64, bool)>,
+    /// Staff connections: connection → who is watching (for the access log and team scope).
+    viewers: HashMap<u64, Viewer>,
+}
+
+/// A staff member watching the lobby: user id, user name, and whether their role is limited
+/// to their own teams (they get their own queue frames, not the lobby's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub username: Arc<str>,
+    pub scoped: bool,
 }
 
 #[derive(Default)]
@@ -128,11 +165,25 @@ impl Hub {
     }
 
     /// A staff connection joins the lobby, available for chats.
-    pub fn join_lobby(&self, outbox: &Outbox, user_id: i64) {
+    pub fn join_lobby(&self, outbox: &Outbox, viewer: Viewer) {
         if let Ok(mut inner) = self.inner.lock() {
             inner.lobby.push(outbox.clone());
-            inner.presence.insert(outbox.conn, (user_id, true));
+            inner.presence.insert(outbox.conn, (viewer.user_id, true));
+            inner.viewers.insert(outbox.conn, viewer);
         }
+    }
+
+    /// Distinct staff members in the lobby, by user id.
+    pub fn viewers(&self) -> Vec<Viewer> {
+        self.inner
+            .lock()
+            .map(|inner| {
+                let mut list: Vec<Viewer> = inner.viewers.values().cloned().collect();
+                list.sort_by_key(|v| v.user_id);
+                list.dedup_by_key(|v| v.user_id);
+                list
+            })
+            .unwrap_or_default()
     }
 
     /// Marks a staff connection available (online) or not (away).
@@ -171,6 +222,7 @@ impl Hub {
         if let Ok(mut inner) = self.inner.lock() {
             inner.lobby.retain(|m| m.conn != conn);
             inner.presence.remove(&conn);
+            inner.viewers.remove(&conn);
             inner.rooms.retain(|_, members| {
                 members.retain(|m| m.conn != conn);
                 !members.is_empty()
@@ -193,18 +245,21 @@ impl Hub {
         }
     }
 
-    /// Sends to every connected staff member.
+    /// Sends to every connected staff member whose role reaches all teams (team-scoped members
+    /// get their own frames by `publish_user`).
     pub fn publish_lobby(&self, frame: OutFrame) {
         if let Ok(mut inner) = self.inner.lock() {
+            let Rooms { lobby, viewers, presence, .. } = &mut *inner;
             let mut gone = Vec::new();
-            inner.lobby.retain(|m| {
-                m.push(frame.clone()) || {
+            lobby.retain(|m| {
+                viewers.get(&m.conn).is_some_and(|v| v.scoped) || m.push(frame.clone()) || {
                     gone.push(m.conn);
                     false
                 }
             });
             for conn in gone {
-                inner.presence.remove(&conn);
+                presence.remove(&conn);
+                viewers.remove(&conn);
             }
         }
     }
@@ -220,7 +275,7 @@ mod tests {
     use super::*;
 
     fn frame(seq: i64) -> OutFrame {
-        OutFrame { conversation: 1, seq: Some(seq), text: Arc::from("{}") }
+        OutFrame { conversation: 1, seq: Seq::Event(seq), text: Arc::from("{}") }
     }
 
     #[tokio::test]
@@ -233,7 +288,7 @@ mod tests {
         hub.join(1, &b);
         assert_eq!(hub.room_size(1), 2, "joining twice is one membership");
         hub.publish(1, frame(1), Some(a.conn));
-        assert_eq!(b_in.rx.recv().await.and_then(|f| f.seq), Some(1));
+        assert_eq!(b_in.rx.recv().await.map(|f| f.seq), Some(Seq::Event(1)));
         assert!(a_in.rx.try_recv().is_err(), "the sender does not get its own frame");
         for seq in 0..OUTBOX_FRAMES as i64 {
             hub.publish(1, frame(seq), None);

@@ -2,6 +2,7 @@
 //! warp's built-in upgrade, which allocates ~128 KiB per connection.
 
 pub mod hub;
+mod order;
 pub mod protocol;
 mod session;
 mod staff;
@@ -74,6 +75,7 @@ pub fn staff(state: AppState) -> BoxedFilter<(Response,)> {
         .and(with_state(state))
         .and_then(|headers: HeaderMap, slot: Option<UpgradeSlot>, authed: Authed, state: AppState| async move {
             check_same_origin(&headers)?;
+            let scope = state.roles.scope(&authed.session.role);
             upgrade(
                 &headers,
                 slot,
@@ -84,6 +86,7 @@ pub fn staff(state: AppState) -> BoxedFilter<(Response,)> {
                     username: authed.session.username,
                     name: authed.session.display_name,
                     permissions: authed.permissions,
+                    scope,
                     token: authed.token,
                 },
             )

@@ -35,9 +35,13 @@ pub enum ClientFrame {
         /// The department chosen, when the site offers several.
         #[serde(default)]
         department: Option<String>,
-        /// The visitor ticked the consent box (recorded with the privacy-notice version).
+        /// The visitor ticked the box of a site that requires consent (recorded as `chat` with
+        /// the privacy-notice version); older widgets always send it.
         #[serde(default)]
         consent: bool,
+        /// Optional purposes agreed to, each recorded on its own: `marketing`, `transcript`.
+        #[serde(default)]
+        consents: Vec<crate::service::consent::Purpose>,
     },
     Resume {
         conversation: String,

@@ -1,22 +1,25 @@
 //! One websocket connection: greet, then loop over incoming frames, the hub outbox, the
-//! slow-consumer kick and shutdown. Message frames are de-duplicated per connection by `seq`,
-//! so a replay racing with live fan-out never shows a message twice.
+//! slow-consumer kick and shutdown. Frames go out in message order (`order.rs`): no seq before a
+//! lower one, no message event twice, so a replay racing with live fan-out never shows a message
+//! twice and an ack never overtakes a peer's message.
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
 
+use futures_util::stream::FusedStream;
 use futures_util::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota};
 use serde_json::json;
+use tokio::io::AsyncReadExt;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::hub::OutFrame;
+use super::hub::{OutFrame, Seq};
+use super::order::{Order, Step};
 use super::protocol::{self, VERSION};
 use super::{MAX_FRAME_BYTES, Socket, staff, visitor};
 use crate::app::{AppState, wait_for_shutdown};
-use crate::service::chat::ChatError;
+use crate::service::chat::{Chat, ChatError};
 use crate::telemetry::Surface;
 
 /// Frames per second a client may send, and the burst allowed above that.
@@ -24,6 +27,8 @@ const FRAMES_PER_SECOND: u32 = 10;
 const BURST: u32 = 20;
 /// Rate-limited frames tolerated before the connection is closed.
 const MAX_STRIKES: u32 = 20;
+/// While closing after an error: how long the client must stay silent before the socket drops.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(200);
 /// How often a staff socket re-checks its session.
 const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -42,6 +47,8 @@ pub enum Peer {
         /// What the user's role may do (chats.view to connect, chats.store to answer,
         /// chats.manage to take chats of any department).
         permissions: crate::domain::PermissionSet,
+        /// The role's team scope (which chats the queue shows and accept takes).
+        scope: crate::domain::Scope,
         token: String,
     },
 }
@@ -67,7 +74,12 @@ pub fn answer(result: Result<Vec<OutFrame>, ChatError>) -> Vec<OutFrame> {
 
 /// A frame for this connection only (not a message event).
 pub fn direct(text: String) -> OutFrame {
-    OutFrame { conversation: 0, seq: None, text: text.into() }
+    OutFrame::plain(0, text)
+}
+
+/// The `ack` of this connection's message `seq` in a conversation (sent after every lower seq).
+pub fn ack(conversation: i64, seq: i64, text: String) -> OutFrame {
+    OutFrame { conversation, seq: Seq::Ack(seq), text: text.into() }
 }
 
 pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Peer) {
@@ -84,8 +96,8 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
     };
     let mut handler = match peer {
         Peer::Visitor { ip, vid } => Handler::Visitor(visitor::VisitorConn::new(ip, vid)),
-        Peer::Staff { user_id, username, name, permissions, .. } => {
-            Handler::Staff(staff::StaffConn::new(user_id, username, name, permissions))
+        Peer::Staff { user_id, username, name, permissions, scope, .. } => {
+            Handler::Staff(staff::StaffConn::new(user_id, username, name, permissions, scope))
         }
     };
     let limiter = DefaultDirectRateLimiter::direct(
@@ -93,7 +105,7 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
             .allow_burst(NonZeroU32::new(BURST).unwrap_or(NonZeroU32::MIN)),
     );
     let mut strikes = 0;
-    let mut delivered: HashMap<i64, i64> = HashMap::new();
+    let mut order = Order::default();
     let mut shutdown = state.shutdown.clone();
     let available = state.chat.hub().operators_available() > 0;
     let hello = protocol::frame(
@@ -106,7 +118,8 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
     }
     let mut recheck = tokio::time::interval(SESSION_RECHECK);
     recheck.tick().await;
-    let mut open = send_all(&mut socket, greeting, &mut delivered).await;
+    let chat = &state.chat;
+    let mut open = send_all(&mut socket, greeting, &mut order, chat).await;
     while open {
         tokio::select! {
             _ = inbox.revoked.notified() => {
@@ -130,7 +143,7 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
                 break;
             }
             out = inbox.rx.recv() => match out {
-                Some(frame) => open = send_unless_kicked(&mut socket, vec![frame], &mut delivered, &inbox).await,
+                Some(frame) => open = send_unless_kicked(&mut socket, vec![frame], &mut order, chat, &inbox).await,
                 None => break,
             },
             incoming = socket.next() => {
@@ -171,7 +184,7 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
                         break;
                     }
                 };
-                open = send_unless_kicked(&mut socket, replies, &mut delivered, &inbox).await;
+                open = send_unless_kicked(&mut socket, replies, &mut order, chat, &inbox).await;
             }
         }
     }
@@ -183,19 +196,37 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
     state.metrics.websocket_closed(surface);
 }
 
-/// Sends frames in order, skipping message events this connection already has.
-async fn send_all(socket: &mut Socket, frames: Vec<OutFrame>, delivered: &mut HashMap<i64, i64>) -> bool {
+/// Sends frames in message order (see `order.rs`): skips message events this connection
+/// already has, and sends the messages a frame would overtake first, read from the store. If
+/// they cannot be read the socket is closed (1011): the client resumes and gets them replayed.
+async fn send_all(socket: &mut Socket, frames: Vec<OutFrame>, order: &mut Order, chat: &Chat) -> bool {
     for frame in frames {
-        if let Some(seq) = frame.seq {
-            let highest = delivered.entry(frame.conversation).or_insert(0);
-            if seq <= *highest {
+        match order.plan(&frame) {
+            Step::Skip => {
+                order.record(&frame);
                 continue;
             }
-            *highest = seq;
+            Step::Fill { after, upto } => match chat.missed(frame.conversation, after, upto).await {
+                Ok(missed) => {
+                    for earlier in missed {
+                        if socket.send(Message::Text(earlier.text.as_ref().into())).await.is_err() {
+                            return false;
+                        }
+                        order.record(&earlier);
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "missed messages could not be read");
+                    close(socket, CloseCode::Error, "internal error").await;
+                    return false;
+                }
+            },
+            Step::Send => {}
         }
         if socket.send(Message::Text(frame.text.as_ref().into())).await.is_err() {
             return false;
         }
+        order.record(&frame);
     }
     true
 }
@@ -206,11 +237,12 @@ async fn send_all(socket: &mut Socket, frames: Vec<OutFrame>, delivered: &mut Ha
 async fn send_unless_kicked(
     socket: &mut Socket,
     frames: Vec<OutFrame>,
-    delivered: &mut HashMap<i64, i64>,
+    order: &mut Order,
+    chat: &Chat,
     inbox: &super::hub::Inbox,
 ) -> bool {
     tokio::select! {
-        open = send_all(socket, frames, delivered) => open,
+        open = send_all(socket, frames, order, chat) => open,
         _ = inbox.kicked.notified() => {
             let closing = close(socket, CloseCode::Policy, "slow_consumer");
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), closing).await;
@@ -219,8 +251,10 @@ async fn send_unless_kicked(
     }
 }
 
-/// Sends a close frame, then reads (and discards) until the client answers or 2 s pass, so the
-/// close frame is not lost to a TCP reset over unread data.
+/// Sends a close frame (flushed), then reads and discards until the client answers it, hangs up
+/// or 2 s pass, so the close frame is not lost to a TCP reset over unread data. After a read
+/// error (a message over the limit, say) the websocket stream is finished while the client may
+/// still be sending fragments: those are read raw until the line is quiet for 200 ms.
 async fn close(socket: &mut Socket, code: CloseCode, reason: &str) {
     if socket.close(Some(CloseFrame { code, reason: reason.to_owned().into() })).await.is_err() {
         return;
@@ -228,6 +262,16 @@ async fn close(socket: &mut Socket, code: CloseCode, reason: &str) {
     let drain = async {
         while let Some(Ok(message)) = socket.next().await {
             if message.is_close() {
+                return;
+            }
+        }
+        if !socket.is_terminated() {
+            return;
+        }
+        let mut buf = [0u8; 1024];
+        let raw = socket.get_mut();
+        while let Ok(Ok(read)) = tokio::time::timeout(QUIET, raw.read(&mut buf)).await {
+            if read == 0 {
                 break;
             }
         }

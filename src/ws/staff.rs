@@ -2,13 +2,14 @@
 
 use serde_json::json;
 
-use super::hub::{OutFrame, Outbox};
+use super::hub::{OutFrame, Outbox, Viewer};
 use super::protocol::{self, ClientFrame};
-use super::session::{answer, direct};
+use super::session::{ack, answer, direct};
 use crate::app::AppState;
 use crate::domain::permission::perm;
-use crate::domain::{Permission, PermissionSet};
+use crate::domain::{Permission, PermissionSet, Reach, Scope};
 use crate::service::chat::{Author, ChatError};
+use crate::store::ConversationRow;
 
 /// Per-connection staff state.
 pub struct StaffConn {
@@ -17,6 +18,8 @@ pub struct StaffConn {
     username: String,
     name: String,
     permissions: PermissionSet,
+    /// The role's team scope: `OwnTeams` sees and takes only its departments' chats.
+    scope: Scope,
     /// The status this connection last chose.
     status: &'static str,
 }
@@ -25,8 +28,26 @@ pub struct StaffConn {
 pub const MAX_CHATS_LIMIT: i64 = 20;
 
 impl StaffConn {
-    pub fn new(user_id: i64, username: String, name: String, permissions: PermissionSet) -> StaffConn {
-        StaffConn { user_id, username, name, permissions, status: "online" }
+    pub fn new(user_id: i64, username: String, name: String, permissions: PermissionSet, scope: Scope) -> StaffConn {
+        StaffConn { user_id, username, name, permissions, scope, status: "online" }
+    }
+
+    fn viewer(&self) -> Viewer {
+        Viewer { user_id: self.user_id, username: self.username.as_str().into(), scoped: self.scope == Scope::OwnTeams }
+    }
+
+    fn reach(&self, state: &AppState) -> Reach {
+        state.departments.reach(self.scope, self.user_id)
+    }
+
+    /// A conversation assigned to this member, open, and within their team scope.
+    async fn mine(&self, state: &AppState, conversation: &str) -> Result<ConversationRow, ChatError> {
+        let conversation = state.chat.for_operator(conversation, self.user_id).await?;
+        if self.reach(state).allows(conversation.department_id) {
+            Ok(conversation)
+        } else {
+            Err(ChatError::UnknownConversation)
+        }
     }
 
     /// Frames that answer or change a chat need chats.store (a watch-only role has chats.view).
@@ -35,11 +56,7 @@ impl StaffConn {
     }
 
     /// Records in the access log that this staff member opened a chat (accept or join).
-    async fn record_view(
-        &self,
-        state: &AppState,
-        conversation: &crate::store::ConversationRow,
-    ) -> Result<(), ChatError> {
+    async fn record_view(&self, state: &AppState, conversation: &ConversationRow) -> Result<(), ChatError> {
         let subject = conversation.subject_id.map(|s| format!("subject {s}")).unwrap_or_else(|| "no subject".into());
         let entry = crate::store::AuditEntry::new(self.username.clone(), "view.chat")
             .target(subject)
@@ -58,7 +75,8 @@ impl StaffConn {
 
     /// Joins the lobby and returns the current queue and this operator's open conversations.
     pub async fn greet(&mut self, state: &AppState, outbox: &Outbox) -> Vec<OutFrame> {
-        state.chat.hub().join_lobby(outbox, self.user_id);
+        let viewer = self.viewer();
+        state.chat.hub().join_lobby(outbox, viewer.clone());
         if !self.permissions.has(perm::CHATS_STORE) {
             // A watch-only role sees the queue but is never counted as an operator to route to.
             self.status = "away";
@@ -71,7 +89,7 @@ impl StaffConn {
         let frames = async {
             Ok::<_, ChatError>(vec![
                 self.status_frame(state).await?,
-                state.chat.queue_frame().await?,
+                state.chat.queue_frame_for(&viewer).await?,
                 state.chat.mine_frame(self.user_id).await?,
             ])
         };
@@ -92,8 +110,10 @@ impl StaffConn {
         match frame {
             ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
             ClientFrame::Accept { id, conversation } => {
-                let conversation =
-                    chat.accept(&conversation, self.user_id, self.permissions.has(perm::CHATS_MANAGE), outbox).await?;
+                let reach = self.reach(state);
+                // A team-scoped supervisor takes chats of their own departments only.
+                let any_department = self.permissions.has(perm::CHATS_MANAGE) && reach == Reach::All;
+                let conversation = chat.accept(&conversation, self.user_id, any_department, &reach, outbox).await?;
                 self.record_view(state, &conversation).await?;
                 let mut frames = vec![direct(protocol::frame(
                     "accepted",
@@ -107,43 +127,51 @@ impl StaffConn {
                     }),
                 ))];
                 frames.push(chat.visitor_frame(&conversation).await?);
-                frames.extend(chat.subscribe(&conversation, outbox, 0).await?);
+                let replay = chat.subscribe(&conversation, outbox, 0).await?;
+                frames.extend(replay.frames);
                 frames.extend(chat.note_frames(&conversation).await?);
+                frames.extend(replay.closed);
                 Ok(frames)
             }
             ClientFrame::Join { conversation, last_seq } => {
-                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                // A chat of yours that closed while you were away is replayed too, then `closed`.
+                let conversation = chat.held_by(&conversation, self.user_id).await?;
+                if !self.reach(state).allows(conversation.department_id) {
+                    return Err(ChatError::UnknownConversation);
+                }
                 self.record_view(state, &conversation).await?;
                 let mut frames = vec![chat.visitor_frame(&conversation).await?];
-                frames.extend(chat.subscribe(&conversation, outbox, last_seq).await?);
+                let replay = chat.subscribe(&conversation, outbox, last_seq).await?;
+                frames.extend(replay.frames);
                 frames.extend(chat.note_frames(&conversation).await?);
+                frames.extend(replay.closed);
                 Ok(frames)
             }
             ClientFrame::Message { id, conversation, text } => {
                 let conversation = conversation.ok_or(ChatError::BadId("conversation"))?;
-                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                let conversation = self.mine(state, &conversation).await?;
                 let author = Author::Operator { user_id: self.user_id, name: self.name.clone() };
                 let seq = chat.post(&conversation, author, &id, &text, outbox).await?;
-                Ok(vec![direct(protocol::frame("ack", json!({ "id": id, "seq": seq })))])
+                Ok(vec![ack(conversation.id, seq, protocol::frame("ack", json!({ "id": id, "seq": seq })))])
             }
             ClientFrame::Typing { conversation, active } => {
                 let conversation = conversation.ok_or(ChatError::BadId("conversation"))?;
-                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                let conversation = self.mine(state, &conversation).await?;
                 chat.typing(&conversation, "operator", active, outbox);
                 Ok(Vec::new())
             }
             ClientFrame::Close { conversation } => {
-                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                let conversation = self.mine(state, &conversation).await?;
                 chat.close(&conversation, "operator").await?;
                 Ok(Vec::new())
             }
             ClientFrame::Note { id, conversation, text } => {
-                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                let conversation = self.mine(state, &conversation).await?;
                 chat.note(&conversation, self.user_id, &self.name, &id, &text, outbox).await?;
                 Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
             }
             ClientFrame::Transfer { id, conversation, to, department, note } => {
-                let conversation = chat.for_operator(&conversation, self.user_id).await?;
+                let conversation = self.mine(state, &conversation).await?;
                 let from = (self.user_id, self.name.as_str());
                 let done = match (to, department) {
                     (Some(to), None) => {

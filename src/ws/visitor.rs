@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::hub::{OutFrame, Outbox};
 use super::protocol::{self, ClientFrame};
-use super::session::direct;
+use super::session::{ack, direct};
 use crate::app::AppState;
 use crate::service::chat::{Author, ChatError, StartContext};
 use crate::store::ConversationRow;
@@ -43,24 +43,39 @@ impl VisitorConn {
                 answers,
                 department,
                 consent,
+                consents,
             } => {
                 let site_config = state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
                 let answers = crate::service::prechat::check_answers(&site_config.fields, &answers)
                     .map_err(ChatError::Invalid)?;
                 let department = chat.pick_department(&site_config.departments, department.as_deref())?;
-                let consent_notice = consent.then(|| state.privacy.version.clone());
+                let agreed = crate::service::consent::check_start(
+                    site_config.require_consent,
+                    site_config.ask_marketing,
+                    consent,
+                    &consents,
+                )
+                .map_err(|refusal| match refusal {
+                    crate::service::consent::Refusal::Required => ChatError::ConsentRequired,
+                    crate::service::consent::Refusal::NotOffered(purpose) => {
+                        ChatError::Invalid(format!("this site does not ask for consent to `{purpose}`"))
+                    }
+                })?;
+                let consent_purposes = agreed.purposes;
+                let consent_notice = (!consent_purposes.is_empty()).then(|| state.privacy.version.clone());
                 let ip = state.config.privacy.visitor_ip.keep(self.ip);
                 // A returning visitor is recognised only by the cookie, and only as far as the
                 // site's tracking setting and the visitor's own choices allow.
                 let visitor = crate::http::tracking::trackable(state, &site_config, self.vid.as_deref()).await;
-                let context = StartContext { page, referrer, visitor, answers, department, consent_notice, ip };
+                let context =
+                    StartContext { page, referrer, visitor, answers, department, consent_notice, consent_purposes, ip };
                 let started = chat.start(&id, &site, &name, &question, context).await?;
                 let conversation = started.conversation;
                 let mut frames = vec![direct(protocol::frame(
                     "started",
                     json!({ "id": id, "conversation": conversation.public_id, "token": started.token, "seq": 1 }),
                 ))];
-                frames.extend(chat.subscribe(&conversation, outbox, 1).await?);
+                frames.extend(chat.subscribe(&conversation, outbox, 1).await?.into_frames());
                 frames.extend(position(state, &conversation).await?);
                 if conversation.status == "active" {
                     // Routed to an operator while starting: the room's `accepted` came too early.
@@ -77,7 +92,8 @@ impl VisitorConn {
                     "resumed",
                     json!({ "conversation": conversation.public_id, "status": conversation.status, "operator": conversation.operator_name }),
                 ))];
-                frames.extend(chat.subscribe(&conversation, outbox, last_seq).await?);
+                // A closed conversation is replayed too, then `closed`; new messages are refused.
+                frames.extend(chat.subscribe(&conversation, outbox, last_seq).await?.into_frames());
                 frames.extend(position(state, &conversation).await?);
                 self.conversation = Some(conversation);
                 Ok(frames)
@@ -86,7 +102,7 @@ impl VisitorConn {
                 let conversation = self.conversation.as_ref().ok_or(ChatError::NoConversation)?;
                 let author = Author::Visitor { name: conversation.visitor_name.clone() };
                 let seq = chat.post(conversation, author, &id, &text, outbox).await?;
-                Ok(vec![direct(protocol::frame("ack", json!({ "id": id, "seq": seq })))])
+                Ok(vec![ack(conversation.id, seq, protocol::frame("ack", json!({ "id": id, "seq": seq })))])
             }
             ClientFrame::Typing { active, .. } => {
                 if let Some(conversation) = &self.conversation {
@@ -111,8 +127,10 @@ impl VisitorConn {
                 let conversation = chat.verify_token(&conversation, &token).await?;
                 state.mailer.queue_transcript(&id, &conversation, &token, &email).await.map_err(|e| match e {
                     crate::service::mail::MailError::Store(store) => ChatError::Store(store),
-                    other => ChatError::Invalid(other.to_string()),
+                    other => ChatError::Refused(other.code(), other.to_string()),
                 })?;
+                crate::service::privacy::record_transcript_consent(&state.store, &conversation, &state.privacy.version)
+                    .await?;
                 Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
             }
             ClientFrame::Rate { conversation, token, rating, comment } => {

@@ -40,7 +40,13 @@ fn configtest_names_the_key_and_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let good = dir.path().join("good.toml");
     std::fs::write(&good, "[server]\nstaff_addr = \"127.0.0.1:9000\"\n").expect("write");
-    let output = Command::new(BIN).args(["configtest", "--config"]).arg(&good).output().expect("run");
+    let output = Command::new(BIN)
+        .args(["configtest", "--config"])
+        .arg(&good)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run");
     assert!(output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("127.0.0.1:9000"));
 

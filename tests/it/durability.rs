@@ -15,11 +15,11 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::cli::BIN;
 use crate::websocket::{Client, connect};
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-fn spawn(data: &Path, public: u16, staff: u16) -> Child {
+pub fn spawn(data: &Path, public: u16, staff: u16) -> Child {
     Command::new(BIN)
         .args(["serve", "--data-dir"])
         .arg(data)
@@ -27,6 +27,8 @@ fn spawn(data: &Path, public: u16, staff: u16) -> Child {
         .env_remove("PARLEY_CONFIG")
         .env("PARLEY_CHAT__ROUTING", "manual")
         .env("PARLEY_WIDGET__CONNECTIONS_PER_MINUTE_PER_IP", "1000000")
+        .env("PARLEY_SERVER__PUBLIC_CONNECTIONS_PER_IP", "0")
+        .env("PARLEY_SERVER__STAFF_CONNECTIONS_PER_SECOND", "0")
         .env("PARLEY_AUTH__ARGON2_MEMORY_KIB", "64")
         .env("PARLEY_AUTH__ARGON2_ITERATIONS", "1")
         .stdout(Stdio::null())
@@ -35,8 +37,27 @@ fn spawn(data: &Path, public: u16, staff: u16) -> Child {
         .expect("start parley")
 }
 
+/// Creates an operator with the password "correct horse battery staple" from the command line.
+pub fn add_operator(data: &Path, name: &str) {
+    let added = Command::new(BIN)
+        .args(["user", "add", name, "--role", "operator", "--password-stdin", "--data-dir"])
+        .arg(data)
+        .env("PARLEY_AUTH__ARGON2_MEMORY_KIB", "64")
+        .env("PARLEY_AUTH__ARGON2_ITERATIONS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().expect("stdin").write_all(b"correct horse battery staple\n")?;
+            child.wait()
+        })
+        .expect("user add");
+    assert!(added.success());
+}
+
 /// Connects (retrying while the server starts) and reads the hello.
-async fn open(addr: std::net::SocketAddr, cert: &Path, path: &str, cookie: Option<&str>) -> Client {
+pub async fn open(addr: std::net::SocketAddr, cert: &Path, path: &str, cookie: Option<&str>) -> Client {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if cert.exists()
@@ -50,7 +71,7 @@ async fn open(addr: std::net::SocketAddr, cert: &Path, path: &str, cookie: Optio
     }
 }
 
-async fn next_frame(ws: &mut Client) -> Option<Value> {
+pub async fn next_frame(ws: &mut Client) -> Option<Value> {
     match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
         Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str(&text).ok(),
         Ok(Some(Ok(_))) => Some(Value::Null),
@@ -68,21 +89,7 @@ async fn acknowledged_messages_survive_kill_9() {
     let cert = data.join("tls/cert.pem");
     // An operator must be online for a chat to start: create one (before the server starts, so
     // the two processes do not race to create the database) and connect.
-    let added = Command::new(BIN)
-        .args(["user", "add", "kim", "--role", "operator", "--password-stdin", "--data-dir"])
-        .arg(&data)
-        .env("PARLEY_AUTH__ARGON2_MEMORY_KIB", "64")
-        .env("PARLEY_AUTH__ARGON2_ITERATIONS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().expect("stdin").write_all(b"correct horse battery staple\n")?;
-            child.wait()
-        })
-        .expect("user add");
-    assert!(added.success());
+    add_operator(&data, "kim");
     let mut server = spawn(&data, public, staff);
     let _ = open(public_addr, &cert, "/ws/visitor", None).await; // waits for the server
     let client = crate::harness::client_trusting(&cert);

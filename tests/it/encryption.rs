@@ -197,15 +197,21 @@ async fn the_key_file_is_private_and_never_replaced_over_existing_data() {
     assert!(err.contains("missing") && err.contains("escrow") && err.contains("kek.key"), "{err}");
     assert!(!kek.exists(), "no new key was created over existing data");
     // Another key: refused, naming both fingerprints.
-    std::fs::write(&kek, format!("{}\n", "ab".repeat(32))).expect("write");
+    // (Written owner-only: a key file others can read is refused before its content is looked at.)
+    let write = |text: &str| {
+        std::fs::write(&kek, text).expect("write");
+        #[cfg(unix)]
+        std::fs::set_permissions(&kek, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    };
+    write(&format!("{}\n", "ab".repeat(32)));
     let err = Application::build(test_config(dir.path())).await.err().expect("refused").to_string();
     assert!(err.contains("does not belong"), "{err}");
     // Not a key at all.
-    std::fs::write(&kek, "hunter2\n").expect("write");
+    write("hunter2\n");
     let err = Application::build(test_config(dir.path())).await.err().expect("refused").to_string();
     assert!(err.contains("64 hexadecimal digits"), "{err}");
     // The right key again: the chat is readable.
-    std::fs::write(&kek, &original).expect("restore");
+    write(&original);
     let app = Application::build(test_config(dir.path())).await.expect("starts with its key");
     let rows = app.state().store.queued_conversations().await.expect("read");
     assert_eq!(rows[0].visitor_name, "Nia");

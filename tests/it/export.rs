@@ -150,10 +150,12 @@ async fn an_export_holds_all_of_a_persons_data_and_nothing_of_anyone_else() {
     assert_eq!(chat["ip_address"], "127.0.0.0/24", "as kept: truncated");
     assert_eq!(chat["answers"].as_array().map(Vec::len), Some(2), "e-mail and phone");
     assert_eq!(doc["offline_requests"][0]["email"], NIA.email);
+    // The seeded consent, then the one the transcript request recorded.
     assert_eq!(
         (doc["consents"][0]["notice_version"].as_str(), doc["consents"].as_array().map(Vec::len)),
-        (Some("notice-v1"), Some(1))
+        (Some("notice-v1"), Some(2))
     );
+    assert_eq!(doc["consents"][1]["purpose"], "transcript");
     assert_eq!(
         (doc["mails"][0]["kind"].as_str(), doc["mails"][0]["to"].as_str()),
         (Some("transcript"), Some(NIA.email))

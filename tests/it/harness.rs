@@ -29,6 +29,8 @@ pub fn test_config(data_dir: &Path) -> Config {
         ("PARLEY_AUTH__LOGIN_ATTEMPTS_PER_MINUTE".to_owned(), "1000".to_owned()),
         // Load tests open thousands of widget sockets from 127.0.0.1.
         ("PARLEY_WIDGET__CONNECTIONS_PER_MINUTE_PER_IP".to_owned(), "1000000".to_owned()),
+        // ...and hold more open at once than the per-address cap (tested in listeners.rs).
+        ("PARLEY_SERVER__PUBLIC_CONNECTIONS_PER_IP".to_owned(), "0".to_owned()),
         ("PARLEY_AUTH__LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE".to_owned(), "1000".to_owned()),
         // Tests open many staff connections at once; the pacing is tested on its own (auth.rs).
         ("PARLEY_SERVER__STAFF_CONNECTIONS_PER_SECOND".to_owned(), "0".to_owned()),

@@ -113,9 +113,15 @@ async fn outbox(app: &TestApp) -> Value {
 async fn transcript_is_mailed_once_with_a_working_withdrawal_link() {
     let smtp = SmtpSink::start();
     let app = TestApp::spawn_with(with_smtp(smtp.port)).await;
+    // A site that requires consent: the consent to the chat is what the link withdraws.
+    crate::consent::site(&app, "public_task", true, false).await;
     let mut staff = operator(&app, "mo").await;
     let mut ws = visitor(&app).await;
-    let (conversation, token) = start(&mut ws, "Nia").await;
+    let started =
+        crate::consent::start(&mut ws, "Nia", json!({ "consent": true, "question": "Where do I pay my council tax?" }))
+            .await;
+    let conversation = started["conversation"].as_str().expect("id").to_owned();
+    let token = started["token"].as_str().expect("token").to_owned();
     accept(&mut staff, &conversation).await;
     send(&mut staff, json!({ "v": 1, "type": "message", "id": uuid(), "conversation": conversation, "text": "Your reference is ZX-4471." })).await;
     until(&mut staff, "ack").await;
@@ -133,6 +139,7 @@ async fn transcript_is_mailed_once_with_a_working_withdrawal_link() {
     assert!(mail.contains("mo: Your reference is ZX-4471."), "{mail}");
     let link = format!("https://chat.example.gov.uk/consent/withdraw?conversation={conversation}&token={token}");
     assert!(mail.contains(&link), "withdrawal link in {mail}");
+    assert!(mail.contains("You agreed to: using the details of this chat to answer your enquiry"), "{mail}");
     let status = outbox(&app).await;
     assert_eq!(status.as_array().map(Vec::len), Some(1), "queued once: {status}");
     assert_eq!(status[0]["status"], "sent");

@@ -1,4 +1,5 @@
-//! TLS: generated certificate reuse, protocol versions, reload without dropping connections.
+//! TLS: generated certificate reuse, validity and renewal, protocol versions, the server's
+//! cipher order, reload without dropping connections.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -133,5 +134,116 @@ async fn reload_swaps_the_certificate_without_dropping_connections() {
         get_healthz(&mut open).await.starts_with("HTTP/1.1 200"),
         "the connection opened before the reload still works"
     );
+    app.stop().await;
+}
+
+/// (notBefore, notAfter) of the first certificate in a PEM file, as Unix time.
+fn validity(pem: &Path) -> (i64, i64) {
+    use rustls_pki_types::pem::PemObject;
+    let der = rustls_pki_types::CertificateDer::pem_file_iter(pem).expect("pem").next().expect("a cert").expect("cert");
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).expect("X.509");
+    (cert.validity().not_before.timestamp(), cert.validity().not_after.timestamp())
+}
+
+/// A self-signed pair for 127.0.0.1 that ends `days` from now.
+fn pair_ending_in(days: i64, cert_file: &Path, key_file: &Path) {
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("params");
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(380);
+    params.not_after = now + time::Duration::days(days);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("cert");
+    std::fs::write(cert_file, cert.pem()).expect("write cert");
+    std::fs::write(key_file, key.serialize_pem()).expect("write key");
+}
+
+const DAY: i64 = 86_400;
+
+#[tokio::test]
+async fn generated_certificates_last_at_most_397_days_and_are_renewed_before_they_end() {
+    let app = TestApp::spawn().await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (not_before, not_after) = validity(&app.cert_path());
+    assert!(not_after - not_before <= 397 * DAY, "valid {} days", (not_after - not_before) / DAY);
+    assert!(not_after - now > 390 * DAY, "{} days left", (not_after - now) / DAY);
+    let dir = app.stop().await;
+
+    // A generated certificate with ten days left (as one made a year ago would be).
+    let (cert, key) = (dir.path().join("tls/cert.pem"), dir.path().join("tls/key.pem"));
+    pair_ending_in(10, &cert, &key);
+    let old = std::fs::read(&cert).expect("cert");
+    let copy = dir.path().join("old-cert.pem");
+    std::fs::write(&copy, &old).expect("keep a copy");
+    let again = parley::Application::build(test_config(dir.path())).await.expect("restart");
+    assert_ne!(std::fs::read(&cert).expect("cert"), old, "renewed on start");
+    let (_, renewed_until) = validity(&cert);
+    assert!(renewed_until - now > 390 * DAY, "{} days left after renewal", (renewed_until - now) / DAY);
+    let addr = again.staff_addr();
+    handshake(addr, &cert, &[&rustls::version::TLS13]).await.expect("the renewed certificate is served");
+    assert!(handshake(addr, &copy, &[&rustls::version::TLS13]).await.is_err(), "the old one is not");
+    // While running (the twice-daily check): nothing to do for a fresh one, renewed when due.
+    assert!(!again.state().tls.renew_if_due().expect("check"), "a fresh certificate is kept");
+    pair_ending_in(20, &cert, &key);
+    std::fs::write(&copy, std::fs::read(&cert).expect("cert")).expect("keep a copy");
+    assert!(again.state().tls.renew_if_due().expect("renew"), "renewed while running");
+    handshake(addr, &cert, &[&rustls::version::TLS13]).await.expect("new handshakes get the renewed one");
+    assert!(handshake(addr, &copy, &[&rustls::version::TLS13]).await.is_err());
+    again.stop().await;
+
+    // The operator's own certificate is never replaced, however close its end.
+    let own = tempfile::tempdir().expect("tempdir");
+    let (own_cert, own_key) = (own.path().join("cert.pem"), own.path().join("key.pem"));
+    pair_ending_in(5, &own_cert, &own_key);
+    let before = std::fs::read(&own_cert).expect("own cert");
+    let app = TestApp::spawn_with(|c| {
+        c.tls.cert_file = own_cert.clone();
+        c.tls.key_file = own_key.clone();
+    })
+    .await;
+    handshake(app.app.staff_addr(), &own_cert, &[&rustls::version::TLS13]).await.expect("own certificate served");
+    assert_eq!(std::fs::read(&own_cert).expect("own cert"), before);
+    app.stop().await;
+}
+
+/// The suite the server picks when the client prefers ChaCha20-Poly1305 to AES-128-GCM.
+async fn negotiated(
+    addr: std::net::SocketAddr,
+    cert: &Path,
+    version: &'static rustls::SupportedProtocolVersion,
+) -> rustls::CipherSuite {
+    use rustls::crypto::ring::cipher_suite as suite;
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites = vec![
+        suite::TLS13_CHACHA20_POLY1305_SHA256,
+        suite::TLS13_AES_128_GCM_SHA256,
+        suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    ];
+    let mut store = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::pem::PemObject::pem_file_iter(cert).expect("pem") {
+        store.add(c.expect("cert")).expect("add");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[version])
+        .expect("versions")
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::IpAddress(addr.ip().into()), tcp)
+        .await
+        .expect("handshake");
+    stream.get_ref().1.negotiated_cipher_suite().expect("a suite").suite()
+}
+
+#[tokio::test]
+async fn the_server_chooses_the_cipher_suite_not_the_client() {
+    let app = TestApp::spawn().await;
+    for addr in [app.app.public_addr(), app.app.staff_addr()] {
+        let tls13 = negotiated(addr, &app.cert_path(), &rustls::version::TLS13).await;
+        assert_eq!(tls13, rustls::CipherSuite::TLS13_AES_128_GCM_SHA256, "TLS 1.3 on {addr}");
+        let tls12 = negotiated(addr, &app.cert_path(), &rustls::version::TLS12).await;
+        assert_eq!(tls12, rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "TLS 1.2 on {addr}");
+    }
     app.stop().await;
 }

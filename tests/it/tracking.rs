@@ -172,6 +172,7 @@ async fn an_objection_stops_tracking_and_a_site_may_turn_it_off() {
         departments: site.departments,
         theme: site.theme,
         tracking: site.tracking,
+        ..Default::default()
     };
     app.app.state().sites.save("main", input).await.expect("save");
     let off =

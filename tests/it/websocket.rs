@@ -166,3 +166,43 @@ async fn widget_connections_are_limited_per_address() {
     drop(open);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_fragmented_message_is_closed_with_1009_every_time() {
+    // 1009 must also reach a client that is still writing: no reset before the close is read.
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let app = TestApp::spawn().await;
+    let addr = app.app.public_addr();
+    let origin = format!("https://{addr}");
+    for attempt in 0..20 {
+        let mut ws = connect(addr, &app.cert_path(), "/ws/visitor", &origin, None).await.expect("connect");
+        assert_eq!(next_json(&mut ws).await["type"], "hello");
+        // 64 fragments of 4 KiB: each frame is within the limit, the message (256 KiB) is not,
+        // and most of it is still on its way when the server refuses it.
+        let chunk = "x".repeat(4096);
+        let fragments = 64;
+        for i in 0..fragments {
+            let opcode = OpCode::Data(if i == 0 { Data::Text } else { Data::Continue });
+            let frame = Frame::message(chunk.clone().into_bytes(), opcode, i == fragments - 1);
+            // Some attempts write every fragment at once, others one by one as a slower client.
+            let sent = match attempt % 3 {
+                0 => ws.feed(Message::Frame(frame)).await,
+                1 => ws.send(Message::Frame(frame)).await,
+                _ => {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    ws.send(Message::Frame(frame)).await
+                }
+            };
+            // A reset while the client is still writing is an abnormal close (1006) for most
+            // clients: the server must read the rest before it hangs up.
+            if let Err(err) = sent {
+                panic!("attempt {attempt}: fragment {i} could not be sent: {err}");
+            }
+        }
+        ws.flush().await.unwrap_or_else(|err| panic!("attempt {attempt}: flush: {err}"));
+        let code = tokio::time::timeout(std::time::Duration::from_secs(10), close_code(&mut ws)).await;
+        assert_eq!(code.expect("closed in time"), Some(CloseCode::Size), "attempt {attempt}");
+    }
+    app.stop().await;
+}

@@ -12,6 +12,7 @@ use crate::domain::permission::perm;
 use crate::http::filters::{Authed, allowed, allowed_mutation, json_body, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::service::cases::{self, CaseError, CaseUpdate, NewRequest};
+use crate::store::access::view;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,13 +37,16 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(allowed(state.clone(), perm::GDPR_VIEW))
         .and(warp::query::<ListQuery>())
         .and(with_state(state.clone()))
-        .and_then(|_: Authed, query: ListQuery, state: AppState| async move {
+        .and_then(|authed: Authed, query: ListQuery, state: AppState| async move {
             let only_open = match query.status.as_deref() {
                 None | Some("open") => true,
                 Some("all") => false,
                 Some(_) => return Err(case_error(CaseError::Invalid("status is open or all".into()))),
             };
             let list = cases::list(&state.store, only_open).await.map_err(case_error)?;
+            // Case notes may describe the person: the linked subjects go in the access log.
+            let shown = list.iter().filter_map(|c| c.subject);
+            state.store.record_views(&authed.session.username, view::CASES, shown).await.map_err(reject)?;
             Ok::<_, Rejection>(warp::reply::json(&serde_json::json!({ "cases": list })).into_response())
         });
     let create = warp::path!("gdpr" / "cases")

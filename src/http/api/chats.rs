@@ -7,9 +7,11 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
+use crate::domain::Reach;
 use crate::domain::permission::perm;
 use crate::http::filters::{Authed, allowed, with_state};
 use crate::http::rejection::{ApiError, reject};
+use crate::store::access::view;
 use crate::store::{ConversationFilter, ConversationRow};
 use crate::util::rfc3339;
 
@@ -46,7 +48,7 @@ fn day_start(raw: &str, field: &str, days: i64) -> Result<i64, Rejection> {
 }
 
 impl ConversationQuery {
-    fn filter(self) -> Result<ConversationFilter, Rejection> {
+    fn filter(self, reach: &Reach) -> Result<ConversationFilter, Rejection> {
         if let Some(s) = &self.status
             && !matches!(s.as_str(), "queued" | "active" | "closed")
         {
@@ -70,6 +72,7 @@ impl ConversationQuery {
             rating: self.rating,
             site: self.site,
             department: self.department.filter(|d| !d.is_empty()),
+            departments: reach.json(),
             limit: self.limit.unwrap_or(50).clamp(1, MAX_PAGE),
         })
     }
@@ -133,9 +136,11 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     list.or(transcript).unify().or(notes).unify().or(mail).unify().boxed()
 }
 
-async fn list_conversations(_: Authed, query: ConversationQuery, state: AppState) -> Result<Response, Rejection> {
-    let filter = query.filter()?;
+async fn list_conversations(authed: Authed, query: ConversationQuery, state: AppState) -> Result<Response, Rejection> {
+    let filter = query.filter(&authed.reach)?;
     let rows = state.store.conversation_summaries(&filter).await.map_err(reject)?;
+    let shown = rows.iter().filter_map(|r| r.subject_id);
+    state.store.record_views(&authed.session.username, view::CONVERSATIONS, shown).await.map_err(reject)?;
     let list: Vec<Conversation> = rows
         .into_iter()
         .map(|r| Conversation {
@@ -154,11 +159,21 @@ async fn list_conversations(_: Authed, query: ConversationQuery, state: AppState
     Ok(warp::reply::json(&list).into_response())
 }
 
-/// The conversation named by a path segment, or 404 `unknown_conversation`.
-async fn conversation_at(state: &AppState, public_id: &str) -> Result<ConversationRow, Rejection> {
+/// The conversation named by a path segment, or 404 `unknown_conversation` (also for one
+/// outside the caller's team scope, which must not learn that it exists).
+async fn conversation_at(state: &AppState, authed: &Authed, public_id: &str) -> Result<ConversationRow, Rejection> {
     let not_found = || reject(ApiError::new(StatusCode::NOT_FOUND, "unknown_conversation", "no such conversation"));
     let Ok(id) = uuid::Uuid::parse_str(public_id) else { return Err(not_found()) };
-    state.store.conversation_by_public_id(&id.hyphenated().to_string()).await.map_err(reject)?.ok_or_else(not_found)
+    let conversation = state
+        .store
+        .conversation_by_public_id(&id.hyphenated().to_string())
+        .await
+        .map_err(reject)?
+        .ok_or_else(not_found)?;
+    if !authed.reach.allows(conversation.department_id) {
+        return Err(not_found());
+    }
+    Ok(conversation)
 }
 
 /// Records a staff member's view of a conversation in the access log (the audit log).
@@ -176,7 +191,7 @@ async fn record_view(
 }
 
 async fn transcript(public_id: String, authed: Authed, state: AppState) -> Result<Response, Rejection> {
-    let conversation = conversation_at(&state, &public_id).await?;
+    let conversation = conversation_at(&state, &authed, &public_id).await?;
     record_view(&state, &authed, "view.transcript", &conversation).await?;
     let store = &state.store;
     let rows = store.messages_after(conversation.id, 0, i64::MAX).await.map_err(reject)?;
@@ -194,7 +209,7 @@ async fn transcript(public_id: String, authed: Authed, state: AppState) -> Resul
 }
 
 async fn notes(public_id: String, authed: Authed, state: AppState) -> Result<Response, Rejection> {
-    let conversation = conversation_at(&state, &public_id).await?;
+    let conversation = conversation_at(&state, &authed, &public_id).await?;
     record_view(&state, &authed, "view.notes", &conversation).await?;
     let notes = state.store.notes(conversation.id).await.map_err(reject)?;
     let list: Vec<_> = notes
@@ -217,18 +232,30 @@ struct MailStatus {
     sent_at: Option<String>,
 }
 
-async fn list_mail(_: Authed, state: AppState) -> Result<Response, Rejection> {
+/// Stands in for a recipient (or an error, which may quote one) the caller may not see.
+const REDACTED: &str = "(hidden)";
+
+/// The outbox: delivery status for anyone with settings.view; recipients and errors (which
+/// may quote an address) only for those who run the mail setup (settings.manage), recorded
+/// in the access log. An auditor sees the status of every mail and no address.
+async fn list_mail(authed: Authed, state: AppState) -> Result<Response, Rejection> {
     let rows = state.store.recent_mail(MAX_PAGE).await.map_err(reject)?;
+    let personal = authed.can(perm::SETTINGS_MANAGE);
+    if personal {
+        let shown = rows.iter().filter_map(|m| m.subject_id);
+        state.store.record_views(&authed.session.username, view::MAIL_OUTBOX, shown).await.map_err(reject)?;
+    }
+    let hide = |value: String| if personal { value } else { REDACTED.to_owned() };
     let list: Vec<MailStatus> = rows
         .into_iter()
         .map(|m| MailStatus {
             id: m.id,
             kind: m.kind,
-            to: m.to_addr,
+            to: hide(m.to_addr),
             subject: m.subject,
             status: m.status,
             attempts: m.attempts,
-            last_error: m.last_error,
+            last_error: m.last_error.map(hide),
             queued_at: rfc3339(m.created_at),
             sent_at: m.sent_at.map(rfc3339),
         })

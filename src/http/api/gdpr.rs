@@ -10,7 +10,7 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
 use crate::domain::permission::perm;
-use crate::http::filters::{Authed, allowed, allowed_mutation, json_body, with_state};
+use crate::http::filters::{Authed, allowed, allowed_mutation, json_body, staff_mutation, with_state};
 use crate::http::rejection::{ApiError, reject};
 use crate::service::gdpr::{self, By, GdprError};
 use crate::store::{AuditEntry, AuditFilter, AuditRow};
@@ -194,10 +194,25 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         });
     let erase = warp::path!("gdpr" / "subjects" / i64 / "erase")
         .and(warp::post())
-        .and(allowed_mutation(state.clone(), perm::GDPR_DELETE))
-        .and(json_body::<EraseBody>(max_body))
+        .and(staff_mutation(state.clone()))
+        .and(warp::body::content_length_limit(max_body))
+        .and(warp::body::bytes())
         .and(with_state(state.clone()))
-        .and_then(|subject: i64, authed: Authed, body: EraseBody, state: AppState| async move {
+        .and_then(|subject: i64, authed: Authed, body: bytes::Bytes, state: AppState| async move {
+            // A refused attempt is audited, so the permission is checked here, not in the filter,
+            // and before the body is read: a role without it gets 403 whatever it sent.
+            if let Err(denied) = authed.require(perm::GDPR_DELETE) {
+                gdpr::refused(&state.store, &authed.session.username, subject, "permission denied")
+                    .await
+                    .map_err(gdpr_error)?;
+                return Err(denied);
+            }
+            let body: EraseBody = serde_json::from_slice(&body).map_err(|e| {
+                warp::reject::custom(ApiError::bad_request(
+                    "bad_json",
+                    format!("the request body is not valid JSON for this route: {e}"),
+                ))
+            })?;
             let second = state.config.privacy.erasure_second_approver;
             let outcome =
                 gdpr::erase_with_approval(&state.store, subject, &body.reason, &authed.session.username, second)
@@ -232,10 +247,18 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(allowed(state.clone(), perm::AUDIT_VIEW))
         .and(with_state(state))
         .and_then(|_: Authed, state: AppState| async move {
-            let reply = match state.store.verify_audit().await.map_err(reject)? {
-                Ok(entries) => serde_json::json!({ "ok": true, "entries": entries, "first_bad": null }),
-                Err(id) => serde_json::json!({ "ok": false, "entries": null, "first_bad": id }),
-            };
+            let data_dir = &state.config.server.data_dir;
+            let v = crate::service::audit::verify_with_anchor_file(&state.store, data_dir).await.map_err(reject)?;
+            let ok = v.ok();
+            let reply = serde_json::json!({
+                "ok": ok,
+                "entries": ok.then_some(v.chain.entries),
+                "first_bad": v.chain.first_bad,
+                "legacy": v.chain.legacy,
+                "pending": v.chain.pending,
+                "boundary_problem": v.chain.boundary_problem,
+                "anchors": v.anchors,
+            });
             Ok::<_, Rejection>(warp::reply::json(&reply).into_response())
         });
     search.or(erase).unify().or(exports).unify().or(audit).unify().or(verify).unify().boxed()

@@ -15,6 +15,7 @@ use crate::http::rejection::{ApiError, reject};
 use crate::service::chat::{MAX_TEXT_CHARS, check_text};
 use crate::service::mail::MailError;
 use crate::store::OfflineRow;
+use crate::store::access::view;
 use crate::util::rfc3339;
 
 #[derive(Deserialize)]
@@ -119,12 +120,22 @@ async fn list_offline(authed: Authed, query: ListQuery, state: AppState) -> Resu
         }
     };
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    let rows = state.store.offline_requests(&status, assignee, limit).await.map_err(reject)?;
+    let rows = state.store.offline_requests_in(&status, assignee, authed.reach.json(), limit).await.map_err(reject)?;
+    let shown = rows.iter().filter_map(|r| r.subject_id);
+    state.store.record_views(&authed.session.username, view::OFFLINE_REQUESTS, shown).await.map_err(reject)?;
     let list: Vec<OfflineRequest> = rows.into_iter().map(OfflineRequest::from).collect();
     Ok(warp::reply::json(&list).into_response())
 }
 
+/// The request, or 404 `unknown_request` when there is none or it lies outside the caller's
+/// team scope.
+async fn reachable(state: &AppState, authed: &Authed, id: i64) -> Result<OfflineRow, Rejection> {
+    let request = state.store.offline_request(id).await.map_err(reject)?.ok_or_else(unknown_request)?;
+    if authed.reach.allows(request.department_id) { Ok(request) } else { Err(unknown_request()) }
+}
+
 async fn finish_offline(id: i64, authed: Authed, state: AppState) -> Result<Response, Rejection> {
+    reachable(&state, &authed, id).await?;
     if !state.store.finish_offline(id, authed.session.user_id).await.map_err(reject)? {
         return Err(unknown_request());
     }
@@ -133,6 +144,7 @@ async fn finish_offline(id: i64, authed: Authed, state: AppState) -> Result<Resp
 }
 
 async fn assign_offline(id: i64, authed: Authed, body: AssignBody, state: AppState) -> Result<Response, Rejection> {
+    reachable(&state, &authed, id).await?;
     let user = match body.user.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         None => None,
         Some(name) => {
@@ -154,13 +166,15 @@ async fn assign_offline(id: i64, authed: Authed, body: AssignBody, state: AppSta
     }
     tracing::info!(user_id = authed.session.user_id, offline_request = id, assignee = ?user, "offline request assigned");
     let row = state.store.offline_request(id).await.map_err(reject)?.ok_or_else(unknown_request)?;
+    let shown = row.subject_id;
+    state.store.record_views(&authed.session.username, view::OFFLINE_REQUEST, shown).await.map_err(reject)?;
     Ok(warp::reply::json(&OfflineRequest::from(row)).into_response())
 }
 
 async fn reply_offline(id: i64, authed: Authed, body: ReplyBody, state: AppState) -> Result<Response, Rejection> {
     let text = check_text("text", &body.text, MAX_TEXT_CHARS)
         .map_err(|e| reject(ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string())))?;
-    let request = state.store.offline_request(id).await.map_err(reject)?.ok_or_else(unknown_request)?;
+    let request = reachable(&state, &authed, id).await?;
     if request.status != "open" {
         return Err(unknown_request());
     }
@@ -172,6 +186,9 @@ async fn reply_offline(id: i64, authed: Authed, body: ReplyBody, state: AppState
             MailError::Disabled => reject(ApiError::new(StatusCode::CONFLICT, "no_mail", e.to_string())),
             MailError::Address(message) => reject(ApiError::new(StatusCode::CONFLICT, "bad_address", message)),
             MailError::Store(store) => reject(store),
+            other @ (MailError::WindowClosed(_) | MailError::LimitReached(_)) => {
+                reject(ApiError::new(StatusCode::CONFLICT, other.code(), other.to_string()))
+            }
         })?
         .ok_or_else(unknown_request)?;
     tracing::info!(user_id = authed.session.user_id, offline_request = id, mail = mail, "offline request answered");

@@ -4,7 +4,10 @@
 //! in `staff.rs`, the queue and routing in `queue.rs`.
 
 mod queue;
+mod scope;
 pub use queue::QUEUE_FRAME_MAX;
+mod replay;
+pub use replay::Replay;
 mod staff;
 
 use std::sync::Arc;
@@ -19,13 +22,11 @@ use crate::domain::Email;
 use crate::service::departments::{Department, Departments};
 use crate::store::{ConversationRow, MessageRow, NewConversation, NewMessage, NewOffline, Store, StoreError};
 use crate::telemetry::Metrics;
-use crate::ws::hub::{Hub, OutFrame, Outbox};
+use crate::ws::hub::{Hub, OutFrame, Outbox, Seq};
 use crate::ws::protocol;
 
 pub const MAX_TEXT_CHARS: usize = 4000;
 pub const MAX_NAME_CHARS: usize = 100;
-/// Messages replayed per database read while catching a client up.
-const REPLAY_PAGE: i64 = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -53,8 +54,13 @@ pub enum ChatError {
     NotMember(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("this site asks you to agree to its privacy notice before the chat starts")]
+    ConsentRequired,
     #[error("your role does not have the permission {0}")]
     Forbidden(crate::domain::Permission),
+    /// A request refused by a rule with its own stable code (e.g. `transcript_limit`).
+    #[error("{1}")]
+    Refused(&'static str, String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -75,7 +81,9 @@ impl ChatError {
             ChatError::UnknownDepartment => "unknown_department",
             ChatError::NotMember(_) => "not_member",
             ChatError::Invalid(_) => "invalid",
+            ChatError::ConsentRequired => "consent_required",
             ChatError::Forbidden(_) => "forbidden",
+            ChatError::Refused(code, _) => code,
             ChatError::Store(_) => "internal",
         }
     }
@@ -98,8 +106,10 @@ pub struct StartContext {
     pub answers: Vec<crate::service::prechat::Answer>,
     /// The department chosen (see `Chat::pick_department`).
     pub department: Option<Department>,
-    /// The privacy-notice version in force when the visitor ticked the consent box.
+    /// The privacy-notice version in force, when the visitor agreed to any purpose.
     pub consent_notice: Option<String>,
+    /// The purposes agreed to in the pre-chat form (see `service::consent::check_start`).
+    pub consent_purposes: Vec<&'static str>,
     /// The visitor's IP address in the form `privacy.visitor_ip` keeps it, if at all.
     pub ip: Option<String>,
 }
@@ -146,6 +156,9 @@ pub struct Chat {
     /// queue change sends positions only to the visitors whose place moved. The lock also keeps
     /// queue publications in order.
     told_positions: Arc<tokio::sync::Mutex<std::collections::HashMap<i64, usize>>>,
+    /// (user id, conversation id) pairs of waiting chats already recorded in the access log as
+    /// shown in a queue frame (pruned to the waiting chats on every queue change).
+    queue_shown: Arc<tokio::sync::Mutex<std::collections::HashSet<(i64, i64)>>>,
 }
 
 /// Text fields: trimmed, non-empty, bounded in characters.
@@ -188,6 +201,7 @@ impl Chat {
             max_chats: i64::from(config.max_chats),
             dispatch: Arc::default(),
             told_positions: Arc::default(),
+            queue_shown: Arc::default(),
         }
     }
 
@@ -263,6 +277,7 @@ impl Chat {
             department_id: context.department.as_ref().map(|d| d.id),
             contacts: context.answers.iter().filter_map(|a| contact_kind(&a.value)).collect(),
             consent_notice: context.consent_notice.clone(),
+            consent_purposes: context.consent_purposes.clone(),
             ip: context.ip.clone(),
         };
         let (id, created) = self.store.start_conversation(new).await?;
@@ -286,22 +301,9 @@ impl Chat {
         Ok(conversation)
     }
 
-    pub async fn resume(&self, public_id: &str, token: &str) -> Result<ConversationRow, ChatError> {
-        let conversation = self.verify_token(public_id, token).await?;
-        if conversation.status == "closed" {
-            return Err(ChatError::Closed);
-        }
-        Ok(conversation)
-    }
-
     /// A conversation a staff member may work on (assigned to them, still open).
     pub async fn for_operator(&self, public_id: &str, user_id: i64) -> Result<ConversationRow, ChatError> {
-        let public_id = check_uuid("conversation", public_id)?;
-        let conversation =
-            self.store.conversation_by_public_id(&public_id).await?.ok_or(ChatError::UnknownConversation)?;
-        if conversation.operator_id != Some(user_id) {
-            return Err(ChatError::UnknownConversation);
-        }
+        let conversation = self.held_by(public_id, user_id).await?;
         if conversation.status == "closed" {
             return Err(ChatError::Closed);
         }
@@ -347,63 +349,38 @@ impl Chat {
             let frame = protocol::message(&conversation.public_id, &row);
             self.hub.publish(
                 conversation.id,
-                OutFrame { conversation: conversation.id, seq: Some(row.seq), text: frame.into() },
+                OutFrame { conversation: conversation.id, seq: Seq::Event(row.seq), text: frame.into() },
                 Some(from.conn),
             );
         }
         Ok(appended.seq)
     }
 
-    /// Subscribes `outbox` to the conversation, then returns the messages after `last_seq`
-    /// (joining first means nothing committed in between is missed).
-    pub async fn subscribe(
-        &self,
-        conversation: &ConversationRow,
-        outbox: &Outbox,
-        last_seq: i64,
-    ) -> Result<Vec<OutFrame>, ChatError> {
-        self.hub.join(conversation.id, outbox);
-        let mut frames = Vec::new();
-        let mut after = last_seq.max(0);
-        loop {
-            let page = self.store.messages_after(conversation.id, after, REPLAY_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            frames.extend(page.iter().map(|row| OutFrame {
-                conversation: conversation.id,
-                seq: Some(row.seq),
-                text: protocol::message(&conversation.public_id, row).into(),
-            }));
-            if (page.len() as i64) < REPLAY_PAGE {
-                break;
-            }
-        }
-        Ok(frames)
-    }
-
     /// Relays a typing indicator (never stored).
     pub fn typing(&self, conversation: &ConversationRow, who: &str, active: bool, from: &Outbox) {
         let frame =
             protocol::frame("typing", json!({ "conversation": conversation.public_id, "who": who, "active": active }));
-        self.hub.publish(
-            conversation.id,
-            OutFrame { conversation: conversation.id, seq: None, text: frame.into() },
-            Some(from.conn),
-        );
+        self.hub.publish(conversation.id, OutFrame::plain(conversation.id, frame), Some(from.conn));
     }
 
     /// Assigns a waiting conversation to the operator and tells everyone. Chats of a department
     /// go to its members only, unless `any_department` (supervisors and administrators).
+    /// A team-scoped member reaches only their departments' chats (`reach`); others are unknown.
     pub async fn accept(
         &self,
         public_id: &str,
         user_id: i64,
         any_department: bool,
+        reach: &crate::domain::Reach,
         outbox: &Outbox,
     ) -> Result<ConversationRow, ChatError> {
         let public_id = check_uuid("conversation", public_id)?;
-        let conversation =
-            self.store.conversation_by_public_id(&public_id).await?.ok_or(ChatError::UnknownConversation)?;
+        let conversation = self
+            .store
+            .conversation_by_public_id(&public_id)
+            .await?
+            .filter(|c| reach.allows(c.department_id))
+            .ok_or(ChatError::UnknownConversation)?;
         if conversation.status == "closed" {
             return Err(ChatError::Closed);
         }
@@ -422,11 +399,7 @@ impl Chat {
             "accepted",
             json!({ "conversation": conversation.public_id, "operator": conversation.operator_name }),
         );
-        self.hub.publish(
-            conversation.id,
-            OutFrame { conversation: conversation.id, seq: None, text: frame.into() },
-            Some(outbox.conn),
-        );
+        self.hub.publish(conversation.id, OutFrame::plain(conversation.id, frame), Some(outbox.conn));
         self.queue_changed().await?;
         Ok(conversation)
     }
@@ -437,12 +410,9 @@ impl Chat {
             return Err(ChatError::Closed);
         }
         tracing::info!(conversation = %conversation.public_id, by, "conversation closed");
-        let frame = protocol::frame("closed", json!({ "conversation": conversation.public_id, "by": by }));
-        self.hub.publish(
-            conversation.id,
-            OutFrame { conversation: conversation.id, seq: None, text: frame.into() },
-            None,
-        );
+        // Nothing can be appended any more: the row's last seq is final.
+        let last_seq = self.store.conversation(conversation.id).await?.map_or(conversation.last_seq, |c| c.last_seq);
+        self.hub.publish(conversation.id, replay::closed_frame(conversation, by, last_seq), None);
         self.hub.close_room(conversation.id);
         self.queue_changed().await
     }

@@ -51,15 +51,10 @@ impl Chat {
             if let Some(c) = self.store.conversation(id).await? {
                 let frame =
                     protocol::frame("requeued", json!({ "conversation": c.public_id, "reason": "operator_left" }));
-                self.hub.publish(id, OutFrame { conversation: id, seq: None, text: frame.into() }, None);
+                self.hub.publish(id, OutFrame::plain(id, frame), None);
             }
         }
         self.queue_changed().await
-    }
-
-    /// The `queue` frame for staff.
-    pub async fn queue_frame(&self) -> Result<String, ChatError> {
-        Ok(self.queue_frame_of(&self.store.queued_conversations().await?))
     }
 
     /// The `mine` frame: conversations assigned to this operator and still open.
@@ -75,7 +70,7 @@ impl Chat {
     }
 
     /// How staff see a conversation in the `queue` and `mine` frames.
-    fn summary(&self, c: &ConversationRow) -> serde_json::Value {
+    pub(super) fn summary(&self, c: &ConversationRow) -> serde_json::Value {
         json!({
             "conversation": c.public_id,
             "site": c.site,
@@ -83,13 +78,6 @@ impl Chat {
             "since": rfc3339(c.created_at),
             "department": self.department_label(c),
         })
-    }
-
-    /// The staff `queue` frame: the longest-waiting `QUEUE_FRAME_MAX` chats and how many wait
-    /// in all, so the frame (sent to every staff connection on each change) stays bounded.
-    fn queue_frame_of(&self, waiting: &[ConversationRow]) -> String {
-        let list: Vec<_> = waiting.iter().take(QUEUE_FRAME_MAX).map(|c| self.summary(c)).collect();
-        protocol::frame("queue", json!({ "waiting": list, "total": waiting.len() }))
     }
 
     /// The operator's chat limit: their own choice, else `chat.max_chats`.
@@ -115,6 +103,8 @@ impl Chat {
         }
         let mut routed = false;
         let available = self.hub.available_users();
+        // Team-scoped members take only their own departments' chats.
+        let scoped: Vec<i64> = self.hub.viewers().iter().filter(|v| v.scoped).map(|v| v.user_id).collect();
         let mut counts = self.store.active_counts().await?;
         let limits = self.store.chat_limits().await?;
         for conversation in waiting {
@@ -129,7 +119,7 @@ impl Chat {
             let candidates: Vec<i64> = available
                 .iter()
                 .copied()
-                .filter(|u| department.as_ref().is_none_or(|d| d.has_member(*u)))
+                .filter(|u| department.as_ref().map_or(!scoped.contains(u), |d| d.has_member(*u)))
                 .filter(|u| load(u) < limits.get(u).copied().unwrap_or(self.max_chats))
                 .collect();
             let previous = last.get(&conversation.department_id).copied().unwrap_or(0);
@@ -148,12 +138,13 @@ impl Chat {
             let Some(c) = self.store.conversation(conversation.id).await? else { continue };
             tracing::info!(conversation = %c.public_id, user_id = user, "conversation routed");
             let told = protocol::frame("accepted", json!({ "conversation": c.public_id, "operator": c.operator_name }));
-            self.hub.publish(c.id, OutFrame { conversation: c.id, seq: None, text: told.into() }, None);
+            self.hub.publish(c.id, OutFrame::plain(c.id, told), None);
             let assigned = protocol::frame(
                 "assigned",
                 json!({ "conversation": c.public_id, "name": c.visitor_name, "site": c.site, "department": self.department_label(&c) }),
             );
-            self.hub.publish_user(user, OutFrame { conversation: 0, seq: None, text: assigned.into() });
+            self.record_assigned(user, &c).await?;
+            self.hub.publish_user(user, OutFrame::plain(0, assigned));
         }
         Ok(routed)
     }
@@ -168,8 +159,7 @@ impl Chat {
     async fn publish_queue(&self) -> Result<(), ChatError> {
         let mut told = self.told_positions.lock().await;
         let waiting = self.store.queued_conversations().await?;
-        let frame = self.queue_frame_of(&waiting);
-        self.hub.publish_lobby(OutFrame { conversation: 0, seq: None, text: frame.into() });
+        self.publish_queue_frames(&waiting).await?;
         // Positions count within each department's own queue. Only the visitors whose place
         // moved are told: a chat joining the end of the queue moves nobody else, so a burst of
         // starts costs one frame each instead of one per waiting visitor.
@@ -183,7 +173,7 @@ impl Chat {
                 continue;
             }
             let position = protocol::frame("queue", json!({ "conversation": c.public_id, "position": *position }));
-            self.hub.publish(c.id, OutFrame { conversation: c.id, seq: None, text: position.into() }, None);
+            self.hub.publish(c.id, OutFrame::plain(c.id, position), None);
         }
         *told = now;
         drop(told);

@@ -24,11 +24,7 @@ impl Chat {
         let at =
             self.store.add_note(conversation.id, client_id.clone(), user_id, name.to_owned(), text.clone()).await?;
         let frame = note_frame(&conversation.public_id, &client_id, name, &text, at);
-        self.hub.publish_staff(
-            conversation.id,
-            OutFrame { conversation: conversation.id, seq: None, text: frame.into() },
-            Some(from.conn),
-        );
+        self.hub.publish_staff(conversation.id, OutFrame::plain(conversation.id, frame), Some(from.conn));
         Ok(())
     }
 
@@ -39,10 +35,9 @@ impl Chat {
             .notes(conversation.id)
             .await?
             .iter()
-            .map(|n| OutFrame {
-                conversation: conversation.id,
-                seq: None,
-                text: note_frame(&conversation.public_id, &n.client_id, &n.author_name, &n.body, n.created_at).into(),
+            .map(|n| {
+                let text = note_frame(&conversation.public_id, &n.client_id, &n.author_name, &n.body, n.created_at);
+                OutFrame::plain(conversation.id, text)
             })
             .collect())
     }
@@ -67,6 +62,9 @@ impl Chat {
             Some(u) if u.id == from_user => return Err(ChatError::Invalid("the chat is already yours".into())),
             _ => return Err(ChatError::Invalid(format!("{} is not signed in to take chats", target.as_str()))),
         };
+        if !self.may_take(user.id, conversation) {
+            return Err(ChatError::Invalid(format!("{}'s role reaches only their own teams' chats", target.as_str())));
+        }
         // Check the hand-over note before anything changes, so a bad note changes nothing.
         let text = handover_note(from_name, &user.display_name, note)?;
         if !self.store.reassign_conversation(conversation.id, user.id).await? {
@@ -78,11 +76,7 @@ impl Chat {
             "accepted",
             json!({ "conversation": conversation.public_id, "operator": user.display_name }),
         );
-        self.hub.publish(
-            conversation.id,
-            OutFrame { conversation: conversation.id, seq: None, text: told.into() },
-            None,
-        );
+        self.hub.publish(conversation.id, OutFrame::plain(conversation.id, told), None);
         let assigned = protocol::frame(
             "assigned",
             json!({
@@ -93,7 +87,8 @@ impl Chat {
                 "department": self.department_label(conversation),
             }),
         );
-        self.hub.publish_user(user.id, OutFrame { conversation: 0, seq: None, text: assigned.into() });
+        self.record_assigned(user.id, conversation).await?;
+        self.hub.publish_user(user.id, OutFrame::plain(0, assigned));
         Ok(())
     }
 
@@ -118,11 +113,7 @@ impl Chat {
         self.handed_over(conversation, from, &client_id, &text, outbox).await?;
         tracing::info!(conversation = %conversation.public_id, from_user, department = %target.key, "conversation transferred to a department");
         let told = protocol::frame("requeued", json!({ "conversation": conversation.public_id, "reason": "transfer" }));
-        self.hub.publish(
-            conversation.id,
-            OutFrame { conversation: conversation.id, seq: None, text: told.into() },
-            None,
-        );
+        self.hub.publish(conversation.id, OutFrame::plain(conversation.id, told), None);
         self.queue_changed().await
     }
 
@@ -161,7 +152,7 @@ impl Chat {
                 "answers": context.answers.as_deref().and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok()).unwrap_or(json!([])),
             }),
         );
-        Ok(OutFrame { conversation: conversation.id, seq: None, text: frame.into() })
+        Ok(OutFrame::plain(conversation.id, frame))
     }
 }
 

@@ -104,20 +104,48 @@ async fn audit(store: &Store, actor: &str, subject: i64, details: String) -> Res
     Ok(store.audit(AuditEntry::new(actor, "gdpr.export").target(format!("subject {subject}")).details(details)).await?)
 }
 
-/// The subject's data as a file in `format`.
-pub async fn export(store: &Store, subject: i64, format: Format, actor: &str) -> Result<ExportFile, ExportError> {
+/// The subject's data as a file in `format`, not yet audited: the caller records the export
+/// with `record` once the file reached its recipient (or `record_failure`).
+pub async fn build(store: &Store, subject: i64, format: Format) -> Result<ExportFile, ExportError> {
     let data = load(store, subject).await?;
     // Compressing a large workbook takes a while: off the async workers.
     let bytes = tokio::task::spawn_blocking(move || render(&data, format))
         .await
         .map_err(|e| ExportError::Render("export", e.to_string()))??;
-    audit(store, actor, subject, format!("format {}, download", format.as_str())).await?;
-    tracing::info!(subject, actor, format = format.as_str(), "data subject export");
     Ok(ExportFile {
         file_name: format!("parley-subject-{subject}.{}", format.as_str()),
         content_type: format.content_type(),
         bytes,
     })
+}
+
+/// Audits a finished export (`gdpr.export`, with `how` it left: `download`, `file`).
+pub async fn record(store: &Store, actor: &str, subject: i64, format: Format, how: &str) -> Result<(), ExportError> {
+    audit(store, actor, subject, format!("format {}, {how}", format.as_str())).await?;
+    tracing::info!(subject, actor, format = format.as_str(), how, "data subject export");
+    Ok(())
+}
+
+/// Audits an export that did not reach its recipient (`gdpr.export_failed`): not an export.
+pub async fn record_failure(store: &Store, actor: &str, subject: i64, format: Format) -> Result<(), ExportError> {
+    let entry = AuditEntry::new(actor, "gdpr.export_failed")
+        .target(format!("subject {subject}"))
+        .details(format!("format {}", format.as_str()));
+    Ok(store.audit(entry).await?)
+}
+
+/// The subject's data as a file in `format`, audited as a download.
+pub async fn export(store: &Store, subject: i64, format: Format, actor: &str) -> Result<ExportFile, ExportError> {
+    let file = match build(store, subject, format).await {
+        Ok(file) => file,
+        Err(err @ ExportError::Render(..)) => {
+            record_failure(store, actor, subject, format).await?;
+            return Err(err);
+        }
+        Err(err) => return Err(err),
+    };
+    record(store, actor, subject, format, "download").await?;
+    Ok(file)
 }
 
 /// Addresses the subject gave: in offline messages, for mails, and in pre-chat answers.

@@ -103,6 +103,12 @@ fn copy_backup(file: &Path, to: &Path) -> PathBuf {
     std::fs::create_dir_all(to).expect("dir");
     std::fs::copy(file, to.join(name)).expect("copy");
     std::fs::copy(file.with_file_name(&manifest), to.join(&manifest)).expect("copy manifest");
+    // The key snapshot made with it goes along (a restore takes its keys from there).
+    for keys in [name.replace(".db.age", ".keys.age"), name.replace(".db.age", ".keys.manifest.json")] {
+        if file.with_file_name(&keys).exists() {
+            std::fs::copy(file.with_file_name(&keys), to.join(&keys)).expect("copy key snapshot");
+        }
+    }
     to.join(name)
 }
 

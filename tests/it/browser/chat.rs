@@ -91,7 +91,10 @@ async fn visitor_and_operator_chat_in_browsers() {
     visitor.type_into("#name", "Ann Visitor").await;
     visitor.eval("const s = document.getElementById('field-topic'); s.value = 'Bins'; s.dispatchEvent(new Event('change')); return true").await;
     visitor.type_into("#question", "When is my bin collected?").await;
-    visitor.click("#consent").await;
+    // No consent box by default: the lawful basis is shown with the privacy notice link instead.
+    visitor.wait_text("#basis", "public task").await;
+    let hidden = visitor.eval("return document.getElementById('consent-field').hidden").await;
+    assert_eq!(hidden, serde_json::Value::Bool(true), "no mandatory consent box");
     visitor.click("#prechat-form button[type=submit]").await;
     visitor.wait_text("#status", "queue").await;
     let id: i64 = sqlx::query_scalar("SELECT id FROM conversations")
@@ -310,13 +313,20 @@ async fn administration_pages_and_the_canned_response_picker() {
     browser.type_into("#site-key", "libraries").await;
     browser.type_into("#site-name", "Libraries").await;
     browser.type_into("#site-origins", "https://libraries.example.gov.uk").await;
+    browser
+        .eval("const s = document.getElementById('site-basis'); s.value = 'legitimate_interests'; s.dispatchEvent(new Event('change')); return true")
+        .await;
+    browser.click("#site-require-consent").await;
     browser.click("#site-save").await;
     browser
         .wait_until("return !!document.querySelector('#sites-rows tr[data-key=\"libraries\"]')", "site listed")
         .await;
+    let saved = app.app.state().sites.get("libraries").expect("saved");
+    assert_eq!(saved.origins, vec!["https://libraries.example.gov.uk".to_owned()]);
     assert_eq!(
-        app.app.state().sites.get("libraries").map(|s| s.origins),
-        Some(vec!["https://libraries.example.gov.uk".to_owned()])
+        (saved.lawful_basis, saved.require_consent, saved.ask_marketing),
+        (parley::service::consent::LawfulBasis::LegitimateInterests, true, false),
+        "lawful basis and consent set in the admin page"
     );
     browser.type_into("#canned-shortcut", "hours").await;
     browser.type_into("#canned-text", "We are open 9 to 5.").await;

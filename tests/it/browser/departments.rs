@@ -146,7 +146,6 @@ async fn visitors_pick_a_team_in_the_themed_widget_and_operators_answer_messages
     // Submitting without a team names the problem.
     visitor.type_into("#name", "Gwen").await;
     visitor.type_into("#question", "Can I pay in instalments?").await;
-    visitor.click("#consent").await;
     visitor.click("#prechat-form button[type=submit]").await;
     visitor.wait_until("return !document.getElementById('department-error').hidden", "team error").await;
     set_value(&visitor, "#department", "tax").await;

@@ -23,16 +23,24 @@ async fn an_administrator_makes_a_role_and_a_user_and_audits_it() {
     browser.type_into("#role-description", "Reads stored chats and the audit log").await;
     browser.click("#perm-stored_chats-view").await;
     browser.click("#perm-audit-view").await;
+    // Limited to the holders' own teams (the labelled scope field).
+    let label = browser.eval("return document.querySelector('label[for=role-scope]').textContent").await;
+    assert_eq!(label.as_str(), Some("Chats, offline requests and transcripts"));
+    browser.eval("document.getElementById('role-scope').value = 'own_teams'; return true").await;
     browser.click("#role-save").await;
     browser.wait_text("#roles-status", "Role case-reader saved.").await;
     browser.wait_text("tr[data-role='case-reader']", "Stored chats: View").await;
+    browser.wait_text("tr[data-role='case-reader']", "Own teams only").await;
     let mut granted = app.app.state().roles.permissions("case-reader").names();
     granted.sort();
     assert_eq!(granted, ["audit.view", "stored_chats.view"]);
+    assert_eq!(app.app.state().roles.scope("case-reader"), parley::domain::Scope::OwnTeams);
     // Built-in roles show their fixed permissions read-only.
     browser.click("tr[data-role='operator'] button.edit-role").await;
     let locked = browser.eval("return document.getElementById('perm-chats-view').disabled && document.getElementById('perm-chats-view').checked").await;
     assert_eq!(locked.as_bool(), Some(true), "built-in permissions are shown ticked and read-only");
+    let scope = browser.eval("const s = document.getElementById('role-scope'); return s.disabled && s.value").await;
+    assert_eq!(scope.as_str(), Some("all"), "built-in roles reach all teams, read-only");
     browser.click("#role-cancel").await;
 
     // A user with that role (offered in the role list once the role exists); the one-time

@@ -38,6 +38,9 @@ fn export_error(err: ExportError) -> Rejection {
         ExportError::Mail(MailError::Disabled) => ApiError::new(StatusCode::CONFLICT, "no_mail", message),
         ExportError::Mail(MailError::Address(m)) => ApiError::new(StatusCode::CONFLICT, "bad_address", m),
         ExportError::Mail(MailError::Store(store)) | ExportError::Store(store) => ApiError::from(store),
+        ExportError::Mail(other @ (MailError::WindowClosed(_) | MailError::LimitReached(_))) => {
+            ApiError::new(StatusCode::CONFLICT, other.code(), message)
+        }
         ExportError::Render(..) => {
             tracing::error!(error = %message, "export");
             ApiError::internal()

@@ -1,0 +1,84 @@
+//! Named secrets in `meta`: each stored wrapped by a KEK as `<name>.<kek id>` (hex); the clear
+//! copies older versions kept under the bare name are read once, to be wrapped, and deleted in
+//! the same transaction that stores the wrapped copy.
+
+use std::sync::Arc;
+
+use super::{Store, StoreError};
+use crate::crypto::Keyring;
+
+impl Store {
+    /// A secret an older version kept in clear under `name`, if any.
+    pub async fn clear_secret(&self, name: &str) -> Result<Option<[u8; 32]>, StoreError> {
+        let stored: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?1")
+            .bind(name)
+            .fetch_optional(self.reader())
+            .await?;
+        stored
+            .map(|text| {
+                let mut key = [0u8; 32];
+                hex::decode_to_slice(text.trim(), &mut key)
+                    .map_err(|e| StoreError::Commit(format!("meta secret {name} is damaged: {e}")))?;
+                Ok(key)
+            })
+            .transpose()
+    }
+
+    /// Stores `wrapped` as secret `name` under KEK `kek_id` unless one is there already, and
+    /// returns the stored one (another process may have been first). `delete_clear`: the clear
+    /// copy under the bare name goes in the same transaction (zeroed: `secure_delete`).
+    /// `audit_boundary`: when this creates the audit-chain key, the entries already in the log
+    /// are recorded as the legacy prefix (see `audit::record_boundary`).
+    pub async fn put_secret_once(
+        &self,
+        name: &'static str,
+        kek_id: i64,
+        wrapped: Vec<u8>,
+        delete_clear: bool,
+        audit_boundary: Option<Arc<Keyring>>,
+    ) -> Result<Vec<u8>, StoreError> {
+        let key = format!("{name}.{kek_id}");
+        let stored: String = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    let inserted =
+                        sqlx::query("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING")
+                            .bind(&key)
+                            .bind(hex::encode(wrapped))
+                            .execute(&mut *conn)
+                            .await?
+                            .rows_affected();
+                    if delete_clear {
+                        sqlx::query("DELETE FROM meta WHERE key = ?1").bind(name).execute(&mut *conn).await?;
+                    }
+                    if inserted == 1
+                        && let Some(ring) = audit_boundary
+                    {
+                        super::audit::record_boundary(conn, &ring).await?;
+                    }
+                    sqlx::query_scalar("SELECT value FROM meta WHERE key = ?1").bind(&key).fetch_one(&mut *conn).await
+                })
+            })
+            .await?;
+        hex::decode(stored).map_err(|e| StoreError::Commit(format!("meta {name} is damaged: {e}")))
+    }
+
+    /// Copies the write-ahead log into the database file and empties it, on a connection of its
+    /// own (the writer's is always inside a transaction): after a secret is wrapped in place the
+    /// page that held it in clear must not survive in `parley.db` or `-wal`.
+    pub async fn checkpoint_truncate(&self) -> Result<(), StoreError> {
+        use sqlx::{ConnectOptions, Connection};
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&self.path)
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .connect()
+            .await?;
+        let (busy, _, _): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut conn).await?;
+        conn.close().await?;
+        if busy != 0 {
+            return Err(StoreError::Commit("the write-ahead log could not be checkpointed (busy); start again".into()));
+        }
+        Ok(())
+    }
+}
