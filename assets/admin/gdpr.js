@@ -137,6 +137,7 @@ export function gdprSection(t, session) {
     const h3 = element('h3', '', format(t.gdprSubject, { id }));
     h3.id = headingId;
     const details = element('dl', 'details');
+    if (typeof subject.public_id === 'string') detail(details, t.gdprPublicId, [subject.public_id]);
     detail(details, t.gdprNames, subject.names);
     detail(details, t.gdprEmails, subject.emails);
     const chats = list(subject.conversations).filter((c) => typeof c?.conversation === 'string');

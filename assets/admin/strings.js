@@ -238,6 +238,7 @@ const en = {
   gdprFoundOne: '1 data subject found.',
   gdprFoundNone: 'No data found for this search',
   gdprSubject: 'Data subject {id}',
+  gdprPublicId: 'Audit log reference',
   gdprNames: 'Names',
   gdprEmails: 'E-mail addresses',
   gdprNoneRecorded: 'None recorded',

@@ -209,7 +209,11 @@ pub async fn update(store: &Store, id: i64, update: CaseUpdate, actor: &str) -> 
         changed.push("notes".to_owned());
     }
     match update.subject {
-        Some(Some(subject)) => changed.push(format!("subject {subject}")),
+        Some(Some(subject)) => {
+            // The public id: a row id could name someone else after a restore.
+            let public = store.subject_public_id(subject).await?.unwrap_or_else(|| format!("#{subject}"));
+            changed.push(format!("subject {public}"));
+        }
         Some(None) => changed.push("subject none".to_owned()),
         None => {}
     }

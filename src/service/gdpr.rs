@@ -83,11 +83,10 @@ pub async fn search(
             found.push(data);
         }
     }
-    let ids: Vec<String> = found.iter().map(|d| d.subject.to_string()).collect();
     store
         .audit(
             AuditEntry::new(actor, "gdpr.search")
-                .target(if ids.is_empty() { "none".to_owned() } else { format!("subjects {}", ids.join(",")) })
+                .subjects(found.iter().map(|d| d.subject))
                 .details(format!("by {}", by.as_str())),
         )
         .await?;
@@ -109,7 +108,7 @@ pub enum Approval {
 /// no personal data): no permission, the same person approving twice, or no such subject.
 pub async fn refused(store: &Store, actor: &str, subject: i64, why: &str) -> Result<(), GdprError> {
     let entry =
-        AuditEntry::new(actor, "gdpr.erase_refused").target(format!("subject {subject}")).details(why.to_owned());
+        AuditEntry::new(actor, "gdpr.erase_refused").subject(subject).details(why.to_owned());
     Ok(store.audit(entry).await?)
 }
 
@@ -147,7 +146,7 @@ async fn approve_or_erase(
     match store.erasure_request(subject).await? {
         None => {
             let audit = AuditEntry::new(actor, "gdpr.erase_requested")
-                .target(format!("subject {subject}"))
+                .subject(subject)
                 .details(reason.to_owned());
             if !store.request_erasure(subject, actor.to_owned(), reason.to_owned(), audit).await? {
                 return Err(GdprError::Unknown(subject));
@@ -157,7 +156,7 @@ async fn approve_or_erase(
         Some((requested_by, _)) if requested_by == actor => Err(GdprError::SecondApproverNeeded),
         Some((requested_by, first_reason)) => {
             let details = format!("requested by {requested_by}: {first_reason}; approved by {actor}: {reason}");
-            let audit = AuditEntry::new(actor, "gdpr.erase").target(format!("subject {subject}")).details(details);
+            let audit = AuditEntry::new(actor, "gdpr.erase").subject(subject).details(details);
             let erased = store.erase_subject(subject, audit).await?.ok_or(GdprError::Unknown(subject))?;
             tracing::info!(subject, "data subject erased after a second approval");
             Ok(Approval::Erased(erased))
@@ -175,7 +174,7 @@ fn check_reason(reason: &str) -> Result<&str, GdprError> {
 
 pub async fn erase(store: &Store, subject: i64, reason: &str, actor: &str) -> Result<Erased, GdprError> {
     let reason = check_reason(reason)?;
-    let audit = AuditEntry::new(actor, "gdpr.erase").target(format!("subject {subject}")).details(reason.to_owned());
+    let audit = AuditEntry::new(actor, "gdpr.erase").subject(subject).details(reason.to_owned());
     let erased = store.erase_subject(subject, audit).await?.ok_or(GdprError::Unknown(subject))?;
     tracing::info!(subject, actor, "data subject erased");
     Ok(erased)

@@ -21,11 +21,15 @@ pub struct AuditEntry {
     pub action: &'static str,
     pub target: Option<String>,
     pub details: Option<String>,
+    /// Data subjects (row ids) the entry is about: written into `target` as their public ids
+    /// ("subject 3f…", "subjects 3f…,a1…") when the entry is appended, so an audit entry never
+    /// names a row id a restore could hand to someone else.
+    pub subjects: Vec<i64>,
 }
 
 impl AuditEntry {
     pub fn new(actor: impl Into<String>, action: &'static str) -> AuditEntry {
-        AuditEntry { actor: actor.into(), action, target: None, details: None }
+        AuditEntry { actor: actor.into(), action, target: None, details: None, subjects: Vec::new() }
     }
 
     pub fn target(mut self, target: impl Into<String>) -> AuditEntry {
@@ -37,6 +41,53 @@ impl AuditEntry {
         self.details = Some(details.into());
         self
     }
+
+    /// The entry is about data subject `id`, if any (target "no subject" otherwise).
+    pub fn about(self, id: Option<i64>) -> AuditEntry {
+        match id {
+            Some(id) => self.subject(id),
+            None => self.target("no subject"),
+        }
+    }
+
+    /// The entry is about the subject with public id `public` (one already erased).
+    pub(crate) fn named(mut self, public: &str) -> AuditEntry {
+        self.subjects.clear();
+        self.target(format!("subject {public}"))
+    }
+
+    /// The entry is about data subject `id` (target "subject <public id>").
+    pub fn subject(self, id: i64) -> AuditEntry {
+        self.subjects([id])
+    }
+
+    /// The entry is about these data subjects (target "subjects <public id>,…", or "none").
+    pub fn subjects(mut self, ids: impl IntoIterator<Item = i64>) -> AuditEntry {
+        self.subjects = ids.into_iter().collect();
+        if self.subjects.is_empty() {
+            self.target = Some("none".to_owned());
+        }
+        self
+    }
+}
+
+/// Length of a subject's public id in hex (128 bits).
+pub const PUBLIC_ID_HEX: usize = 32;
+
+/// Replaces the row ids in `entry.subjects` with the subjects' public ids in its target. A
+/// subject that no longer exists is named `#<row id>` (it cannot be mistaken for a public id).
+async fn resolve_subjects(conn: &mut sqlx::SqliteConnection, entry: &mut AuditEntry) -> Result<(), sqlx::Error> {
+    if entry.subjects.is_empty() {
+        return Ok(());
+    }
+    let mut names = Vec::with_capacity(entry.subjects.len());
+    for id in std::mem::take(&mut entry.subjects) {
+        let public = super::erasure::public_id_of(&mut *conn, id).await?;
+        names.push(public.unwrap_or_else(|| format!("#{id}")));
+    }
+    let noun = if names.len() == 1 { "subject" } else { "subjects" };
+    entry.target = Some(format!("{noun} {}", names.join(",")));
+    Ok(())
 }
 
 /// The MAC input of an entry: the previous chain value, the time and each field
@@ -111,7 +162,8 @@ pub(crate) fn scoped<'c, T: 'c>(ring: Option<Arc<Keyring>>, job: WriteFuture<'c,
 /// Appends inside an open writer transaction. Without the audit key in scope (a command run
 /// without the key file, the restore's own connection) the entry waits in `audit_pending`
 /// until a process holding the key chains it.
-pub(crate) async fn append_audit(conn: &mut sqlx::SqliteConnection, entry: AuditEntry) -> Result<(), sqlx::Error> {
+pub(crate) async fn append_audit(conn: &mut sqlx::SqliteConnection, mut entry: AuditEntry) -> Result<(), sqlx::Error> {
+    resolve_subjects(conn, &mut entry).await?;
     let ring = CHAIN.try_with(Arc::clone).ok().filter(|ring| ring.audit_mac(b"").is_some());
     let Some(ring) = ring else {
         sqlx::query("INSERT INTO audit_pending (at, actor, action, target, details) VALUES (?1, ?2, ?3, ?4, ?5)")

@@ -5,12 +5,49 @@
 
 use std::collections::BTreeMap;
 
+use super::audit::PUBLIC_ID_HEX;
 use super::{AuditRow, Store, StoreError};
 
-/// The subject ids an audit entry's target names ("subject 3", "subjects 3,4").
-pub fn subjects_in(target: &str) -> Vec<i64> {
+/// The subjects an audit entry's target names ("subject 3f…", "subjects 3f…,a1…"): public ids,
+/// or row ids in entries written before subjects had public ids.
+pub fn subjects_in(target: &str) -> Vec<Named<'_>> {
     let list = target.strip_prefix("subjects ").or_else(|| target.strip_prefix("subject ")).unwrap_or_default();
-    list.split(',').filter_map(|id| id.trim().parse().ok()).collect()
+    list.split(',')
+        .map(str::trim)
+        .filter_map(|name| {
+            if name.len() == PUBLIC_ID_HEX && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Some(Named::Public(name))
+            } else {
+                name.parse().ok().map(Named::Row)
+            }
+        })
+        .collect()
+}
+
+/// How an audit entry names a subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named<'a> {
+    /// The subject's random public id: never reused.
+    Public(&'a str),
+    /// A row id (entries older than public ids): counts only for the subject holding that row
+    /// id when the entry was written, since a restore can hand a row id to someone new.
+    Row(i64),
+}
+
+/// A subject as the reports match audit entries to it.
+struct Known {
+    id: i64,
+    public_id: String,
+    created_at: i64,
+}
+
+impl Known {
+    fn is_named_by(&self, named: Named<'_>, at: i64) -> bool {
+        match named {
+            Named::Public(public) => public == self.public_id,
+            Named::Row(id) => id == self.id && at >= self.created_at,
+        }
+    }
 }
 
 /// One affected subject of a breach-scope report.
@@ -26,6 +63,12 @@ pub struct Affected {
 impl Store {
     /// Every audit entry naming the subject, oldest first.
     pub async fn access_to_subject(&self, subject: i64) -> Result<Vec<AuditRow>, StoreError> {
+        let known: Option<(String, i64)> = sqlx::query_as("SELECT public_id, created_at FROM subjects WHERE id = ?1")
+            .bind(subject)
+            .fetch_optional(self.reader())
+            .await?;
+        let Some((public_id, created_at)) = known else { return Ok(Vec::new()) };
+        let known = Known { id: subject, public_id, created_at };
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, at, actor, action, target, details FROM audit_log WHERE target LIKE 'subject%' ORDER BY id",
         )
@@ -33,7 +76,9 @@ impl Store {
         .await?;
         let mut rows: Vec<AuditRow> = rows
             .into_iter()
-            .filter(|r| r.target.as_deref().is_some_and(|t| subjects_in(t).contains(&subject)))
+            .filter(|r| {
+                r.target.as_deref().is_some_and(|t| subjects_in(t).into_iter().any(|n| known.is_named_by(n, r.at)))
+            })
             .collect();
         // Lists, searches and dashboard frames that showed the subject (the access log).
         rows.extend(self.views_of_subject(subject).await?.into_iter().map(|(id, at, actor, view)| AuditRow {
@@ -41,7 +86,7 @@ impl Store {
             at,
             actor,
             action: view,
-            target: Some(format!("subject {subject}")),
+            target: Some(format!("subject {}", known.public_id)),
             details: None,
         }));
         rows.sort_by_key(|r| r.at);
@@ -58,8 +103,8 @@ impl Store {
                 list.push(why);
             }
         };
-        let entries: Vec<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT actor, action, target FROM audit_log
+        let entries: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT at, actor, action, target FROM audit_log
              WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR actor = ?3) AND target LIKE 'subject%'",
         )
         .bind(from)
@@ -67,9 +112,24 @@ impl Store {
         .bind(user)
         .fetch_all(self.reader())
         .await?;
-        for (actor, action, target) in entries {
-            for subject in subjects_in(target.as_deref().unwrap_or_default()) {
-                add(subject, format!("{action} by {actor}"));
+        if !entries.is_empty() {
+            // Subjects erased since are not in the report: nothing is held about them any more.
+            let subjects: Vec<(i64, String, i64)> =
+                sqlx::query_as("SELECT id, public_id, created_at FROM subjects").fetch_all(self.reader()).await?;
+            let by_public: std::collections::HashMap<&str, i64> =
+                subjects.iter().map(|(id, public, _)| (public.as_str(), *id)).collect();
+            let created: std::collections::HashMap<i64, i64> =
+                subjects.iter().map(|(id, _, created)| (*id, *created)).collect();
+            for (at, actor, action, target) in &entries {
+                for named in subjects_in(target.as_deref().unwrap_or_default()) {
+                    let subject = match named {
+                        Named::Public(public) => by_public.get(public).copied(),
+                        Named::Row(id) => created.get(&id).filter(|created| at >= *created).map(|_| id),
+                    };
+                    if let Some(subject) = subject {
+                        add(subject, format!("{action} by {actor}"));
+                    }
+                }
             }
         }
         for (actor, view, subject) in self.views_between(from, until, user).await? {
@@ -120,13 +180,30 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::subjects_in;
+    use super::{Known, Named, subjects_in};
+
+    const A: &str = "0123456789abcdef0123456789abcdef";
+    const B: &str = "fedcba9876543210fedcba9876543210";
 
     #[test]
     fn targets_name_subjects() {
-        assert_eq!(subjects_in("subject 3"), [3]);
-        assert_eq!(subjects_in("subjects 3,4,12"), [3, 4, 12]);
+        assert_eq!(subjects_in(&format!("subject {A}")), [Named::Public(A)]);
+        assert_eq!(subjects_in(&format!("subjects {A},{B}")), [Named::Public(A), Named::Public(B)]);
+        assert_eq!(subjects_in("subject 3"), [Named::Row(3)]);
+        assert_eq!(subjects_in("subjects 3,4,12"), [Named::Row(3), Named::Row(4), Named::Row(12)]);
+        assert_eq!(subjects_in("subject #7"), []);
         assert!(subjects_in("none").is_empty());
         assert!(subjects_in("2026-12-25").is_empty());
+    }
+
+    #[test]
+    fn a_row_id_names_only_the_subject_who_held_it_then() {
+        let known = Known { id: 3, public_id: A.to_owned(), created_at: 1_000 };
+        assert!(known.is_named_by(Named::Public(A), 0));
+        assert!(!known.is_named_by(Named::Public(B), 2_000));
+        assert!(known.is_named_by(Named::Row(3), 1_000));
+        // Written before this subject existed: about whoever had row 3 before a restore.
+        assert!(!known.is_named_by(Named::Row(3), 999));
+        assert!(!known.is_named_by(Named::Row(4), 2_000));
     }
 }

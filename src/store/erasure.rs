@@ -163,8 +163,7 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let Some(public) = public_id_of(&mut *conn, subject).await? else { return Ok(false) };
-                let mut audit = audit;
-                audit.target = Some(format!("subject {public}"));
+                let audit = audit.named(&public);
                 sqlx::query(
                     "INSERT INTO erasure_requests (subject_id, requested_by, reason, requested_at) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT(subject_id) DO NOTHING",

@@ -37,6 +37,8 @@ pub struct SubjectMail {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SubjectData {
     pub subject: i64,
+    /// The subject's random public id: how the audit log and the erasure ledger name them.
+    pub public_id: String,
     /// Names and e-mail addresses they gave (decrypted), for recognising them.
     pub names: Vec<String>,
     pub emails: Vec<String>,
@@ -114,8 +116,10 @@ impl Store {
     /// Everything about a subject; None when there is no such subject.
     pub async fn subject_data(&self, subject: i64) -> Result<Option<SubjectData>, StoreError> {
         let Some(sealer) = self.existing_sealer(subject).await? else { return Ok(None) };
+        let public_id = self.subject_public_id(subject).await?.unwrap_or_default();
         let mut data = SubjectData {
             subject,
+            public_id,
             names: Vec::new(),
             emails: Vec::new(),
             ips: Vec::new(),
@@ -212,8 +216,7 @@ impl Store {
                     };
                     let public = super::erasure::record_erasure(conn, subject, &audit.actor).await?;
                     super::erasure::erase_subject_rows(conn, subject).await?;
-                    let mut audit = audit;
-                    audit.target = Some(format!("subject {public}"));
+                    let audit = audit.named(&public);
                     super::audit::append_audit(conn, audit).await?;
                     Ok(Some(erased))
                 })
@@ -395,7 +398,7 @@ impl Store {
                 }
                 let details = details.join("; ");
                 let entry = AuditEntry::new(actor, "gdpr.rectify")
-                    .target(format!("subject {subject}"))
+                    .subject(subject)
                     .details(details.clone());
                 super::audit::append_audit(conn, entry).await?;
                 Ok(Some(details))

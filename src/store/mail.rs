@@ -49,6 +49,12 @@ macro_rules! select_mail {
     };
 }
 
+/// The mail already queued under the mail's client id (a resent request), if any.
+pub(super) async fn queued_before(conn: &mut sqlx::SqliteConnection, mail: &NewMail) -> Result<Option<i64>, sqlx::Error> {
+    let Some(client_id) = &mail.client_id else { return Ok(None) };
+    sqlx::query_scalar("SELECT id FROM mail_outbox WHERE client_id = ?1").bind(client_id).fetch_optional(conn).await
+}
+
 /// Queues a mail inside an open writer transaction; returns its id (the existing one for a
 /// resent client id).
 pub(super) async fn insert_mail(
@@ -56,14 +62,8 @@ pub(super) async fn insert_mail(
     keyring: &Keyring,
     mail: NewMail,
 ) -> Result<i64, sqlx::Error> {
-    if let Some(client_id) = &mail.client_id {
-        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM mail_outbox WHERE client_id = ?1")
-            .bind(client_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if let Some(id) = known {
-            return Ok(id);
-        }
+    if let Some(id) = queued_before(&mut *conn, &mail).await? {
+        return Ok(id);
     }
     let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM mail_outbox").fetch_one(&mut *conn).await?;
     let (to, subject, body) = match mail.subject_id {

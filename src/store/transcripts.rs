@@ -43,14 +43,8 @@ impl Store {
         let target = format!("conversation {public_id}");
         self.write(move |conn| {
             Box::pin(async move {
-                if let Some(client_id) = &mail.client_id {
-                    let known: Option<i64> = sqlx::query_scalar("SELECT id FROM mail_outbox WHERE client_id = ?1")
-                        .bind(client_id)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    if let Some(id) = known {
-                        return Ok(TranscriptOutcome::Queued(id));
-                    }
+                if let Some(id) = super::mail::queued_before(&mut *conn, &mail).await? {
+                    return Ok(TranscriptOutcome::Queued(id));
                 }
                 let (status, closed_at, sent): (String, Option<i64>, i64) =
                     sqlx::query_as("SELECT status, closed_at, transcript_emails FROM conversations WHERE id = ?1")

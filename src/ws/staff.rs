@@ -57,9 +57,8 @@ impl StaffConn {
 
     /// Records in the access log that this staff member opened a chat (accept or join).
     async fn record_view(&self, state: &AppState, conversation: &ConversationRow) -> Result<(), ChatError> {
-        let subject = conversation.subject_id.map(|s| format!("subject {s}")).unwrap_or_else(|| "no subject".into());
-        let entry = crate::store::AuditEntry::new(self.username.clone(), "view.chat")
-            .target(subject)
+                let entry = crate::store::AuditEntry::new(self.username.clone(), "view.chat")
+            .about(conversation.subject_id)
             .details(format!("conversation {}", conversation.public_id));
         Ok(state.store.audit(entry).await?)
     }

@@ -120,6 +120,8 @@ async fn one_search_finds_a_person_everywhere_and_erasure_removes_them() {
     let subjects = found["subjects"].as_array().expect("subjects").clone();
     assert_eq!(subjects.len(), 1, "{found}");
     let nia_subject = subjects[0]["subject"].as_i64().expect("subject");
+    let nia_public = subjects[0]["public_id"].as_str().expect("public id").to_owned();
+    assert!(nia_public.len() == 32 && nia_public.bytes().all(|b| b.is_ascii_hexdigit()), "{nia_public}");
     assert_eq!(subjects[0]["conversations"][0]["conversation"], nia_chat.as_str());
     assert_eq!(subjects[0]["conversations"].as_array().map(Vec::len), Some(1));
     assert_eq!(subjects[0]["offline_requests"].as_array().map(Vec::len), Some(1));
@@ -191,7 +193,7 @@ async fn one_search_finds_a_person_everywhere_and_erasure_removes_them() {
     let view = audit.as_array().expect("entries").iter().find(|e| e["action"] == "view.transcript").expect("view");
     assert_eq!(
         (view["actor"].as_str(), view["target"].as_str()),
-        (Some("ada"), Some(format!("subject {nia_subject}").as_str()))
+        (Some("ada"), Some(format!("subject {nia_public}").as_str()))
     );
     let (_, verified) = admin.call(&app, Method::GET, "/api/v1/audit/verify", None).await;
     assert_eq!(verified["ok"], true, "{verified}");
@@ -509,6 +511,7 @@ async fn the_console_erasure_also_waits_for_a_second_approver() {
     let dora = Staff::new(&app, "dora", "dpo").await;
     let (_, found) = dora.search(&app, "email", "nia@example.org").await;
     let subject = found["subjects"][0]["subject"].as_i64().expect("subject");
+    let public = found["subjects"][0]["public_id"].as_str().expect("public id").to_owned();
     let console_erase = |reason: &str, claimed: &str| {
         std::process::Command::new(BIN)
             .args(["gdpr", "erase", "--subject", &subject.to_string(), "--reason", reason, "--data-dir"])
@@ -543,7 +546,7 @@ async fn the_console_erasure_also_waits_for_a_second_approver() {
     let refused = entries.iter().find(|e| e["action"] == "gdpr.erase_refused").expect("refusal audited");
     assert_eq!(
         (refused["actor"].as_str(), refused["target"].as_str()),
-        (Some(me.as_str()), Some(format!("subject {subject}").as_str()))
+        (Some(me.as_str()), Some(format!("subject {public}").as_str()))
     );
     let erase = entries.iter().find(|e| e["action"] == "gdpr.erase").expect("erase audited");
     assert!(erase["details"].as_str().is_some_and(|d| d.contains(&format!("requested by {me}"))), "{erase}");

@@ -54,7 +54,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
             let rows = state.store.access_to_subject(subject).await.map_err(reject)?;
             state
                 .store
-                .audit(AuditEntry::new(authed.session.username.clone(), "gdpr.access_report").target(format!("subject {subject}")))
+                .audit(AuditEntry::new(authed.session.username.clone(), "gdpr.access_report").subject(subject))
                 .await
                 .map_err(reject)?;
             let list: Vec<_> = rows

@@ -183,9 +183,8 @@ async fn record_view(
     what: &'static str,
     conversation: &ConversationRow,
 ) -> Result<(), Rejection> {
-    let subject = conversation.subject_id.map(|s| format!("subject {s}")).unwrap_or_else(|| "no subject".into());
-    let entry = crate::store::AuditEntry::new(authed.session.username.clone(), what)
-        .target(subject)
+        let entry = crate::store::AuditEntry::new(authed.session.username.clone(), what)
+        .about(conversation.subject_id)
         .details(format!("conversation {}", conversation.public_id));
     state.store.audit(entry).await.map_err(reject)
 }

@@ -101,7 +101,7 @@ fn render(data: &SubjectExport, format: Format) -> Result<Vec<u8>, ExportError> 
 }
 
 async fn audit(store: &Store, actor: &str, subject: i64, details: String) -> Result<(), ExportError> {
-    Ok(store.audit(AuditEntry::new(actor, "gdpr.export").target(format!("subject {subject}")).details(details)).await?)
+    Ok(store.audit(AuditEntry::new(actor, "gdpr.export").subject(subject).details(details)).await?)
 }
 
 /// The subject's data as a file in `format`, not yet audited: the caller records the export
@@ -129,7 +129,7 @@ pub async fn record(store: &Store, actor: &str, subject: i64, format: Format, ho
 /// Audits an export that did not reach its recipient (`gdpr.export_failed`): not an export.
 pub async fn record_failure(store: &Store, actor: &str, subject: i64, format: Format) -> Result<(), ExportError> {
     let entry = AuditEntry::new(actor, "gdpr.export_failed")
-        .target(format!("subject {subject}"))
+        .subject(subject)
         .details(format!("format {}", format.as_str()));
     Ok(store.audit(entry).await?)
 }
