@@ -107,8 +107,7 @@ pub enum Approval {
 /// Audits an erasure attempt that was refused (`gdpr.erase_refused`, with why in words that hold
 /// no personal data): no permission, the same person approving twice, or no such subject.
 pub async fn refused(store: &Store, actor: &str, subject: i64, why: &str) -> Result<(), GdprError> {
-    let entry =
-        AuditEntry::new(actor, "gdpr.erase_refused").subject(subject).details(why.to_owned());
+    let entry = AuditEntry::new(actor, "gdpr.erase_refused").subject(subject).details(why.to_owned());
     Ok(store.audit(entry).await?)
 }
 
@@ -145,9 +144,7 @@ async fn approve_or_erase(
     let reason = check_reason(reason)?;
     match store.erasure_request(subject).await? {
         None => {
-            let audit = AuditEntry::new(actor, "gdpr.erase_requested")
-                .subject(subject)
-                .details(reason.to_owned());
+            let audit = AuditEntry::new(actor, "gdpr.erase_requested").subject(subject).details(reason.to_owned());
             if !store.request_erasure(subject, actor.to_owned(), reason.to_owned(), audit).await? {
                 return Err(GdprError::Unknown(subject));
             }

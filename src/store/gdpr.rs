@@ -397,9 +397,7 @@ impl Store {
                     details.push(format!("{detail} {old} -> {}", fingerprint_of(new)));
                 }
                 let details = details.join("; ");
-                let entry = AuditEntry::new(actor, "gdpr.rectify")
-                    .subject(subject)
-                    .details(details.clone());
+                let entry = AuditEntry::new(actor, "gdpr.rectify").subject(subject).details(details.clone());
                 super::audit::append_audit(conn, entry).await?;
                 Ok(Some(details))
             })

@@ -50,7 +50,10 @@ macro_rules! select_mail {
 }
 
 /// The mail already queued under the mail's client id (a resent request), if any.
-pub(super) async fn queued_before(conn: &mut sqlx::SqliteConnection, mail: &NewMail) -> Result<Option<i64>, sqlx::Error> {
+pub(super) async fn queued_before(
+    conn: &mut sqlx::SqliteConnection,
+    mail: &NewMail,
+) -> Result<Option<i64>, sqlx::Error> {
     let Some(client_id) = &mail.client_id else { return Ok(None) };
     sqlx::query_scalar("SELECT id FROM mail_outbox WHERE client_id = ?1").bind(client_id).fetch_optional(conn).await
 }

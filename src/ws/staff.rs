@@ -57,7 +57,7 @@ impl StaffConn {
 
     /// Records in the access log that this staff member opened a chat (accept or join).
     async fn record_view(&self, state: &AppState, conversation: &ConversationRow) -> Result<(), ChatError> {
-                let entry = crate::store::AuditEntry::new(self.username.clone(), "view.chat")
+        let entry = crate::store::AuditEntry::new(self.username.clone(), "view.chat")
             .about(conversation.subject_id)
             .details(format!("conversation {}", conversation.public_id));
         Ok(state.store.audit(entry).await?)

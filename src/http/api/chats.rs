@@ -183,7 +183,7 @@ async fn record_view(
     what: &'static str,
     conversation: &ConversationRow,
 ) -> Result<(), Rejection> {
-        let entry = crate::store::AuditEntry::new(authed.session.username.clone(), what)
+    let entry = crate::store::AuditEntry::new(authed.session.username.clone(), what)
         .about(conversation.subject_id)
         .details(format!("conversation {}", conversation.public_id));
     state.store.audit(entry).await.map_err(reject)

@@ -45,8 +45,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
                 )));
             }
             let action = if body.objects { "gdpr.objection" } else { "gdpr.objection_lifted" };
-            let entry = crate::store::AuditEntry::new(authed.session.username.clone(), action)
-                .subject(subject);
+            let entry = crate::store::AuditEntry::new(authed.session.username.clone(), action).subject(subject);
             state.store.audit(entry).await.map_err(reject)?;
             let data = state.store.subject_data(subject).await.map_err(reject)?;
             Ok::<_, Rejection>(warp::reply::json(&serde_json::json!({ "subject": data })).into_response())

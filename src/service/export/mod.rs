@@ -128,9 +128,8 @@ pub async fn record(store: &Store, actor: &str, subject: i64, format: Format, ho
 
 /// Audits an export that did not reach its recipient (`gdpr.export_failed`): not an export.
 pub async fn record_failure(store: &Store, actor: &str, subject: i64, format: Format) -> Result<(), ExportError> {
-    let entry = AuditEntry::new(actor, "gdpr.export_failed")
-        .subject(subject)
-        .details(format!("format {}", format.as_str()));
+    let entry =
+        AuditEntry::new(actor, "gdpr.export_failed").subject(subject).details(format!("format {}", format.as_str()));
     Ok(store.audit(entry).await?)
 }
 
