@@ -18,6 +18,7 @@ use crate::service::chat::Chat;
 use crate::service::departments::{DepartmentError, Departments};
 use crate::service::mail::Mailer;
 use crate::service::sites::{SiteError, Sites};
+use crate::shutdown::TaskCounter;
 use crate::store::Store;
 use crate::telemetry::{Metrics, Surface};
 use crate::tls::CertResolver;
@@ -76,53 +77,10 @@ pub struct StateInner {
     pub tasks: TaskCounter,
 }
 
-/// Counts running tasks so shutdown can wait for them to finish their goodbyes.
-#[derive(Clone, Default)]
-pub struct TaskCounter(Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>);
-
-/// Held by a running task; dropping it marks the task finished.
-pub struct TaskGuard(TaskCounter);
-
-impl TaskCounter {
-    pub fn enter(&self) -> TaskGuard {
-        self.0.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        TaskGuard(self.clone())
-    }
-
-    /// Resolves when no task is running.
-    pub async fn idle(&self) {
-        loop {
-            let notified = self.0.1.notified();
-            if self.0.0.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-impl Drop for TaskGuard {
-    fn drop(&mut self) {
-        if self.0.0.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
-            self.0.0.1.notify_waiters();
-        }
-    }
-}
-
 impl std::ops::Deref for AppState {
     type Target = StateInner;
     fn deref(&self) -> &StateInner {
         &self.0
-    }
-}
-
-/// Resolves once shutdown has been requested (or the sender is gone).
-pub async fn wait_for_shutdown(rx: &mut watch::Receiver<bool>) {
-    loop {
-        let stopping = *rx.borrow_and_update();
-        if stopping || rx.changed().await.is_err() {
-            return;
-        }
     }
 }
 
@@ -157,7 +115,7 @@ impl Application {
         let departments = Departments::load(store.clone()).await?;
         let chat = Chat::new(
             store.clone(),
-            Arc::new(crate::ws::hub::Hub::default()),
+            Arc::new(crate::realtime::hub::Hub::default()),
             departments.clone(),
             metrics.clone(),
             token_key,
@@ -199,8 +157,18 @@ impl Application {
             tasks: TaskCounter::default(),
         }));
         let mut tasks = JoinSet::new();
-        tasks.spawn(crate::backup::scheduler(state.clone(), shutdown_rx.clone()));
-        tasks.spawn(crate::service::retention::scheduler(state.clone(), shutdown_rx.clone()));
+        tasks.spawn(crate::backup::scheduler(
+            state.store.clone(),
+            state.config.clone(),
+            state.metrics.clone(),
+            shutdown_rx.clone(),
+        ));
+        tasks.spawn(crate::service::retention::scheduler(
+            state.store.clone(),
+            state.config.retention.clone(),
+            state.metrics.clone(),
+            shutdown_rx.clone(),
+        ));
         tasks.spawn(crate::tls::renewal(Arc::clone(&state.tls), shutdown_rx.clone()));
         let anchor = crate::service::audit::anchor_path(&state.config.server.data_dir);
         tasks.spawn(crate::service::audit::scheduler(state.store.clone(), anchor, shutdown_rx.clone()));

@@ -220,7 +220,7 @@ pub async fn renewal(resolver: Arc<CertResolver>, mut shutdown: tokio::sync::wat
     loop {
         tokio::select! {
             () = tokio::time::sleep(EVERY) => {}
-            () = crate::app::wait_for_shutdown(&mut shutdown) => return,
+            () = crate::shutdown::wait_for_shutdown(&mut shutdown) => return,
         }
         if let Err(err) = resolver.renew_if_due() {
             tracing::error!(error = %err, "renewing the generated TLS certificate failed; the old one stays in use");

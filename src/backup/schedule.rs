@@ -8,8 +8,11 @@ use tokio::sync::watch;
 
 use super::retention::remove_leftovers;
 use super::{Backups, FileLock, Trigger};
-use crate::app::{AppState, wait_for_shutdown};
+use crate::config::Config;
 use crate::service::hours::{from_uk_local, uk_local};
+use crate::shutdown::wait_for_shutdown;
+use crate::store::Store;
+use crate::telemetry::Metrics;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schedule {
@@ -91,11 +94,11 @@ impl Schedule {
 }
 
 /// Runs scheduled backups (actor `system`) until shutdown; a backup under way is finished first.
-pub async fn scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let backups = Backups::new(state.store.clone(), &state.config, state.metrics.clone());
+pub async fn scheduler(store: Store, config: Config, metrics: Metrics, mut shutdown: watch::Receiver<bool>) {
+    let backups = Backups::new(store, &config, metrics.clone());
     let schedule = backups.schedule();
     if schedule != Schedule::Off {
-        tracing::info!(schedule = %state.config.backup.schedule, dir = %backups.dir().display(), "backups scheduled");
+        tracing::info!(schedule = %config.backup.schedule, dir = %backups.dir().display(), "backups scheduled");
     }
     // This server holds serve.lock, so no restore runs; with backup.lock, no backup either.
     if let Ok(_lock) = FileLock::backup(backups.data_dir()).await {
@@ -105,7 +108,7 @@ pub async fn scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let mut not_before = OffsetDateTime::now_utc();
     loop {
         let store = backups.store();
-        state.metrics.set_backup_last_success(store.last_backup_success().await.ok().flatten());
+        metrics.set_backup_last_success(store.last_backup_success().await.ok().flatten());
         let last_start = store.last_backup_start().await.ok().flatten();
         let now = OffsetDateTime::now_utc();
         let due = schedule.next_run(now, last_start).map(|due| due.max(not_before));

@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 
-use crate::ws::hub::OUTBOX_FRAMES;
-use crate::ws::protocol::frame;
+use crate::realtime::frames::frame;
+use crate::realtime::hub::OUTBOX_FRAMES;
 
 type Tx = mpsc::Sender<Arc<str>>;
 
@@ -145,7 +145,7 @@ where
 /// One client frame: the replies for this connection; fan-out goes through the other outboxes.
 fn handle(state: &Shared, conn: u64, tx: &Tx, user: Option<&str>, text: &str, rooms: &mut Vec<String>) -> Vec<String> {
     let Ok(frame_in) = serde_json::from_str::<Value>(text) else {
-        return vec![crate::ws::protocol::error("bad_json", "the frame is not a JSON object")];
+        return vec![crate::realtime::frames::error("bad_json", "the frame is not a JSON object")];
     };
     let Ok(mut s) = state.lock() else { return Vec::new() };
     let field = |name: &str| frame_in[name].as_str().unwrap_or_default().to_owned();
@@ -158,7 +158,7 @@ fn handle(state: &Shared, conn: u64, tx: &Tx, user: Option<&str>, text: &str, ro
                 .min_by_key(|(_, u)| u.conversations.len())
                 .map(|(n, _)| n.clone())
             else {
-                return vec![crate::ws::protocol::error("offline", "no operator is available")];
+                return vec![crate::realtime::frames::error("offline", "no operator is available")];
             };
             let conversation = uuid::Uuid::new_v4().to_string();
             s.rooms.insert(conversation.clone(), Room { members: vec![(conn, tx.clone())], seq: 1 });
@@ -176,7 +176,7 @@ fn handle(state: &Shared, conn: u64, tx: &Tx, user: Option<&str>, text: &str, ro
         kind @ ("resume" | "join") => {
             let conversation = field("conversation");
             let Some(room) = s.rooms.get_mut(&conversation) else {
-                return vec![crate::ws::protocol::error("unknown_conversation", "no such conversation")];
+                return vec![crate::realtime::frames::error("unknown_conversation", "no such conversation")];
             };
             room.members.retain(|(c, t)| *c != conn && !t.is_closed());
             room.members.push((conn, tx.clone()));
@@ -195,7 +195,7 @@ fn handle(state: &Shared, conn: u64, tx: &Tx, user: Option<&str>, text: &str, ro
                 _ => field("conversation"),
             };
             let Some(room) = s.rooms.get_mut(&conversation) else {
-                return vec![crate::ws::protocol::error("unknown_conversation", "no such conversation")];
+                return vec![crate::realtime::frames::error("unknown_conversation", "no such conversation")];
             };
             room.seq += 1;
             let author = if user.is_some() { "operator" } else { "visitor" };
@@ -209,6 +209,6 @@ fn handle(state: &Shared, conn: u64, tx: &Tx, user: Option<&str>, text: &str, ro
             vec![frame("ack", json!({ "id": field("id"), "seq": room.seq }))]
         }
         "ping" => vec![frame("pong", json!({ "id": frame_in["id"] }))],
-        _ => vec![crate::ws::protocol::error("unknown_type", "this message type is not known")],
+        _ => vec![crate::realtime::frames::error("unknown_type", "this message type is not known")],
     }
 }

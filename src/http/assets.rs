@@ -129,11 +129,6 @@ fn gzip_if_smaller(contents: &[u8]) -> Option<Bytes> {
     (packed.len() + 64 < contents.len()).then(|| Bytes::from(packed))
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 /// A reply for a generated text page (not an embedded file).
 pub fn html(body: String) -> warp::reply::Response {
     let mut response = warp::reply::html(body).into_response();

@@ -13,8 +13,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use crate::app::wait_for_shutdown;
 use crate::ratelimit::ConnectionSlot;
+use crate::shutdown::wait_for_shutdown;
 
 /// After an idle connection is asked to close, how long it gets before it is dropped.
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);

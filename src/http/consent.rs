@@ -8,12 +8,13 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::assets::{escape, html};
+use super::assets::html;
 use super::filters::with_state;
 use crate::app::AppState;
 use crate::service::consent::Purpose;
 use crate::service::privacy;
 use crate::store::ConversationRow;
+use crate::util::escape;
 
 fn page(title: &str, body: &str) -> Response {
     html(format!(

@@ -7,10 +7,11 @@ use warp::path::Tail;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use super::assets::{escape, html};
+use super::assets::html;
 use super::filters::with_state;
 use super::rejection::ApiError;
 use crate::app::AppState;
+use crate::util::escape;
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let loader = warp::path("widget.js")

@@ -25,9 +25,10 @@ use warp::reply::Response;
 use super::conn::{self, Activity, Closed, Held, Limits};
 use super::headers;
 use super::precheck::{self, NumericPaths};
-use crate::app::{AppState, wait_for_shutdown};
+use crate::app::AppState;
 use crate::config::ServerConfig;
 use crate::ratelimit::ConnectionCap;
+use crate::shutdown::wait_for_shutdown;
 use crate::telemetry::Surface;
 
 /// The client's address, put into every request's extensions by the accept loop.

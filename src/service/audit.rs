@@ -162,7 +162,7 @@ pub async fn scheduler(store: Store, path: PathBuf, mut shutdown: watch::Receive
     loop {
         let stopping = tokio::select! {
             _ = tick.tick() => false,
-            _ = crate::app::wait_for_shutdown(&mut shutdown) => true,
+            _ = crate::shutdown::wait_for_shutdown(&mut shutdown) => true,
         };
         if stopping {
             why = "shutdown";

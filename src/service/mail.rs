@@ -212,7 +212,7 @@ impl Mailer {
                 tokio::select! {
                     _ = mailer.wake.notified() => {}
                     _ = tokio::time::sleep(POLL) => {}
-                    _ = crate::app::wait_for_shutdown(&mut shutdown) => return,
+                    _ = crate::shutdown::wait_for_shutdown(&mut shutdown) => return,
                 }
             }
         })

@@ -6,8 +6,8 @@
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, IpRetention};
-use crate::http::assets::escape;
 use crate::store::{AuditEntry, ConversationRow, Store, StoreError};
+use crate::util::escape;
 
 /// The published notice in force.
 #[derive(Debug, Clone)]

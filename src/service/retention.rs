@@ -6,9 +6,9 @@ use std::time::Duration;
 use time::{OffsetDateTime, Time};
 use tokio::sync::watch;
 
-use crate::app::{AppState, wait_for_shutdown};
 use crate::config::RetentionConfig;
 use crate::service::hours::uk_local;
+use crate::shutdown::wait_for_shutdown;
 use crate::store::{AuditEntry, Cutoffs, Purged, Store, StoreError};
 use crate::telemetry::Metrics;
 
@@ -67,8 +67,8 @@ pub async fn purge(
 /// The daily purge: the clock is checked every 15 minutes (the first time 15 minutes after
 /// start) and the purge runs once per UK calendar day, at the first check after 03:15 UK time —
 /// so a server started later in the day purges at its first check.
-pub async fn scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let config = &state.config.retention;
+pub async fn scheduler(store: Store, config: RetentionConfig, metrics: Metrics, mut shutdown: watch::Receiver<bool>) {
+    let config = &config;
     if config.chats_days == 0 && config.offline_days == 0 && config.mail_days == 0 {
         return;
     }
@@ -81,7 +81,7 @@ pub async fn scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
         let local = uk_local(OffsetDateTime::now_utc());
         if local.time() >= DAILY_AT && last_day != Some(local.date()) {
             last_day = Some(local.date());
-            if let Err(err) = purge(&state.store, &state.metrics, config, "system").await {
+            if let Err(err) = purge(&store, &metrics, config, "system").await {
                 tracing::error!(error = %err, "retention purge failed");
             }
         }

@@ -1,7 +1,6 @@
 //! Websockets on our own tokio-tungstenite config (1 KiB read buffer, 16 KiB frames) instead of
 //! warp's built-in upgrade, which allocates ~128 KiB per connection.
 
-pub mod hub;
 mod order;
 pub mod protocol;
 mod session;

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::hub::{OutFrame, Seq};
+use crate::realtime::hub::{OutFrame, Seq};
 
 /// What the session does with a frame before it goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,13 +1,11 @@
-//! Websocket frames (protocol version 1): JSON objects carrying `"v": 1` and `"type"`.
-//! docs/protocol.md describes every frame with an example.
+//! What clients send: websocket text frames parsed into `ClientFrame`s, or the error to
+//! answer with (docs/protocol.md describes every frame). The frames the server sends are built
+//! in `realtime::frames`.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::store::MessageRow;
-use crate::util::rfc3339;
-
-pub const VERSION: u32 = 1;
+use crate::realtime::frames::VERSION;
 
 /// Everything a client may send (visitor and staff share the envelope; each side accepts its own).
 #[derive(Debug, Deserialize)]
@@ -161,34 +159,6 @@ pub fn parse(text: &str) -> Result<ClientFrame, (&'static str, &'static str)> {
     serde_json::from_str(text).map_err(|_| ("bad_frame", "the frame's fields are missing or not valid for its type"))
 }
 
-/// A frame as JSON text with the version added.
-pub fn frame(kind: &str, mut body: Value) -> String {
-    if let Value::Object(map) = &mut body {
-        map.insert("v".into(), json!(VERSION));
-        map.insert("type".into(), json!(kind));
-    }
-    body.to_string()
-}
-
-pub fn error(code: &str, message: &str) -> String {
-    frame("error", json!({ "code": code, "message": message }))
-}
-
-pub fn message(conversation: &str, row: &MessageRow) -> String {
-    frame(
-        "message",
-        json!({
-            "conversation": conversation,
-            "seq": row.seq,
-            "id": row.client_id,
-            "author": row.author,
-            "name": row.author_name,
-            "text": row.body,
-            "at": rfc3339(row.created_at),
-        }),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,14 +174,5 @@ mod tests {
         assert_eq!(parse(r#"{"v":1,"type":7}"#).err().map(|e| e.0), Some("bad_frame"));
         assert_eq!(parse(r#"{"v":1,"type":"launch"}"#).err().map(|e| e.0), Some("unknown_type"));
         assert_eq!(parse(r#"{"v":1,"type":"message","id":"x"}"#).err().map(|e| e.0), Some("bad_frame"));
-    }
-
-    #[test]
-    fn frames_carry_version_and_type() {
-        let text = frame("ack", json!({ "id": "a", "seq": 3 }));
-        let value: Value = serde_json::from_str(&text).expect("json");
-        assert_eq!(value["v"], 1);
-        assert_eq!(value["type"], "ack");
-        assert_eq!(value["seq"], 3);
     }
 }

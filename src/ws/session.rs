@@ -14,12 +14,14 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::hub::{OutFrame, Seq};
 use super::order::{Order, Step};
-use super::protocol::{self, VERSION};
+use super::protocol;
 use super::{MAX_FRAME_BYTES, Socket, staff, visitor};
-use crate::app::{AppState, wait_for_shutdown};
+use crate::app::AppState;
+use crate::realtime::frames::{self, VERSION};
+use crate::realtime::hub::{OutFrame, Seq};
 use crate::service::chat::{Chat, ChatError};
+use crate::shutdown::wait_for_shutdown;
 use crate::telemetry::Surface;
 
 /// Frames per second a client may send, and the burst allowed above that.
@@ -67,7 +69,7 @@ pub fn answer(result: Result<Vec<OutFrame>, ChatError>) -> Vec<OutFrame> {
             if let ChatError::Store(store) = &err {
                 tracing::error!(error = %store, "chat storage error");
             }
-            vec![direct(protocol::error(err.code(), &err.to_string()))]
+            vec![direct(frames::error(err.code(), &err.to_string()))]
         }
     }
 }
@@ -108,7 +110,7 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
     let mut order = Order::default();
     let mut shutdown = state.shutdown.clone();
     let available = state.chat.hub().operators_available() > 0;
-    let hello = protocol::frame(
+    let hello = frames::frame(
         "hello",
         json!({ "role": role, "max_frame_bytes": MAX_FRAME_BYTES, "protocol": VERSION, "available": available }),
     );
@@ -155,7 +157,7 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
                                 close(&mut socket, CloseCode::Policy, "rate limit exceeded").await;
                                 break;
                             }
-                            vec![direct(protocol::error("rate_limited", "slow down: at most 10 frames a second"))]
+                            vec![direct(frames::error("rate_limited", "slow down: at most 10 frames a second"))]
                         } else {
                             match protocol::parse(&text) {
                                 // Boxed: a command's future lives on the heap only while it
@@ -166,11 +168,11 @@ pub async fn run(mut socket: Socket, state: AppState, surface: Surface, peer: Pe
                                     }
                                     Handler::Staff(conn) => answer(Box::pin(conn.dispatch(frame, &state, &outbox)).await),
                                 },
-                                Err((code, message)) => vec![direct(protocol::error(code, message))],
+                                Err((code, message)) => vec![direct(frames::error(code, message))],
                             }
                         }
                     }
-                    Some(Ok(Message::Binary(_))) => vec![direct(protocol::error("text_only", "send JSON text frames"))],
+                    Some(Ok(Message::Binary(_))) => vec![direct(frames::error("text_only", "send JSON text frames"))],
                     Some(Ok(Message::Close(_))) | None => break,
                     Some(Ok(_)) => continue,
                     Some(Err(err)) => {
@@ -239,7 +241,7 @@ async fn send_unless_kicked(
     frames: Vec<OutFrame>,
     order: &mut Order,
     chat: &Chat,
-    inbox: &super::hub::Inbox,
+    inbox: &crate::realtime::hub::Inbox,
 ) -> bool {
     tokio::select! {
         open = send_all(socket, frames, order, chat) => open,

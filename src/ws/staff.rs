@@ -2,12 +2,13 @@
 
 use serde_json::json;
 
-use super::hub::{OutFrame, Outbox, Viewer};
-use super::protocol::{self, ClientFrame};
+use super::protocol::ClientFrame;
 use super::session::{ack, answer, direct};
 use crate::app::AppState;
 use crate::domain::permission::perm;
 use crate::domain::{Permission, PermissionSet, Reach, Scope};
+use crate::realtime::frames;
+use crate::realtime::hub::{OutFrame, Outbox, Viewer};
 use crate::service::chat::{Author, ChatError};
 use crate::store::ConversationRow;
 
@@ -65,7 +66,7 @@ impl StaffConn {
 
     async fn status_frame(&self, state: &AppState) -> Result<String, ChatError> {
         let max_chats = state.chat.limit_of(self.user_id).await?;
-        Ok(protocol::frame("status", json!({ "status": self.status, "max_chats": max_chats })))
+        Ok(frames::frame("status", json!({ "status": self.status, "max_chats": max_chats })))
     }
 
     pub fn user_id(&self) -> i64 {
@@ -107,14 +108,14 @@ impl StaffConn {
             self.require(perm::CHATS_STORE)?;
         }
         match frame {
-            ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
+            ClientFrame::Ping { id } => Ok(vec![direct(frames::frame("pong", json!({ "id": id })))]),
             ClientFrame::Accept { id, conversation } => {
                 let reach = self.reach(state);
                 // A team-scoped supervisor takes chats of their own departments only.
                 let any_department = self.permissions.has(perm::CHATS_MANAGE) && reach == Reach::All;
                 let conversation = chat.accept(&conversation, self.user_id, any_department, &reach, outbox).await?;
                 self.record_view(state, &conversation).await?;
-                let mut frames = vec![direct(protocol::frame(
+                let mut frames = vec![direct(frames::frame(
                     "accepted",
                     json!({
                         "id": id,
@@ -151,7 +152,7 @@ impl StaffConn {
                 let conversation = self.mine(state, &conversation).await?;
                 let author = Author::Operator { user_id: self.user_id, name: self.name.clone() };
                 let seq = chat.post(&conversation, author, &id, &text, outbox).await?;
-                Ok(vec![ack(conversation.id, seq, protocol::frame("ack", json!({ "id": id, "seq": seq })))])
+                Ok(vec![ack(conversation.id, seq, frames::frame("ack", json!({ "id": id, "seq": seq })))])
             }
             ClientFrame::Typing { conversation, active } => {
                 let conversation = conversation.ok_or(ChatError::BadId("conversation"))?;
@@ -167,7 +168,7 @@ impl StaffConn {
             ClientFrame::Note { id, conversation, text } => {
                 let conversation = self.mine(state, &conversation).await?;
                 chat.note(&conversation, self.user_id, &self.name, &id, &text, outbox).await?;
-                Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
+                Ok(vec![direct(frames::frame("ack", json!({ "id": id })))])
             }
             ClientFrame::Transfer { id, conversation, to, department, note } => {
                 let conversation = self.mine(state, &conversation).await?;
@@ -184,7 +185,7 @@ impl StaffConn {
                     }
                     _ => return Err(ChatError::Invalid("name either `to` (a user) or `department`".into())),
                 };
-                Ok(vec![direct(protocol::frame("transferred", done))])
+                Ok(vec![direct(frames::frame("transferred", done))])
             }
             ClientFrame::Status { status, max_chats } => {
                 let (status, available) = match status.as_str() {
@@ -210,9 +211,7 @@ impl StaffConn {
             | ClientFrame::End {}
             | ClientFrame::LeaveMessage { .. }
             | ClientFrame::EmailTranscript { .. }
-            | ClientFrame::Rate { .. } => {
-                Ok(vec![direct(protocol::error("not_allowed", "this frame is for visitors"))])
-            }
+            | ClientFrame::Rate { .. } => Ok(vec![direct(frames::error("not_allowed", "this frame is for visitors"))]),
         }
     }
 }

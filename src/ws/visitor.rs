@@ -2,10 +2,11 @@
 
 use serde_json::json;
 
-use super::hub::{OutFrame, Outbox};
-use super::protocol::{self, ClientFrame};
+use super::protocol::ClientFrame;
 use super::session::{ack, direct};
 use crate::app::AppState;
+use crate::realtime::frames;
+use crate::realtime::hub::{OutFrame, Outbox};
 use crate::service::chat::{Author, ChatError, StartContext};
 use crate::store::ConversationRow;
 
@@ -31,7 +32,7 @@ impl VisitorConn {
     ) -> Result<Vec<OutFrame>, ChatError> {
         let chat = &state.chat;
         match frame {
-            ClientFrame::Ping { id } => Ok(vec![direct(protocol::frame("pong", json!({ "id": id })))]),
+            ClientFrame::Ping { id } => Ok(vec![direct(frames::frame("pong", json!({ "id": id })))]),
             ClientFrame::Start {
                 id,
                 site,
@@ -71,7 +72,7 @@ impl VisitorConn {
                     StartContext { page, referrer, visitor, answers, department, consent_notice, consent_purposes, ip };
                 let started = chat.start(&id, &site, &name, &question, context).await?;
                 let conversation = started.conversation;
-                let mut frames = vec![direct(protocol::frame(
+                let mut frames = vec![direct(frames::frame(
                     "started",
                     json!({ "id": id, "conversation": conversation.public_id, "token": started.token, "seq": 1 }),
                 ))];
@@ -81,14 +82,14 @@ impl VisitorConn {
                     // Routed to an operator while starting: the room's `accepted` came too early.
                     let accepted =
                         json!({ "conversation": conversation.public_id, "operator": conversation.operator_name });
-                    frames.push(direct(protocol::frame("accepted", accepted)));
+                    frames.push(direct(frames::frame("accepted", accepted)));
                 }
                 self.conversation = Some(conversation);
                 Ok(frames)
             }
             ClientFrame::Resume { conversation, token, last_seq } => {
                 let conversation = chat.resume(&conversation, &token).await?;
-                let mut frames = vec![direct(protocol::frame(
+                let mut frames = vec![direct(frames::frame(
                     "resumed",
                     json!({ "conversation": conversation.public_id, "status": conversation.status, "operator": conversation.operator_name }),
                 ))];
@@ -102,7 +103,7 @@ impl VisitorConn {
                 let conversation = self.conversation.as_ref().ok_or(ChatError::NoConversation)?;
                 let author = Author::Visitor { name: conversation.visitor_name.clone() };
                 let seq = chat.post(conversation, author, &id, &text, outbox).await?;
-                Ok(vec![ack(conversation.id, seq, protocol::frame("ack", json!({ "id": id, "seq": seq })))])
+                Ok(vec![ack(conversation.id, seq, frames::frame("ack", json!({ "id": id, "seq": seq })))])
             }
             ClientFrame::Typing { active, .. } => {
                 if let Some(conversation) = &self.conversation {
@@ -120,7 +121,7 @@ impl VisitorConn {
                 let site_config = state.sites.get(&site).ok_or(ChatError::UnknownSite)?;
                 let department = chat.pick_department(&site_config.departments, department.as_deref())?;
                 chat.leave_message(&id, &site, department.as_ref(), (&name, &email), &text).await?;
-                Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
+                Ok(vec![direct(frames::frame("ack", json!({ "id": id })))])
             }
             ClientFrame::EmailTranscript { id, conversation, token, email } => {
                 let id = crate::service::chat::check_uuid("id", &id)?;
@@ -131,20 +132,18 @@ impl VisitorConn {
                 })?;
                 crate::service::privacy::record_transcript_consent(&state.store, &conversation, &state.privacy.version)
                     .await?;
-                Ok(vec![direct(protocol::frame("ack", json!({ "id": id })))])
+                Ok(vec![direct(frames::frame("ack", json!({ "id": id })))])
             }
             ClientFrame::Rate { conversation, token, rating, comment } => {
                 chat.rate(&conversation, &token, rating, comment.as_deref()).await?;
-                Ok(vec![direct(protocol::frame("rated", json!({ "conversation": conversation })))])
+                Ok(vec![direct(frames::frame("rated", json!({ "conversation": conversation })))])
             }
             ClientFrame::Accept { .. }
             | ClientFrame::Join { .. }
             | ClientFrame::Close { .. }
             | ClientFrame::Status { .. }
             | ClientFrame::Note { .. }
-            | ClientFrame::Transfer { .. } => {
-                Ok(vec![direct(protocol::error("not_allowed", "this frame is for staff"))])
-            }
+            | ClientFrame::Transfer { .. } => Ok(vec![direct(frames::error("not_allowed", "this frame is for staff"))]),
         }
     }
 }
@@ -153,7 +152,7 @@ impl VisitorConn {
 pub async fn position(state: &AppState, conversation: &ConversationRow) -> Result<Vec<OutFrame>, ChatError> {
     Ok(match state.chat.position(conversation).await? {
         Some(position) => {
-            vec![direct(protocol::frame(
+            vec![direct(frames::frame(
                 "queue",
                 json!({ "conversation": conversation.public_id, "position": position }),
             ))]

@@ -19,11 +19,11 @@ use sha2::Sha256;
 use crate::auth::session::{constant_time_eq, token_hash};
 use crate::config::{ChatConfig, Routing};
 use crate::domain::Email;
+use crate::realtime::frames;
+use crate::realtime::hub::{Hub, OutFrame, Outbox, Seq};
 use crate::service::departments::{Department, Departments};
 use crate::store::{ConversationRow, MessageRow, NewConversation, NewMessage, NewOffline, Store, StoreError};
 use crate::telemetry::Metrics;
-use crate::ws::hub::{Hub, OutFrame, Outbox, Seq};
-use crate::ws::protocol;
 
 pub const MAX_TEXT_CHARS: usize = 4000;
 pub const MAX_NAME_CHARS: usize = 100;
@@ -346,7 +346,7 @@ impl Chat {
                 body: text,
                 created_at: appended.created_at,
             };
-            let frame = protocol::message(&conversation.public_id, &row);
+            let frame = frames::message(&conversation.public_id, &row);
             self.hub.publish(
                 conversation.id,
                 OutFrame { conversation: conversation.id, seq: Seq::Event(row.seq), text: frame.into() },
@@ -359,7 +359,7 @@ impl Chat {
     /// Relays a typing indicator (never stored).
     pub fn typing(&self, conversation: &ConversationRow, who: &str, active: bool, from: &Outbox) {
         let frame =
-            protocol::frame("typing", json!({ "conversation": conversation.public_id, "who": who, "active": active }));
+            frames::frame("typing", json!({ "conversation": conversation.public_id, "who": who, "active": active }));
         self.hub.publish(conversation.id, OutFrame::plain(conversation.id, frame), Some(from.conn));
     }
 
@@ -395,7 +395,7 @@ impl Chat {
         }
         let conversation = self.store.conversation(conversation.id).await?.ok_or(ChatError::UnknownConversation)?;
         tracing::info!(conversation = %conversation.public_id, user_id, "conversation accepted");
-        let frame = protocol::frame(
+        let frame = frames::frame(
             "accepted",
             json!({ "conversation": conversation.public_id, "operator": conversation.operator_name }),
         );

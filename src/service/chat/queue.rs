@@ -5,11 +5,11 @@ use serde_json::json;
 
 use super::{Chat, ChatError};
 use crate::config::Routing;
+use crate::realtime::frames;
+use crate::realtime::hub::OutFrame;
 use crate::service::departments::{Assignment, Mode};
 use crate::store::ConversationRow;
 use crate::util::rfc3339;
-use crate::ws::hub::OutFrame;
-use crate::ws::protocol;
 
 /// Waiting chats listed in one staff `queue` frame (the oldest first); `total` counts them all.
 pub const QUEUE_FRAME_MAX: usize = 100;
@@ -30,7 +30,7 @@ impl Chat {
         tokio::spawn(async move {
             tokio::select! {
                 _ = tokio::time::sleep(grace) => {}
-                _ = crate::app::wait_for_shutdown(&mut shutdown) => return,
+                _ = crate::shutdown::wait_for_shutdown(&mut shutdown) => return,
             }
             if chat.hub.user_connected(user_id) {
                 return;
@@ -50,7 +50,7 @@ impl Chat {
         for id in ids {
             if let Some(c) = self.store.conversation(id).await? {
                 let frame =
-                    protocol::frame("requeued", json!({ "conversation": c.public_id, "reason": "operator_left" }));
+                    frames::frame("requeued", json!({ "conversation": c.public_id, "reason": "operator_left" }));
                 self.hub.publish(id, OutFrame::plain(id, frame), None);
             }
         }
@@ -61,7 +61,7 @@ impl Chat {
     pub async fn mine_frame(&self, user_id: i64) -> Result<String, ChatError> {
         let open = self.store.open_conversations_of(user_id).await?;
         let list: Vec<_> = open.iter().map(|c| self.summary(c)).collect();
-        Ok(protocol::frame("mine", json!({ "conversations": list })))
+        Ok(frames::frame("mine", json!({ "conversations": list })))
     }
 
     /// `{key, name}` of a conversation's department, or null.
@@ -137,9 +137,9 @@ impl Chat {
             *counts.entry(user).or_insert(0) += 1;
             let Some(c) = self.store.conversation(conversation.id).await? else { continue };
             tracing::info!(conversation = %c.public_id, user_id = user, "conversation routed");
-            let told = protocol::frame("accepted", json!({ "conversation": c.public_id, "operator": c.operator_name }));
+            let told = frames::frame("accepted", json!({ "conversation": c.public_id, "operator": c.operator_name }));
             self.hub.publish(c.id, OutFrame::plain(c.id, told), None);
-            let assigned = protocol::frame(
+            let assigned = frames::frame(
                 "assigned",
                 json!({ "conversation": c.public_id, "name": c.visitor_name, "site": c.site, "department": self.department_label(&c) }),
             );
@@ -172,7 +172,7 @@ impl Chat {
             if told.get(&c.id) == Some(position) {
                 continue;
             }
-            let position = protocol::frame("queue", json!({ "conversation": c.public_id, "position": *position }));
+            let position = frames::frame("queue", json!({ "conversation": c.public_id, "position": *position }));
             self.hub.publish(c.id, OutFrame::plain(c.id, position), None);
         }
         *told = now;

@@ -6,9 +6,9 @@
 use serde_json::json;
 
 use super::{Chat, ChatError, check_uuid};
+use crate::realtime::frames;
+use crate::realtime::hub::{OutFrame, Outbox, Seq};
 use crate::store::ConversationRow;
-use crate::ws::hub::{OutFrame, Outbox, Seq};
-use crate::ws::protocol;
 
 /// Messages replayed per database read while catching a client up.
 const REPLAY_PAGE: i64 = 500;
@@ -30,7 +30,7 @@ impl Replay {
 
 /// The `closed` frame: sent after every message up to `last_seq`, the conversation's last.
 pub fn closed_frame(conversation: &ConversationRow, by: &str, last_seq: i64) -> OutFrame {
-    let text = protocol::frame("closed", json!({ "conversation": conversation.public_id, "by": by, "seq": last_seq }));
+    let text = frames::frame("closed", json!({ "conversation": conversation.public_id, "by": by, "seq": last_seq }));
     OutFrame { conversation: conversation.id, seq: Seq::After(last_seq), text: text.into() }
 }
 
@@ -102,7 +102,7 @@ impl Chat {
             frames.extend(page.iter().filter(|row| row.seq <= upto).map(|row| OutFrame {
                 conversation: conversation.id,
                 seq: Seq::Event(row.seq),
-                text: protocol::message(&conversation.public_id, row).into(),
+                text: frames::message(&conversation.public_id, row).into(),
             }));
             if (page.len() as i64) < limit {
                 break;

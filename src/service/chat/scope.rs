@@ -8,10 +8,10 @@ use serde_json::json;
 
 use super::{Chat, ChatError, QUEUE_FRAME_MAX};
 use crate::domain::{Reach, Scope};
+use crate::realtime::frames;
+use crate::realtime::hub::{OutFrame, Viewer};
 use crate::store::ConversationRow;
 use crate::store::access::view;
-use crate::ws::hub::{OutFrame, Viewer};
-use crate::ws::protocol;
 
 impl Chat {
     /// What a lobby viewer reaches now.
@@ -33,7 +33,7 @@ impl Chat {
     /// many wait in all, so the frame stays bounded.
     fn queue_frame_of(&self, visible: &[&ConversationRow]) -> String {
         let list: Vec<_> = visible.iter().take(QUEUE_FRAME_MAX).map(|c| self.summary(c)).collect();
-        protocol::frame("queue", json!({ "waiting": list, "total": visible.len() }))
+        frames::frame("queue", json!({ "waiting": list, "total": visible.len() }))
     }
 
     /// The `queue` frame one viewer gets when they connect (recorded in the access log).

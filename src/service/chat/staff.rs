@@ -3,10 +3,10 @@
 use serde_json::json;
 
 use super::{Chat, ChatError, MAX_TEXT_CHARS, check_text, check_uuid};
+use crate::realtime::frames;
+use crate::realtime::hub::{OutFrame, Outbox};
 use crate::store::ConversationRow;
 use crate::util::rfc3339;
-use crate::ws::hub::{OutFrame, Outbox};
-use crate::ws::protocol;
 
 impl Chat {
     /// Stores an internal note (once per client id) and shows it to the staff in the room only.
@@ -72,12 +72,10 @@ impl Chat {
         }
         self.handed_over(conversation, from, &client_id, &text, outbox).await?;
         tracing::info!(conversation = %conversation.public_id, from_user, to_user = user.id, "conversation transferred");
-        let told = protocol::frame(
-            "accepted",
-            json!({ "conversation": conversation.public_id, "operator": user.display_name }),
-        );
+        let told =
+            frames::frame("accepted", json!({ "conversation": conversation.public_id, "operator": user.display_name }));
         self.hub.publish(conversation.id, OutFrame::plain(conversation.id, told), None);
-        let assigned = protocol::frame(
+        let assigned = frames::frame(
             "assigned",
             json!({
                 "conversation": conversation.public_id,
@@ -112,7 +110,7 @@ impl Chat {
         }
         self.handed_over(conversation, from, &client_id, &text, outbox).await?;
         tracing::info!(conversation = %conversation.public_id, from_user, department = %target.key, "conversation transferred to a department");
-        let told = protocol::frame("requeued", json!({ "conversation": conversation.public_id, "reason": "transfer" }));
+        let told = frames::frame("requeued", json!({ "conversation": conversation.public_id, "reason": "transfer" }));
         self.hub.publish(conversation.id, OutFrame::plain(conversation.id, told), None);
         self.queue_changed().await
     }
@@ -140,7 +138,7 @@ impl Chat {
             .iter()
             .map(|(id, at, status)| json!({ "conversation": id, "started_at": rfc3339(*at), "status": status }))
             .collect();
-        let frame = protocol::frame(
+        let frame = frames::frame(
             "visitor",
             json!({
                 "conversation": conversation.public_id,
@@ -166,7 +164,7 @@ fn handover_note(from_name: &str, to: &str, note: Option<&str>) -> Result<String
 }
 
 fn note_frame(conversation: &str, id: &str, name: &str, text: &str, at: i64) -> String {
-    protocol::frame(
+    frames::frame(
         "note",
         json!({ "conversation": conversation, "id": id, "name": name, "text": text, "at": rfc3339(at) }),
     )
