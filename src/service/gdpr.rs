@@ -93,8 +93,6 @@ pub async fn search(
     Ok(found)
 }
 
-/// Erases a data subject: every row in every category, their data key, recorded in the erasure
-/// ledger (re-applied after any backup restore) and the audit log.
 /// The outcome of an erasure asked for where a second approver is required.
 #[derive(Debug, Clone)]
 pub enum Approval {
@@ -169,6 +167,8 @@ fn check_reason(reason: &str) -> Result<&str, GdprError> {
     Ok(reason)
 }
 
+/// Erases a data subject: every row in every category, their data key, recorded in the erasure
+/// ledger (re-applied after any backup restore) and the audit log.
 pub async fn erase(store: &Store, subject: i64, reason: &str, actor: &str) -> Result<Erased, GdprError> {
     let reason = check_reason(reason)?;
     let audit = AuditEntry::new(actor, "gdpr.erase").subject(subject).details(reason.to_owned());
