@@ -32,6 +32,8 @@ pub enum AppError {
     #[error(transparent)]
     Keys(#[from] crate::crypto::KekError),
     #[error(transparent)]
+    Keyring(#[from] crate::store::KeyringError),
+    #[error(transparent)]
     Hash(#[from] crate::auth::password::HashError),
     #[error(transparent)]
     Backup(#[from] crate::backup::BackupError),
@@ -101,8 +103,8 @@ impl Application {
         // Held while serving: `parley backup restore` refuses to replace the database meanwhile.
         let serve_lock = crate::backup::FileLock::serve(&data_dir).await?;
         let metrics = Metrics::default();
-        let store = Store::open(&data_dir, &config.database, metrics.clone()).await?;
-        let keyring = crate::crypto::load_keyring(&store, &crate::crypto::KekFile::from_config(&config)).await?;
+        let source = crate::crypto::KekFile::from_config(&config);
+        let (store, keyring) = Store::open_with_keys(&data_dir, &config.database, metrics.clone(), &source).await?;
         crate::store::seal_legacy_rows(&store).await?;
         // Entries a command or a restore wrote without the audit key join the chain now.
         store.chain_pending_audit().await?;

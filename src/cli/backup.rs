@@ -63,7 +63,7 @@ async fn open(config: &Config) -> Result<Store, String> {
     crate::store::prepare_data_dir(&config.server.data_dir).map_err(|e| e.to_string())?;
     let store =
         Store::open(&config.server.data_dir, &config.database, Metrics::default()).await.map_err(|e| e.to_string())?;
-    crate::crypto::kek::load_keyring_for_audit(&store, &crate::crypto::KekFile::from_config(config)).await;
+    crate::store::keyring::load_keyring_for_audit(&store, &crate::crypto::KekFile::from_config(config)).await;
     Ok(store)
 }
 

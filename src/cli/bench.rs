@@ -11,7 +11,7 @@ use clap::Subcommand;
 
 use crate::bench::run::{ChatPlan, External, loopback_url};
 use crate::config::Config;
-use crate::crypto::{KekFile, load_keyring};
+use crate::crypto::KekFile;
 use crate::store::{NewConversation, NewMessage, Store};
 use crate::telemetry::Metrics;
 
@@ -180,9 +180,9 @@ async fn storage(messages: usize, concurrency: usize) -> Result<(), String> {
 async fn measure(dir: &std::path::Path, messages: usize, concurrency: usize) -> Result<(f64, f64), String> {
     let err = |e: crate::store::StoreError| e.to_string();
     let config = Config::embedded().map_err(|e| e.to_string())?;
-    let store = Store::open(dir, &config.database, Metrics::default()).await.map_err(err)?;
     let source = KekFile { path: dir.join("kek.key"), credential: false };
-    load_keyring(&store, &source).await.map_err(|e| e.to_string())?;
+    let (store, _) =
+        Store::open_with_keys(dir, &config.database, Metrics::default(), &source).await.map_err(|e| e.to_string())?;
     // One conversation per writer, as many chats would have.
     let mut conversations = Vec::with_capacity(concurrency);
     for i in 0..concurrency {

@@ -5,7 +5,7 @@ use clap::Subcommand;
 
 use super::ConfigArgs;
 use super::actor::console_actor;
-use crate::crypto::{KekFile, load_keyring};
+use crate::crypto::KekFile;
 use crate::service::gdpr::{self, By};
 use crate::store::Store;
 use crate::telemetry::Metrics;
@@ -74,9 +74,10 @@ pub enum GdprCommand {
 pub(super) async fn open(args: &ConfigArgs) -> Result<Store, String> {
     let config = args.load(None, None).map_err(|e| e.to_string())?;
     crate::store::prepare_data_dir(&config.server.data_dir).map_err(|e| e.to_string())?;
-    let store =
-        Store::open(&config.server.data_dir, &config.database, Metrics::default()).await.map_err(|e| e.to_string())?;
-    load_keyring(&store, &KekFile::from_config(&config)).await.map_err(|e| e.to_string())?;
+    let source = KekFile::from_config(&config);
+    let (store, _) = Store::open_with_keys(&config.server.data_dir, &config.database, Metrics::default(), &source)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(store)
 }
 

@@ -15,9 +15,10 @@ use clap::Args;
 
 use super::ConfigArgs;
 use super::preflight::{self, State};
-use crate::crypto::{KekFile, fingerprint, kek::read_key, load_keyring};
+use crate::crypto::{KekFile, fingerprint, kek::read_key};
 use crate::service::accounts::Accounts;
 use crate::store::Store;
+use crate::store::keyring::load_keyring;
 use crate::telemetry::Metrics;
 use crate::tls::{CertResolver, CertSource};
 

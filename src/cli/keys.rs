@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::ConfigArgs;
-use crate::crypto::{KekFile, load_keyring};
+use crate::crypto::KekFile;
 use crate::service::keys;
 use crate::store::Store;
+use crate::store::keyring::load_keyring;
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {

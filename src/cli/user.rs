@@ -53,7 +53,7 @@ pub enum UserCommand {
 async fn open(args: &ConfigArgs) -> Result<(Store, Accounts), String> {
     let config = args.load(None, None).map_err(|e| e.to_string())?;
     let store = super::preflight::open_store(&config).await?;
-    crate::crypto::kek::load_keyring_for_audit(&store, &crate::crypto::KekFile::from_config(&config)).await;
+    crate::store::keyring::load_keyring_for_audit(&store, &crate::crypto::KekFile::from_config(&config)).await;
     let accounts = Accounts::new(store.clone(), &config.auth).map_err(|e| e.to_string())?;
     Ok((store, accounts))
 }

@@ -5,13 +5,11 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::{CryptoError, Keyring};
+use super::CryptoError;
 use crate::config::Config;
-use crate::store::{KekRow, Store, StoreError};
 
 /// The systemd credential name (`LoadCredentialEncrypted=parley-kek:…`).
 pub const CREDENTIAL: &str = "parley-kek";
@@ -39,8 +37,6 @@ pub enum KekError {
     Unreadable { path: PathBuf, reason: String },
     #[error("cannot create the key-encryption key {path}: {reason}")]
     Create { path: PathBuf, reason: String },
-    #[error(transparent)]
-    Store(#[from] StoreError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
 }
@@ -139,90 +135,4 @@ pub fn create_key(path: &Path) -> Result<[u8; 32], KekError> {
         let _ = dir.sync_all();
     }
     Ok(key)
-}
-
-/// A rotation that stopped after the database took the new key but before the key file was
-/// replaced: the next file holds the current key; finish the swap.
-fn finish_interrupted_swap(source: &KekFile, current: Option<&KekRow>) -> Result<(), KekError> {
-    let Some(current) = current else { return Ok(()) };
-    if source.credential {
-        return Ok(());
-    }
-    let next = source.next_path();
-    let matches = |path: &Path| read_key(path).ok().flatten().is_some_and(|k| fingerprint(&k) == current.fingerprint);
-    if !matches(&source.path) && matches(&next) {
-        std::fs::rename(&next, &source.path)
-            .map_err(|e| KekError::Create { path: source.path.clone(), reason: e.to_string() })?;
-        tracing::info!(fingerprint = %current.fingerprint, "finished an interrupted key rotation");
-    }
-    Ok(())
-}
-
-fn current(rows: &[KekRow]) -> Option<&KekRow> {
-    rows.iter().find(|r| r.state == "current")
-}
-
-/// Loads the KEK (creating it on a fresh database), the next KEK of an unfinished rotation, and
-/// the named secrets it wraps (`secrets`); installs the keyring in the store.
-pub async fn load_keyring(store: &Store, source: &KekFile) -> Result<Arc<Keyring>, KekError> {
-    let rows = store.keks().await?;
-    finish_interrupted_swap(source, current(&rows))?;
-    let key = match (read_key(&source.path)?, current(&rows)) {
-        (Some(key), Some(row)) if fingerprint(&key) == row.fingerprint => (row.id, key),
-        (Some(key), Some(row)) => {
-            return Err(KekError::Mismatch {
-                path: source.path.clone(),
-                found: fingerprint(&key),
-                expected: row.fingerprint.clone(),
-            });
-        }
-        (None, Some(row)) => {
-            return Err(KekError::Missing { path: source.path.clone(), fingerprint: row.fingerprint.clone() });
-        }
-        (found, None) => {
-            let key = match found {
-                Some(key) => key,
-                None if source.credential => {
-                    return Err(KekError::Unreadable {
-                        path: source.path.clone(),
-                        reason: "the systemd credential is empty or missing".into(),
-                    });
-                }
-                None => {
-                    let key = create_key(&source.path)?;
-                    tracing::info!(path = %source.path.display(), fingerprint = %fingerprint(&key), "created the key-encryption key");
-                    key
-                }
-            };
-            (store.insert_kek(fingerprint(&key), "current").await?, key)
-        }
-    };
-    let (kek_id, kek) = key;
-    let secrets = super::secrets::load(store, kek_id, &kek).await?;
-    let keyring = Keyring::new(kek_id, &kek, &secrets.index)?.with_secrets(&secrets.audit, &secrets.chat_token);
-    // An unfinished rotation: data keys already moved to the next KEK need it.
-    if let Some(next) = rows.iter().find(|r| r.state == "next") {
-        let path = source.next_path();
-        match read_key(&path)? {
-            Some(key) if fingerprint(&key) == next.fingerprint => keyring.add_kek(next.id, &key, false)?,
-            _ => {
-                return Err(KekError::Missing { path, fingerprint: next.fingerprint.clone() });
-            }
-        }
-    }
-    keyring.set_source(source.clone());
-    let keyring = Arc::new(keyring);
-    store.set_keyring(Arc::clone(&keyring));
-    Ok(keyring)
-}
-
-/// For commands that do not need the keys but write audit entries (`parley user`, `parley
-/// backup`): loads the keyring when this database already has a KEK and its key file is
-/// readable, so those entries are keyed at once; otherwise (never creating a key) they wait
-/// to be chained by the server. Says which.
-pub async fn load_keyring_for_audit(store: &Store, source: &KekFile) -> bool {
-    match store.keks().await {
-        Ok(rows) if !rows.is_empty() => load_keyring(store, source).await.is_ok(),
-        _ => false,
-    }
 }

@@ -8,7 +8,7 @@
 pub mod kek;
 pub mod secrets;
 
-pub use kek::{KekError, KekFile, fingerprint, load_keyring};
+pub use kek::{KekError, KekFile, fingerprint};
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

@@ -32,6 +32,8 @@ pub enum KeyError {
     #[error(transparent)]
     Kek(#[from] KekError),
     #[error(transparent)]
+    Keyring(#[from] crate::store::KeyringError),
+    #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -119,7 +121,7 @@ pub async fn rotate(
     keyring.ensure_kek(next.id, &next.fingerprint)?;
     // The named secrets (blind-index, audit-chain and chat-token keys), wrapped under the next
     // KEK too, before any data key moves.
-    crate::crypto::secrets::wrap_all_under(store, &keyring, current.id, next.id).await?;
+    crate::store::keyring::wrap_all_under(store, &keyring, current.id, next.id).await?;
     loop {
         let batch = store.data_keys_not_on(next.id, BATCH).await?;
         if batch.is_empty() {

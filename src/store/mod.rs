@@ -15,6 +15,7 @@ pub mod erasure;
 pub mod export;
 mod gdpr;
 pub mod key_snapshot;
+pub mod keyring;
 mod keys;
 mod mail;
 mod notes;
@@ -41,6 +42,7 @@ pub use chats::{
 };
 pub use departments::{DepartmentRow, NewDepartment};
 pub use gdpr::{Erased, Rectification, SubjectChat, SubjectConsent, SubjectData, SubjectMail, SubjectOffline};
+pub use keyring::KeyringError;
 pub use keys::{KekRow, Sealer};
 pub use mail::{MailRow, NewMail};
 pub use notes::{CannedRow, NoteRow};
