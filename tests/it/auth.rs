@@ -104,19 +104,7 @@ async fn idle_sessions_expire() {
     app.add_user("fran", "operator", PASSWORD).await;
     let (cookie, _) = app.login("fran", PASSWORD).await;
     // Pretend the session was last used longer ago than the idle timeout (30 minutes).
-    app.app
-        .state()
-        .store
-        .write(|conn| {
-            Box::pin(async move {
-                sqlx::query("UPDATE staff_sessions SET last_seen_at = last_seen_at - 31 * 60")
-                    .execute(&mut *conn)
-                    .await
-                    .map(|_| ())
-            })
-        })
-        .await
-        .expect("age the session");
+    app.execute("UPDATE staff_sessions SET last_seen_at = last_seen_at - 31 * 60", vec![]).await;
     let me = app.client.get(app.staff("/api/v1/me")).header("cookie", &cookie).send().await.expect("me");
     assert_eq!(error_code(me, StatusCode::UNAUTHORIZED).await, "unauthenticated");
     assert_eq!(app.session_count().await, 0, "the expired session is removed");

@@ -109,21 +109,8 @@ async fn erase(app: &TestApp, subject: i64, actor: &str) {
 
 /// Makes the chat of `traces` closed long ago, so the retention purge takes it.
 async fn expire(app: &TestApp, traces: &Traces) {
-    let conversation = traces.conversation.clone();
-    app.app
-        .state()
-        .store
-        .write(move |conn| {
-            Box::pin(async move {
-                sqlx::query("UPDATE conversations SET status = 'closed', closed_at = 1 WHERE public_id = ?1")
-                    .bind(conversation)
-                    .execute(&mut *conn)
-                    .await
-                    .map(|_| ())
-            })
-        })
-        .await
-        .expect("expired");
+    let sql = "UPDATE conversations SET status = 'closed', closed_at = 1 WHERE public_id = ?1";
+    app.execute(sql, vec![traces.conversation.as_str().into()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

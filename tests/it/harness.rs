@@ -106,9 +106,54 @@ impl TestApp {
             .expect("count sessions")
     }
 
+    /// Runs one statement through the store's writer: a test setting up a state directly.
+    pub async fn execute(&self, sql: &'static str, args: Vec<Arg>) {
+        self.app
+            .state()
+            .store
+            .write(move |conn| {
+                Box::pin(async move {
+                    let mut query = sqlx::query(sql);
+                    for arg in args {
+                        query = match arg {
+                            Arg::Int(value) => query.bind(value),
+                            Arg::Text(value) => query.bind(value),
+                        };
+                    }
+                    query.execute(&mut *conn).await.map(|_| ())
+                })
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     pub async fn stop(self) -> TempDir {
         self.app.stop().await;
         self.dir
+    }
+}
+
+/// A value bound to a statement `TestApp::execute` runs.
+pub enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Arg {
+    fn from(value: i64) -> Arg {
+        Arg::Int(value)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(value: &str) -> Arg {
+        Arg::Text(value.to_owned())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(value: String) -> Arg {
+        Arg::Text(value)
     }
 }
 

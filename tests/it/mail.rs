@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::chat_support::{accept, operator, send, start, until, uuid, visitor};
 use crate::harness::TestApp;
+use crate::websocket::Client;
 
 /// A real SMTP server on a loopback port that stores every mail in a Maildir.
 pub struct SmtpSink {
@@ -88,6 +89,20 @@ impl Drop for SmtpSink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A server whose mail server nobody listens on, with one transcript mail queued (asked for by
+/// a visitor "Ola" while an operator is online); the operator's and visitor's sockets stay
+/// open as long as the returned clients live.
+pub async fn with_an_undeliverable_transcript() -> (TestApp, Client, Client) {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let app = TestApp::spawn_with(with_smtp(unused)).await;
+    let staff = operator(&app, "pip").await;
+    let mut ws = visitor(&app).await;
+    let (conversation, token) = start(&mut ws, "Ola").await;
+    send(&mut ws, json!({ "v": 1, "type": "email_transcript", "id": uuid(), "conversation": conversation, "token": token, "email": "ola@example.org" })).await;
+    until(&mut ws, "ack").await;
+    (app, staff, ws)
 }
 
 pub fn with_smtp(port: u16) -> impl FnOnce(&mut parley::config::Config) {
@@ -172,13 +187,7 @@ async fn transcript_is_mailed_once_with_a_working_withdrawal_link() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_mail_server_leaves_the_mail_queued_with_its_error() {
-    let unused = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let app = TestApp::spawn_with(with_smtp(unused)).await;
-    let _staff = operator(&app, "pip").await;
-    let mut ws = visitor(&app).await;
-    let (conversation, token) = start(&mut ws, "Ola").await;
-    send(&mut ws, json!({ "v": 1, "type": "email_transcript", "id": uuid(), "conversation": conversation, "token": token, "email": "ola@example.org" })).await;
-    until(&mut ws, "ack").await;
+    let (app, _staff, _ws) = with_an_undeliverable_transcript().await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         let status = outbox(&app).await;

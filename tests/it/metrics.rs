@@ -5,11 +5,9 @@ use std::path::Path;
 
 use parley::config::{CliOverrides, MetricsConfig, load_from_text};
 use reqwest::StatusCode;
-use serde_json::json;
 
-use crate::chat_support::{operator, send, start, until, uuid, visitor};
 use crate::harness::{TestApp, error_code};
-use crate::mail::with_smtp;
+use crate::mail::with_an_undeliverable_transcript;
 
 /// The `[metrics]` section as `parley serve` loads it from a file naming `token_file`.
 fn metrics_section(token_file: &Path) -> Result<MetricsConfig, String> {
@@ -52,15 +50,9 @@ async fn a_configured_token_is_required_to_read_the_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_report_process_build_certificate_and_backlogs() {
-    // A mail server nobody listens on: the transcript mail stays in the outbox.
-    let unused = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let app = TestApp::spawn_with(with_smtp(unused)).await;
-    // An operator is online (chats start only then) but takes nothing: routing is manual.
-    let _staff = operator(&app, "pip").await;
-    let mut ws = visitor(&app).await;
-    let (conversation, token) = start(&mut ws, "Ola").await;
-    send(&mut ws, json!({ "v": 1, "type": "email_transcript", "id": uuid(), "conversation": conversation, "token": token, "email": "ola@example.org" })).await;
-    until(&mut ws, "ack").await;
+    // A mail server nobody listens on: the transcript mail stays in the outbox. An operator is
+    // online (chats start only then) but takes nothing: routing is manual.
+    let (app, _staff, _ws) = with_an_undeliverable_transcript().await;
     let response = app.client.get(app.staff("/metrics")).send().await.expect("metrics, open without a token");
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.expect("text");

@@ -13,14 +13,7 @@ const DAY: i64 = 86_400;
 
 async fn sql(app: &crate::harness::TestApp, statement: &'static str, days_ago: i64, key: String) {
     let at = parley::util::now() - days_ago * DAY;
-    app.app
-        .state()
-        .store
-        .write(move |conn| {
-            Box::pin(async move { sqlx::query(statement).bind(at).bind(key).execute(&mut *conn).await.map(|_| ()) })
-        })
-        .await
-        .expect("age rows");
+    app.execute(statement, vec![at.into(), key.into()]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

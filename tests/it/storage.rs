@@ -23,23 +23,9 @@ async fn database_is_wal_with_foreign_keys_and_private() {
 async fn a_newer_schema_refuses_to_start() {
     let app = TestApp::spawn().await;
     let future = parley::store::known_schema_version() + 1;
-    app.app
-        .state()
-        .store
-        .write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
-                     VALUES (?1, 'from the future', 1, x'00', 0)",
-                )
-                .bind(future)
-                .execute(&mut *conn)
-                .await
-                .map(|_| ())
-            })
-        })
-        .await
-        .expect("insert");
+    let sql = "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+               VALUES (?1, 'from the future', 1, x'00', 0)";
+    app.execute(sql, vec![future.into()]).await;
     let dir = app.stop().await;
     let err = match parley::Application::build(test_config(dir.path())).await {
         Ok(_) => panic!("a newer schema must refuse to start"),

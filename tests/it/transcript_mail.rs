@@ -60,20 +60,11 @@ async fn transcript_mail_is_limited_per_conversation_and_in_time_and_audited_wit
     }
     let store = &app.app.state().store;
     let day_ago = parley::util::now() - 25 * 3600;
-    let old_id = old.clone();
-    store
-        .write(move |conn| {
-            Box::pin(async move {
-                sqlx::query("UPDATE conversations SET closed_at = ?1 WHERE public_id = ?2")
-                    .bind(day_ago)
-                    .bind(old_id)
-                    .execute(&mut *conn)
-                    .await
-                    .map(|_| ())
-            })
-        })
-        .await
-        .expect("backdate");
+    app.execute(
+        "UPDATE conversations SET closed_at = ?1 WHERE public_id = ?2",
+        vec![day_ago.into(), old.as_str().into()],
+    )
+    .await;
     let late = request(&mut ws, &old, &old_token, &uuid()).await;
     assert_eq!(late["code"], "transcript_window_closed", "{late}");
     assert!(late["message"].as_str().is_some_and(|m| m.contains("24 hours")), "{late}");
