@@ -36,15 +36,15 @@ pub enum AuditCommand {
 pub async fn run(command: AuditCommand) -> Result<(), String> {
     match command {
         AuditCommand::Verify { anchor, manifest, backup_dir, config } => {
-            let data_dir = config.load(None, None).map_err(|e| e.to_string())?.server.data_dir;
-            let anchor = anchor.unwrap_or_else(|| audit::anchor_path(&data_dir));
+            let config = config.load(None, None).map_err(|e| e.to_string())?;
+            let anchor = anchor.unwrap_or_else(|| audit::anchor_path(&config.server.data_dir));
             let (anchors, notes) = gather(&anchor, manifest, backup_dir.as_deref())?;
-            let store = super::gdpr::open(&config).await?;
+            let store = super::gdpr::open_with(&config).await?;
             let result = audit::verify(&store, anchors).await;
             store.close().await;
             let verification = result.map_err(|e| e.to_string())?;
             for note in notes {
-                println!("note: {note}");
+                say!("note: {note}");
             }
             report(&verification)
         }
@@ -105,7 +105,7 @@ fn report(v: &Verification) -> Result<(), String> {
     }
     for a in &v.anchors {
         match a.fit {
-            Fit::Matches => println!("{}: {} entries, matches", a.source, a.entries),
+            Fit::Matches => say!("{}: {} entries, matches", a.source, a.entries),
             Fit::Truncated => problems.push(format!(
                 "the audit log has been truncated: {} records {} entries, the database has {} — the newest entries \
                  were deleted",
@@ -118,13 +118,13 @@ fn report(v: &Verification) -> Result<(), String> {
         }
     }
     if chain.pending > 0 {
-        println!(
+        say!(
             "{} entries written without the audit key wait to be chained (the server chains them on its next write)",
             chain.pending
         );
     }
     if problems.is_empty() {
-        println!(
+        say!(
             "audit log intact: {} entries, chain unbroken ({} legacy SHA-256 entries, {} keyed with HMAC-SHA256)",
             chain.entries,
             chain.legacy,

@@ -5,6 +5,7 @@ use clap::Subcommand;
 
 use super::ConfigArgs;
 use super::actor::console_actor;
+use crate::config::Config;
 use crate::crypto::KekFile;
 use crate::service::gdpr::{self, By};
 use crate::store::Store;
@@ -72,9 +73,13 @@ pub enum GdprCommand {
 }
 
 pub(super) async fn open(args: &ConfigArgs) -> Result<Store, String> {
-    let config = args.load(None, None).map_err(|e| e.to_string())?;
+    open_with(&args.load(None, None).map_err(|e| e.to_string())?).await
+}
+
+/// Opens the store of `config` with its keys.
+pub(super) async fn open_with(config: &Config) -> Result<Store, String> {
     crate::store::prepare_data_dir(&config.server.data_dir).map_err(|e| e.to_string())?;
-    let source = KekFile::from_config(&config);
+    let source = KekFile::from_config(config);
     let (store, _) = Store::open_with_keys(&config.server.data_dir, &config.database, Metrics::default(), &source)
         .await
         .map_err(|e| e.to_string())?;
@@ -116,14 +121,18 @@ pub async fn run(command: GdprCommand) -> Result<(), String> {
             Ok(())
         }
         GdprCommand::Erase { subject, reason, config } => {
-            let second_approver = config.load(None, None).map_err(|e| e.to_string())?.privacy.erasure_second_approver;
-            let store = open(&config).await?;
+            let config = config.load(None, None).map_err(|e| e.to_string())?;
+            let second_approver = config.privacy.erasure_second_approver;
+            let store = open_with(&config).await?;
             let actor = console_actor();
             let result = gdpr::erase_with_approval(&store, subject, &reason, &actor, second_approver).await;
             store.close().await;
             let erased = match result.map_err(|e| match e {
                 gdpr::GdprError::SecondApproverNeeded => format!(
-                    "the erasure of data subject {subject} was requested by {actor}, the operating-system user                      running this command, so it cannot also approve it. A second approval must come from a different                      authenticated person: a DPO signed in under Administration → Data requests, or a different                      operating-system user running `parley gdpr erase --subject {subject}`"
+                    "the erasure of data subject {subject} was requested by {actor}, the operating-system user \
+                     running this command, so it cannot also approve it. A second approval must come from a \
+                     different authenticated person: a DPO signed in under Administration → Data requests, or a \
+                     different operating-system user running `parley gdpr erase --subject {subject}`"
                 ),
                 other => other.to_string(),
             })? {

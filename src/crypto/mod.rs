@@ -159,6 +159,11 @@ impl Keyring {
         self
     }
 
+    /// Whether the audit-chain key is loaded.
+    pub fn has_audit_key(&self) -> bool {
+        self.audit.is_some()
+    }
+
     /// HMAC-SHA256 of `data` under the audit-chain key; None when it is not loaded.
     pub fn audit_mac(&self, data: &[u8]) -> Option<Vec<u8>> {
         self.audit.as_ref().map(|key| hmac::sign(key, data).as_ref().to_vec())

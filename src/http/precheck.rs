@@ -76,6 +76,9 @@ impl NumericPaths {
 
     /// The first segment of `path` that a template wants as a number but is not one.
     fn non_numeric<'p>(&self, path: &'p str) -> Option<&'p str> {
+        if self.0.is_empty() {
+            return None;
+        }
         let parts: Vec<&str> = path.split('/').collect();
         self.0.iter().filter(|t| t.len() == parts.len()).find_map(|template| {
             let literals_match = template.iter().zip(&parts).all(|(s, p)| match s {

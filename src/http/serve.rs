@@ -16,7 +16,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 use warp::filters::BoxedFilter;
@@ -28,7 +28,7 @@ use super::precheck::{self, NumericPaths};
 use crate::app::AppState;
 use crate::config::ServerConfig;
 use crate::ratelimit::ConnectionCap;
-use crate::shutdown::wait_for_shutdown;
+use crate::shutdown::{TaskCounter, wait_for_shutdown};
 use crate::telemetry::Surface;
 
 /// The client's address, put into every request's extensions by the accept loop.
@@ -131,8 +131,8 @@ pub async fn serve(
         Surface::Staff => NumericPaths::from_openapi(super::api::OPENAPI),
         Surface::Public => NumericPaths::default(),
     });
-    // Every connection task holds a sender; all gone = all connections closed.
-    let (alive, mut all_closed) = mpsc::channel::<()>(1);
+    // Every connection task holds a guard; none left = all connections closed.
+    let connections = TaskCounter::default();
     let warp_service = warp::service(filter);
     let mut pace = AcceptPace::new(connections_per_second);
     loop {
@@ -161,7 +161,7 @@ pub async fn serve(
         let warp_service = warp_service.clone();
         let numeric = Arc::clone(&numeric);
         let shutdown = shutdown.clone();
-        let alive = alive.clone();
+        let alive = connections.enter();
         let (slot, refused) = match &cap {
             None => (None, false),
             Some(cap) => match cap.try_acquire(peer.ip()) {
@@ -253,10 +253,9 @@ pub async fn serve(
         });
     }
     drop(listener);
-    drop(alive);
     // Each connection closes itself within the grace period; this bound is a backstop.
     let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds + 1);
-    if tokio::time::timeout(grace, all_closed.recv()).await.is_err() {
+    if tokio::time::timeout(grace, connections.idle()).await.is_err() {
         tracing::warn!(listener = surface.name(), "connections still open after the grace period; closing them");
     }
 }

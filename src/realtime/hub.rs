@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Notify, mpsc};
 
+use crate::domain::scope::Scope;
+
 /// Frames a connection may have queued before it counts as a slow consumer.
 pub const OUTBOX_FRAMES: usize = 256;
 
@@ -89,13 +91,20 @@ struct Rooms {
     viewers: HashMap<u64, Viewer>,
 }
 
-/// A staff member watching the lobby: user id, user name, and whether their role is limited
-/// to their own teams (they get their own queue frames, not the lobby's).
+/// A staff member watching the lobby: user id, user name, and their role's team scope (one
+/// limited to its own teams gets its own queue frames, not the lobby's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Viewer {
     pub user_id: i64,
     pub username: Arc<str>,
-    pub scoped: bool,
+    pub scope: Scope,
+}
+
+impl Viewer {
+    /// Whether the role is limited to its own teams.
+    pub fn scoped(&self) -> bool {
+        self.scope == Scope::OwnTeams
+    }
 }
 
 #[derive(Default)]
@@ -171,6 +180,12 @@ impl Hub {
             inner.presence.insert(outbox.conn, (viewer.user_id, true));
             inner.viewers.insert(outbox.conn, viewer);
         }
+    }
+
+    /// One staff member in the lobby, if connected.
+    pub fn viewer(&self, user_id: i64) -> Option<Viewer> {
+        let inner = self.inner.lock().ok()?;
+        inner.viewers.values().find(|v| v.user_id == user_id).cloned()
     }
 
     /// Distinct staff members in the lobby, by user id.
@@ -252,7 +267,7 @@ impl Hub {
             let Rooms { lobby, viewers, presence, .. } = &mut *inner;
             let mut gone = Vec::new();
             lobby.retain(|m| {
-                viewers.get(&m.conn).is_some_and(|v| v.scoped) || m.push(frame.clone()) || {
+                viewers.get(&m.conn).is_some_and(Viewer::scoped) || m.push(frame.clone()) || {
                     gone.push(m.conn);
                     false
                 }

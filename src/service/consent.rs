@@ -29,14 +29,6 @@ impl LawfulBasis {
             _ => LawfulBasis::PublicTask,
         }
     }
-
-    /// How the notice and the widget name it.
-    pub fn describe(self) -> &'static str {
-        match self {
-            LawfulBasis::PublicTask => "public task (UK GDPR Article 6(1)(e))",
-            LawfulBasis::LegitimateInterests => "legitimate interests (UK GDPR Article 6(1)(f))",
-        }
-    }
 }
 
 /// An optional purpose a visitor may agree to in the `start` frame.
@@ -68,9 +60,6 @@ impl Purpose {
     }
 }
 
-/// Purposes whose consent a withdrawal link can still act on (a sent transcript cannot be unsent).
-pub const WITHDRAWABLE: [&str; 3] = ["chat", "marketing", "tracking"];
-
 /// What a `start` frame says about consent, checked against the site.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StartConsents {
@@ -101,7 +90,7 @@ pub fn check_start(
     }
     let mut purposes = Vec::new();
     // Where the site does not require it, the box is not shown and chat runs on the lawful basis.
-    if consent && require_consent {
+    if require_consent {
         purposes.push("chat");
     }
     for purpose in consents {

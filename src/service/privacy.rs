@@ -107,8 +107,9 @@ pub async fn published(store: &Store, version: &str) -> Result<Option<(i64, Stri
     store.privacy_notice(version).await
 }
 
-/// What the withdrawal link of a conversation would withdraw (purpose names, see
-/// `consent::WITHDRAWABLE`); empty when the visitor gave no consent that a link can act on.
+/// What the withdrawal link of a conversation would withdraw (purpose names: its `chat` and
+/// `marketing` consents and the person's `tracking` consent; a sent transcript cannot be
+/// unsent); empty when the visitor gave no consent that a link can act on.
 pub async fn withdrawable(store: &Store, conversation: &ConversationRow) -> Result<Vec<String>, StoreError> {
     store.withdrawable_consents(conversation.id).await
 }

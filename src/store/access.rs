@@ -31,14 +31,7 @@ impl Store {
         view: &'static str,
         subjects: impl IntoIterator<Item = i64>,
     ) -> Result<(), StoreError> {
-        let mut ids: Vec<i64> = subjects.into_iter().collect();
-        ids.sort_unstable();
-        ids.dedup();
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let pairs: Vec<(String, i64)> = ids.into_iter().map(|s| (actor.to_owned(), s)).collect();
-        self.record_pairs(view, pairs).await
+        self.record_pairs(view, subjects.into_iter().map(|s| (actor.to_owned(), s)).collect()).await
     }
 
     /// As `record_views`, for one frame shown to several staff members: (user name, subject).

@@ -164,7 +164,7 @@ pub(crate) fn scoped<'c, T: 'c>(ring: Option<Arc<Keyring>>, job: WriteFuture<'c,
 /// until a process holding the key chains it.
 pub(crate) async fn append_audit(conn: &mut sqlx::SqliteConnection, mut entry: AuditEntry) -> Result<(), sqlx::Error> {
     resolve_subjects(conn, &mut entry).await?;
-    let ring = CHAIN.try_with(Arc::clone).ok().filter(|ring| ring.audit_mac(b"").is_some());
+    let ring = CHAIN.try_with(Arc::clone).ok().filter(|ring| ring.has_audit_key());
     let Some(ring) = ring else {
         sqlx::query("INSERT INTO audit_pending (at, actor, action, target, details) VALUES (?1, ?2, ?3, ?4, ?5)")
             .bind(now())

@@ -283,7 +283,7 @@ pub async fn prepare_restored(
     .await?;
     let mut replayed = Replayed::default();
     if let Some((keys, legacy)) = keys {
-        replayed.keyless_removed = super::key_snapshot::apply_keys(&mut tx, keys, legacy).await?.keyless_removed;
+        replayed.keyless_removed = super::key_snapshot::apply_keys(&mut tx, keys, legacy).await?;
     }
     super::erasure::merge_ledger(&mut tx, &ledger).await?;
     let applied = super::erasure::apply_ledger(&mut tx).await?;
@@ -295,9 +295,7 @@ pub async fn prepare_restored(
             entry.case_ref.as_deref().unwrap_or("none"),
             entry.actor_role.as_deref().unwrap_or("unknown role"),
         );
-        let reapplied = AuditEntry::new(actor, "gdpr.erase.reapplied")
-            .target(format!("subject {}", entry.subject))
-            .details(details);
+        let reapplied = AuditEntry::new(actor, "gdpr.erase.reapplied").named(&entry.subject).details(details);
         append_audit(&mut tx, reapplied).await?;
     }
     append_audit(&mut tx, audit(&replayed)).await?;

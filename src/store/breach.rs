@@ -3,7 +3,7 @@
 //! read the audit log (views of one transcript or contact) and the access log (lists, searches,
 //! dashboard frames).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::audit::PUBLIC_ID_HEX;
 use super::{AuditRow, Store, StoreError};
@@ -35,6 +35,7 @@ pub enum Named<'a> {
 }
 
 /// A subject as the reports match audit entries to it.
+#[derive(sqlx::FromRow)]
 struct Known {
     id: i64,
     public_id: String,
@@ -63,12 +64,11 @@ pub struct Affected {
 impl Store {
     /// Every audit entry naming the subject, oldest first.
     pub async fn access_to_subject(&self, subject: i64) -> Result<Vec<AuditRow>, StoreError> {
-        let known: Option<(String, i64)> = sqlx::query_as("SELECT public_id, created_at FROM subjects WHERE id = ?1")
+        let known: Option<Known> = sqlx::query_as("SELECT id, public_id, created_at FROM subjects WHERE id = ?1")
             .bind(subject)
             .fetch_optional(self.reader())
             .await?;
-        let Some((public_id, created_at)) = known else { return Ok(Vec::new()) };
-        let known = Known { id: subject, public_id, created_at };
+        let Some(known) = known else { return Ok(Vec::new()) };
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, at, actor, action, target, details FROM audit_log WHERE target LIKE 'subject%' ORDER BY id",
         )
@@ -114,20 +114,18 @@ impl Store {
         .await?;
         if !entries.is_empty() {
             // Subjects erased since are not in the report: nothing is held about them any more.
-            let subjects: Vec<(i64, String, i64)> =
+            let subjects: Vec<Known> =
                 sqlx::query_as("SELECT id, public_id, created_at FROM subjects").fetch_all(self.reader()).await?;
-            let by_public: std::collections::HashMap<&str, i64> =
-                subjects.iter().map(|(id, public, _)| (public.as_str(), *id)).collect();
-            let created: std::collections::HashMap<i64, i64> =
-                subjects.iter().map(|(id, _, created)| (*id, *created)).collect();
+            let by_public: HashMap<&str, &Known> = subjects.iter().map(|k| (k.public_id.as_str(), k)).collect();
+            let by_row: HashMap<i64, &Known> = subjects.iter().map(|k| (k.id, k)).collect();
             for (at, actor, action, target) in &entries {
                 for named in subjects_in(target.as_deref().unwrap_or_default()) {
-                    let subject = match named {
-                        Named::Public(public) => by_public.get(public).copied(),
-                        Named::Row(id) => created.get(&id).filter(|created| at >= *created).map(|_| id),
+                    let candidate = match named {
+                        Named::Public(public) => by_public.get(public),
+                        Named::Row(id) => by_row.get(&id),
                     };
-                    if let Some(subject) = subject {
-                        add(subject, format!("{action} by {actor}"));
+                    if let Some(known) = candidate.filter(|k| k.is_named_by(named, *at)) {
+                        add(known.id, format!("{action} by {actor}"));
                     }
                 }
             }

@@ -444,14 +444,15 @@ impl Store {
         .await
     }
 
-    /// Who closed a conversation (`visitor`, `operator` or `system`); `None` while it is open.
-    pub async fn closed_by(&self, id: i64) -> Result<Option<String>, StoreError> {
-        let by: Option<Option<String>> =
-            sqlx::query_scalar("SELECT closed_by FROM conversations WHERE id = ?1 AND status = 'closed'")
+    /// Who closed a conversation (`visitor`, `operator` or `system`) and its final last seq;
+    /// `None` while it is open.
+    pub async fn closed(&self, id: i64) -> Result<Option<(String, i64)>, StoreError> {
+        let row: Option<(Option<String>, i64)> =
+            sqlx::query_as("SELECT closed_by, last_seq FROM conversations WHERE id = ?1 AND status = 'closed'")
                 .bind(id)
                 .fetch_optional(self.reader())
                 .await?;
-        Ok(by.map(|by| by.unwrap_or_else(|| "system".to_owned())))
+        Ok(row.map(|(by, last_seq)| (by.unwrap_or_else(|| "system".to_owned()), last_seq)))
     }
 }
 

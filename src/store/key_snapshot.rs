@@ -104,25 +104,13 @@ pub async fn open_scratch(path: &Path) -> Result<SqliteConnection, StoreError> {
     Ok(conn)
 }
 
-/// What putting a key snapshot into a restored database did.
-#[derive(Debug, Clone, Default)]
-pub struct KeysApplied {
-    /// Subjects that got their key.
-    pub keyed: u64,
-    /// Subjects without a key in the snapshot (erased since): deleted.
-    pub keyless_removed: u64,
-}
-
 /// Puts `keys` into a restored database (inside an open transaction): KEK records and wrapped
 /// secrets replace the restored ones, each subject gets its wrapped DEK, and every subject left
 /// without one is deleted with all its rows. Subjects match by row id and public id; `legacy`
 /// (a backup from before public ids, whose ids were just generated) matches by row id and
-/// creation time and takes the public id from the key snapshot.
-pub async fn apply_keys(
-    conn: &mut SqliteConnection,
-    keys: &KeySnapshot,
-    legacy: bool,
-) -> Result<KeysApplied, sqlx::Error> {
+/// creation time and takes the public id from the key snapshot. Returns how many subjects were
+/// left without a key (erased since the data snapshot) and deleted.
+pub async fn apply_keys(conn: &mut SqliteConnection, keys: &KeySnapshot, legacy: bool) -> Result<u64, sqlx::Error> {
     for k in &keys.keks {
         sqlx::query(
             "INSERT INTO keks (id, fingerprint, state, created_at, retired_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -146,7 +134,6 @@ pub async fn apply_keys(
     // Keys of a data snapshot made before the split are no keys of record: the newest key
     // snapshot decides.
     sqlx::query("UPDATE subjects SET wrapped_dek = X''").execute(&mut *conn).await?;
-    let mut applied = KeysApplied::default();
     for s in &keys.subjects {
         let wrapped = hex::decode(&s.wrapped_dek).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         let sql = if legacy {
@@ -154,7 +141,7 @@ pub async fn apply_keys(
         } else {
             "UPDATE subjects SET kek_id = ?3, wrapped_dek = ?4 WHERE id = ?1 AND public_id = ?2"
         };
-        let done = sqlx::query(sql)
+        sqlx::query(sql)
             .bind(s.id)
             .bind(&s.public_id)
             .bind(s.kek_id)
@@ -162,14 +149,12 @@ pub async fn apply_keys(
             .bind(s.created_at)
             .execute(&mut *conn)
             .await?;
-        applied.keyed += done.rows_affected();
     }
     let keyless: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM subjects WHERE length(wrapped_dek) = 0").fetch_all(&mut *conn).await?;
     for id in &keyless {
         erase_subject_rows(conn, *id).await?;
     }
-    applied.keyless_removed = keyless.len() as u64;
     merge_ledger(conn, &keys.ledger).await?;
-    Ok(applied)
+    Ok(keyless.len() as u64)
 }

@@ -173,10 +173,8 @@ async fn load_one(store: &Store, ring: &Keyring, kek_id: i64, name: &'static str
     let stored = store.put_secret_once(name, kek_id, wrapped, migrating, boundary).await?;
     if migrating {
         // Until the log is checkpointed the file still holds the old page; SQLite's own
-        // checkpoints get there later if this one cannot run now.
-        if let Err(err) = store.checkpoint_truncate().await {
-            tracing::warn!(error = %err, "could not checkpoint after wrapping a secret");
-        }
+        // checkpoints get there later if this one cannot run now (the writer warns).
+        store.writer.truncate_wal().await;
         tracing::info!(secret = name, "wrapped a secret kept in clear by an older version; the clear copy is deleted");
     }
     to_key(name, ring.unwrap_secret(kek_id, name, &stored)?)

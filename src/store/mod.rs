@@ -117,11 +117,10 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            // Deleted rows are zeroed, not left in free space (wrapped-in-place secrets, erasures).
-            .pragma("secure_delete", "on")
             .busy_timeout(busy)
             // Deleted content is overwritten with zeros, so erased bytes do not linger in free
-            // pages or cells (with `truncate_wal` after an erasure, DESIGN §5).
+            // pages or cells (with `truncate_wal` after an erasure or a secret wrapped in place,
+            // DESIGN §5).
             .pragma("secure_delete", if config.keep_deleted_bytes { "OFF" } else { "ON" })
             .log_statements(tracing::log::LevelFilter::Trace);
         // Another parley process (a `parley user` command next to the service) may be opening

@@ -62,23 +62,4 @@ impl Store {
             .await?;
         hex::decode(stored).map_err(|e| StoreError::Commit(format!("meta {name} is damaged: {e}")))
     }
-
-    /// Copies the write-ahead log into the database file and empties it, on a connection of its
-    /// own (the writer's is always inside a transaction): after a secret is wrapped in place the
-    /// page that held it in clear must not survive in `parley.db` or `-wal`.
-    pub async fn checkpoint_truncate(&self) -> Result<(), StoreError> {
-        use sqlx::{ConnectOptions, Connection};
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&self.path)
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .connect()
-            .await?;
-        let (busy, _, _): (i64, i64, i64) =
-            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut conn).await?;
-        conn.close().await?;
-        if busy != 0 {
-            return Err(StoreError::Commit("the write-ahead log could not be checkpointed (busy); start again".into()));
-        }
-        Ok(())
-    }
 }

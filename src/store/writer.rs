@@ -91,7 +91,7 @@ impl WriterHandle {
             tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
         }
         tracing::warn!(
-            "the WAL could not be truncated after an erasure or purge; erased bytes stay in parley.db-wal until the next checkpoint"
+            "the WAL could not be truncated after an erasure, a purge or wrapping a secret; deleted bytes stay in parley.db-wal until the next checkpoint"
         );
         self.metrics.wal_truncate_failed();
         false

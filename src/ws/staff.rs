@@ -34,7 +34,7 @@ impl StaffConn {
     }
 
     fn viewer(&self) -> Viewer {
-        Viewer { user_id: self.user_id, username: self.username.as_str().into(), scoped: self.scope == Scope::OwnTeams }
+        Viewer { user_id: self.user_id, username: self.username.as_str().into(), scope: self.scope }
     }
 
     fn reach(&self, state: &AppState) -> Reach {
@@ -49,6 +49,25 @@ impl StaffConn {
         } else {
             Err(ChatError::UnknownConversation)
         }
+    }
+
+    /// What a staff member who opens a chat (accept or join) is sent after the answer: the
+    /// visitor panel, the messages after `last_seq`, the notes, and `closed` if it has ended.
+    async fn opened(
+        &self,
+        state: &AppState,
+        conversation: &ConversationRow,
+        outbox: &Outbox,
+        last_seq: i64,
+    ) -> Result<Vec<OutFrame>, ChatError> {
+        let chat = &state.chat;
+        self.record_view(state, conversation).await?;
+        let mut frames = vec![chat.visitor_frame(conversation).await?];
+        let replay = chat.subscribe(conversation, outbox, last_seq).await?;
+        frames.extend(replay.frames);
+        frames.extend(chat.note_frames(conversation).await?);
+        frames.extend(replay.closed);
+        Ok(frames)
     }
 
     /// Frames that answer or change a chat need chats.store (a watch-only role has chats.view).
@@ -114,8 +133,7 @@ impl StaffConn {
                 // A team-scoped supervisor takes chats of their own departments only.
                 let any_department = self.permissions.has(perm::CHATS_MANAGE) && reach == Reach::All;
                 let conversation = chat.accept(&conversation, self.user_id, any_department, &reach, outbox).await?;
-                self.record_view(state, &conversation).await?;
-                let mut frames = vec![direct(frames::frame(
+                let accepted = direct(frames::frame(
                     "accepted",
                     json!({
                         "id": id,
@@ -125,12 +143,9 @@ impl StaffConn {
                         "operator": conversation.operator_name,
                         "department": chat.department_label(&conversation),
                     }),
-                ))];
-                frames.push(chat.visitor_frame(&conversation).await?);
-                let replay = chat.subscribe(&conversation, outbox, 0).await?;
-                frames.extend(replay.frames);
-                frames.extend(chat.note_frames(&conversation).await?);
-                frames.extend(replay.closed);
+                ));
+                let mut frames = vec![accepted];
+                frames.extend(self.opened(state, &conversation, outbox, 0).await?);
                 Ok(frames)
             }
             ClientFrame::Join { conversation, last_seq } => {
@@ -139,13 +154,7 @@ impl StaffConn {
                 if !self.reach(state).allows(conversation.department_id) {
                     return Err(ChatError::UnknownConversation);
                 }
-                self.record_view(state, &conversation).await?;
-                let mut frames = vec![chat.visitor_frame(&conversation).await?];
-                let replay = chat.subscribe(&conversation, outbox, last_seq).await?;
-                frames.extend(replay.frames);
-                frames.extend(chat.note_frames(&conversation).await?);
-                frames.extend(replay.closed);
-                Ok(frames)
+                self.opened(state, &conversation, outbox, last_seq).await
             }
             ClientFrame::Message { id, conversation, text } => {
                 let conversation = conversation.ok_or(ChatError::BadId("conversation"))?;

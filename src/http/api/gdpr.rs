@@ -195,24 +195,23 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let erase = warp::path!("gdpr" / "subjects" / i64 / "erase")
         .and(warp::post())
         .and(staff_mutation(state.clone()))
-        .and(warp::body::content_length_limit(max_body))
-        .and(warp::body::bytes())
         .and(with_state(state.clone()))
-        .and_then(|subject: i64, authed: Authed, body: bytes::Bytes, state: AppState| async move {
-            // A refused attempt is audited, so the permission is checked here, not in the filter,
-            // and before the body is read: a role without it gets 403 whatever it sent.
+        .and_then(|subject: i64, authed: Authed, state: AppState| async move {
+            // A refused attempt is audited, so the permission is checked here rather than by
+            // `allowed_mutation`, and before the body is read: a role without it gets 403
+            // whatever it sent.
             if let Err(denied) = authed.require(perm::GDPR_DELETE) {
                 gdpr::refused(&state.store, &authed.session.username, subject, "permission denied")
                     .await
                     .map_err(gdpr_error)?;
                 return Err(denied);
             }
-            let body: EraseBody = serde_json::from_slice(&body).map_err(|e| {
-                warp::reject::custom(ApiError::bad_request(
-                    "bad_json",
-                    format!("the request body is not valid JSON for this route: {e}"),
-                ))
-            })?;
+            Ok::<_, Rejection>((subject, authed))
+        })
+        .untuple_one()
+        .and(json_body::<EraseBody>(max_body))
+        .and(with_state(state.clone()))
+        .and_then(|subject: i64, authed: Authed, body: EraseBody, state: AppState| async move {
             let second = state.config.privacy.erasure_second_approver;
             let outcome =
                 gdpr::erase_with_approval(&state.store, subject, &body.reason, &authed.session.username, second)

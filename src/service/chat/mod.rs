@@ -411,7 +411,8 @@ impl Chat {
         }
         tracing::info!(conversation = %conversation.public_id, by, "conversation closed");
         // Nothing can be appended any more: the row's last seq is final.
-        let last_seq = self.store.conversation(conversation.id).await?.map_or(conversation.last_seq, |c| c.last_seq);
+        let last_seq =
+            self.store.closed(conversation.id).await?.map_or(conversation.last_seq, |(_, last_seq)| last_seq);
         self.hub.publish(conversation.id, replay::closed_frame(conversation, by, last_seq), None);
         self.hub.close_room(conversation.id);
         self.queue_changed().await

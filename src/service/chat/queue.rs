@@ -104,7 +104,7 @@ impl Chat {
         let mut routed = false;
         let available = self.hub.available_users();
         // Team-scoped members take only their own departments' chats.
-        let scoped: Vec<i64> = self.hub.viewers().iter().filter(|v| v.scoped).map(|v| v.user_id).collect();
+        let scoped: Vec<i64> = self.hub.viewers().iter().filter(|v| v.scoped()).map(|v| v.user_id).collect();
         let mut counts = self.store.active_counts().await?;
         let limits = self.store.chat_limits().await?;
         for conversation in waiting {

@@ -68,13 +68,8 @@ impl Chat {
         let after = last_seq.clamp(0, conversation.last_seq);
         let mut frames = vec![OutFrame { conversation: conversation.id, seq: Seq::Seen(after), text: "".into() }];
         frames.extend(self.messages_between(conversation, after, i64::MAX).await?);
-        let closed = match self.store.conversation(conversation.id).await? {
-            Some(now) if now.status == "closed" => {
-                let by = self.store.closed_by(conversation.id).await?.unwrap_or_else(|| "system".to_owned());
-                Some(closed_frame(conversation, &by, now.last_seq))
-            }
-            _ => None,
-        };
+        let closed =
+            self.store.closed(conversation.id).await?.map(|(by, last_seq)| closed_frame(conversation, &by, last_seq));
         Ok(Replay { frames, closed })
     }
 

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::json;
 
 use super::{Chat, ChatError, QUEUE_FRAME_MAX};
-use crate::domain::{Reach, Scope};
+use crate::domain::Reach;
 use crate::realtime::frames;
 use crate::realtime::hub::{OutFrame, Viewer};
 use crate::store::ConversationRow;
@@ -16,17 +16,13 @@ use crate::store::access::view;
 impl Chat {
     /// What a lobby viewer reaches now.
     pub fn reach_of(&self, viewer: &Viewer) -> Reach {
-        if viewer.scoped { self.departments.reach(Scope::OwnTeams, viewer.user_id) } else { Reach::All }
+        self.departments.reach(viewer.scope, viewer.user_id)
     }
 
     /// Whether `user_id` (connected) may be handed `conversation`: false for a team-scoped
     /// member outside its department.
     pub(super) fn may_take(&self, user_id: i64, conversation: &ConversationRow) -> bool {
-        self.hub
-            .viewers()
-            .iter()
-            .find(|v| v.user_id == user_id)
-            .is_none_or(|v| self.reach_of(v).allows(conversation.department_id))
+        self.hub.viewer(user_id).is_none_or(|v| self.reach_of(&v).allows(conversation.department_id))
     }
 
     /// The staff `queue` frame: the longest-waiting `QUEUE_FRAME_MAX` of `visible` and how
@@ -52,14 +48,14 @@ impl Chat {
         let all: Vec<&ConversationRow> = waiting.iter().collect();
         let scoped: Vec<(&Viewer, Vec<&ConversationRow>)> = viewers
             .iter()
-            .filter(|v| v.scoped)
+            .filter(|v| v.scoped())
             .map(|v| {
                 let reach = self.reach_of(v);
                 (v, waiting.iter().filter(|c| reach.allows(c.department_id)).collect())
             })
             .collect();
         let mut shown: Vec<(&Viewer, &[&ConversationRow])> =
-            viewers.iter().filter(|v| !v.scoped).map(|v| (v, all.as_slice())).collect();
+            viewers.iter().filter(|v| !v.scoped()).map(|v| (v, all.as_slice())).collect();
         shown.extend(scoped.iter().map(|(v, list)| (*v, list.as_slice())));
         self.record_shown(waiting, &shown).await?;
         self.hub.publish_lobby(OutFrame::plain(0, self.queue_frame_of(&all)));
@@ -97,8 +93,7 @@ impl Chat {
     /// Records that a chat routed or handed to `user_id` showed them the visitor.
     pub(super) async fn record_assigned(&self, user_id: i64, conversation: &ConversationRow) -> Result<(), ChatError> {
         let Some(subject) = conversation.subject_id else { return Ok(()) };
-        let viewers = self.hub.viewers();
-        let Some(viewer) = viewers.iter().find(|v| v.user_id == user_id) else { return Ok(()) };
+        let Some(viewer) = self.hub.viewer(user_id) else { return Ok(()) };
         Ok(self.store.record_views(&viewer.username, view::ASSIGNED, [subject]).await?)
     }
 }

@@ -100,8 +100,14 @@ fn render(data: &SubjectExport, format: Format) -> Result<Vec<u8>, ExportError> 
     })
 }
 
-async fn audit(store: &Store, actor: &str, subject: i64, details: String) -> Result<(), ExportError> {
-    Ok(store.audit(AuditEntry::new(actor, "gdpr.export").subject(subject).details(details)).await?)
+async fn audit(
+    store: &Store,
+    action: &'static str,
+    actor: &str,
+    subject: i64,
+    details: String,
+) -> Result<(), ExportError> {
+    Ok(store.audit(AuditEntry::new(actor, action).subject(subject).details(details)).await?)
 }
 
 /// The subject's data as a file in `format`, not yet audited: the caller records the export
@@ -121,16 +127,14 @@ pub async fn build(store: &Store, subject: i64, format: Format) -> Result<Export
 
 /// Audits a finished export (`gdpr.export`, with `how` it left: `download`, `file`).
 pub async fn record(store: &Store, actor: &str, subject: i64, format: Format, how: &str) -> Result<(), ExportError> {
-    audit(store, actor, subject, format!("format {}, {how}", format.as_str())).await?;
+    audit(store, "gdpr.export", actor, subject, format!("format {}, {how}", format.as_str())).await?;
     tracing::info!(subject, actor, format = format.as_str(), how, "data subject export");
     Ok(())
 }
 
 /// Audits an export that did not reach its recipient (`gdpr.export_failed`): not an export.
 pub async fn record_failure(store: &Store, actor: &str, subject: i64, format: Format) -> Result<(), ExportError> {
-    let entry =
-        AuditEntry::new(actor, "gdpr.export_failed").subject(subject).details(format!("format {}", format.as_str()));
-    Ok(store.audit(entry).await?)
+    audit(store, "gdpr.export_failed", actor, subject, format!("format {}", format.as_str())).await
 }
 
 /// The subject's data as a file in `format`, audited as a download.
@@ -201,7 +205,7 @@ pub async fn email(
         },
     );
     let mail_id = mailer.queue_to_subject("export", subject, &to, "A copy of your personal data", body).await?;
-    audit(store, actor, subject, format!("format {}, e-mail {mail_id}", format.as_str())).await?;
+    audit(store, "gdpr.export", actor, subject, format!("format {}, e-mail {mail_id}", format.as_str())).await?;
     tracing::info!(subject, actor, mail_id, format = format.as_str(), "data subject export queued by e-mail");
     Ok(Queued { mail_id, inline })
 }
